@@ -1,0 +1,150 @@
+//! `Application::build` binds first (port 0 works), opens storage, starts the actors
+//! and the HTTP server. `main` and the tests use this very builder.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use crate::actors::user_registry::Registry;
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::Hasher;
+use crate::config::Settings;
+use crate::http::{self, metrics::Metrics, rate_limit::RateLimiter, AppState};
+use crate::store::{embedded::EmbeddedStore, mongo::MongoStore, Store};
+
+pub struct Application {
+    port: u16,
+    host: String,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+        if settings.ensure_jwt_secret()? {
+            tracing::warn!(
+                path = %settings.data_dir.join("jwt-secret").display(),
+                "no JWT secret configured: using a generated development secret; \
+                 set PHOTOSHARE__AUTH__JWT_SECRET in production"
+            );
+        }
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{}",
+                    settings.server.host, settings.server.port
+                )
+            })?;
+        let port = listener.local_addr()?.port();
+        let store = open_store(&settings).await?;
+
+        let keys = Arc::new(JwtKeys::new(
+            &settings.auth.jwt_secret,
+            &settings.auth.issuer,
+            &settings.auth.audience,
+            settings.auth.access_ttl_seconds,
+            settings.auth.refresh_ttl_seconds,
+        ));
+        let hasher = Hasher::new(settings.auth.max_concurrent_hashes);
+        let registry = Registry::start(store.clone(), hasher, keys.clone());
+        spawn_blocklist_purge(store.clone());
+
+        let state = web::Data::new(AppState {
+            registry,
+            keys,
+            store,
+            limiter: RateLimiter::per_minute(settings.rate_limit.auth_per_minute),
+            metrics: Arc::new(Metrics::default()),
+            trust_forwarded_for: settings.server.trust_forwarded_for,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(from_fn(http::observe))
+                .configure(http::configure)
+                .default_service(web::to(http::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self {
+            port,
+            host: settings.server.host,
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        tracing::info!("listening on http://{}:{}", self.host, self.port);
+        self.server.await
+    }
+}
+
+async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    if settings.uses_mongodb() {
+        let uri = settings.database.uri.trim();
+        let db = MongoStore::connect(uri, Some(settings.database.name.as_str()))
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot reach MongoDB at {} ({})",
+                    redact_uri(uri),
+                    http::error::error_chain(&e)
+                )
+            })?;
+        Ok(Store::mongo(db))
+    } else {
+        let dir = &settings.data_dir;
+        let db = EmbeddedStore::open(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the embedded database in {} ({})",
+                dir.display(),
+                http::error::error_chain(&e)
+            )
+        })?;
+        Ok(Store::embedded(db))
+    }
+}
+
+/// `scheme://user:pass@host/db?x` -> `scheme://host/db`: safe for logs.
+pub fn redact_uri(uri: &str) -> String {
+    let (scheme, rest) = uri.split_once("://").unwrap_or(("", uri));
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    format!("{scheme}://{rest}")
+}
+
+/// Expired blocklist entries are useless (the token's own `exp` rejects it).
+fn spawn_blocklist_purge(store: Store) {
+    actix_web::rt::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.blocklist.purge_expired(chrono::Utc::now()).await {
+                tracing::warn!(error = %http::error::error_chain(&e), "blocklist purge failed");
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_uri;
+
+    #[test]
+    fn redacted_uri_has_no_credentials_or_options() {
+        assert_eq!(
+            redact_uri("mongodb://user:p%40ss@db.example:27017/app?authSource=admin"),
+            "mongodb://db.example:27017/app"
+        );
+        assert_eq!(redact_uri("amqp://localhost:5672"), "amqp://localhost:5672");
+    }
+}

@@ -1,0 +1,233 @@
+//! Layered settings: built-in `config/default.toml` -> `config/default.toml` and
+//! `config/{APP_ENV}.toml` on disk -> `PHOTOSHARE__SECTION__KEY` environment variables.
+//!
+//! The defaults are compiled in, so the binary runs from any directory; the files on
+//! disk only override them.
+
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub auth: AuthSettings,
+    pub rate_limit: RateLimitSettings,
+    pub database: DatabaseSettings,
+    pub log: LogSettings,
+    /// `local` (development) unless `APP_ENV` says otherwise.
+    #[serde(skip, default = "default_env")]
+    pub environment: Environment,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub public_url: String,
+    pub trust_forwarded_for: bool,
+    pub cors_origins: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub jwt_secret: SecretString,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl_seconds: u64,
+    pub refresh_ttl_seconds: u64,
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub auth_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    pub uri: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: String,
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+fn default_env() -> Environment {
+    Environment::Development
+}
+
+impl Environment {
+    fn from_app_env(value: &str) -> Self {
+        match value.to_ascii_lowercase().as_str() {
+            "local" | "development" | "dev" | "test" => Environment::Development,
+            _ => Environment::Production,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] config::ConfigError),
+    #[error(
+        "PHOTOSHARE__AUTH__JWT_SECRET must be set (at least 32 characters) when APP_ENV is not local/development"
+    )]
+    MissingJwtSecret,
+    #[error("PHOTOSHARE__AUTH__JWT_SECRET must be at least 32 characters")]
+    WeakJwtSecret,
+    #[error("cannot keep the development JWT secret in {path}: {source}")]
+    SecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Settings {
+    /// Reads the layered configuration for the environment named by `APP_ENV`.
+    pub fn load() -> Result<Self, SettingsError> {
+        let app_env = std::env::var("APP_ENV").unwrap_or_else(|_| "local".into());
+        let dir = PathBuf::from("config");
+        let built = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .add_source(config::File::from(dir.join("default.toml")).required(false))
+            .add_source(config::File::from(dir.join(format!("{app_env}.toml"))).required(false))
+            .add_source(
+                config::Environment::with_prefix("PHOTOSHARE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()?;
+        let mut settings: Settings = built.try_deserialize()?;
+        settings.environment = Environment::from_app_env(&app_env);
+        Ok(settings)
+    }
+
+    /// Settings from the compiled-in defaults only (tests start from these).
+    pub fn defaults() -> Self {
+        config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .expect("the compiled-in config/default.toml is valid")
+    }
+
+    pub fn uses_mongodb(&self) -> bool {
+        !self.database.uri.trim().is_empty()
+    }
+
+    /// Makes sure a usable JWT secret exists. In development a random one is generated
+    /// once and kept in `DATA_DIR/jwt-secret`; elsewhere a missing one is an error.
+    /// Returns true when the development secret is in use (the caller warns).
+    pub fn ensure_jwt_secret(&mut self) -> Result<bool, SettingsError> {
+        let secret = self.auth.jwt_secret.expose_secret();
+        if !secret.is_empty() {
+            if secret.len() < 32 {
+                return Err(SettingsError::WeakJwtSecret);
+            }
+            return Ok(false);
+        }
+        if self.environment == Environment::Production {
+            return Err(SettingsError::MissingJwtSecret);
+        }
+        let path = self.data_dir.join("jwt-secret");
+        let secret = read_or_create_secret(&path)
+            .map_err(|source| SettingsError::SecretFile { path, source })?;
+        self.auth.jwt_secret = SecretString::from(secret);
+        Ok(true)
+    }
+}
+
+fn read_or_create_secret(path: &Path) -> std::io::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim();
+        if existing.len() >= 32 {
+            return Ok(existing.to_owned());
+        }
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    let tmp = path.with_extension("tmp");
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp)?;
+        file.write_all(secret.as_bytes())?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_listen_on_localhost_8000_with_embedded_storage() {
+        let s = Settings::defaults();
+        assert_eq!(s.server.host, "127.0.0.1");
+        assert_eq!(s.server.port, 8000);
+        assert!(!s.uses_mongodb());
+        assert_eq!(s.rate_limit.auth_per_minute, 20);
+    }
+
+    #[test]
+    fn production_without_a_jwt_secret_is_an_error() {
+        let mut s = Settings::defaults();
+        s.environment = Environment::Production;
+        assert!(matches!(
+            s.ensure_jwt_secret(),
+            Err(SettingsError::MissingJwtSecret)
+        ));
+    }
+
+    #[test]
+    fn development_secret_is_generated_once_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Settings::defaults();
+        s.data_dir = dir.path().to_path_buf();
+        assert!(s.ensure_jwt_secret().unwrap());
+        let first = s.auth.jwt_secret.expose_secret().to_owned();
+        let mut again = Settings::defaults();
+        again.data_dir = dir.path().to_path_buf();
+        again.ensure_jwt_secret().unwrap();
+        assert_eq!(first, again.auth.jwt_secret.expose_secret());
+        assert_eq!(first.len(), 64);
+    }
+
+    #[test]
+    fn short_secret_is_refused() {
+        let mut s = Settings::defaults();
+        s.auth.jwt_secret = SecretString::from("short");
+        assert!(matches!(
+            s.ensure_jwt_secret(),
+            Err(SettingsError::WeakJwtSecret)
+        ));
+    }
+}

@@ -1,0 +1,53 @@
+//! Validated domain types. Request DTOs become these via `parse`/`TryFrom`; after that,
+//! raw strings do not travel into the actors.
+
+mod user;
+
+pub use user::{Bio, Email, FullName, Password, Role, Username};
+
+/// One rejected field, named as the client sent it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Collects field errors while a DTO is parsed, so the client sees all of them at once.
+#[derive(Debug, Default)]
+pub struct Validator {
+    errors: Vec<FieldError>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the error of a parse and returns its value, if any.
+    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.errors.push(FieldError::new(field, message));
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<(), Vec<FieldError>> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(self.errors)
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! /api/admin/users: the account list, roles and bans. Admins only.
+
+use actix_web::{get, post, put, web};
+
+use super::dto::{Page, PageQuery, PrivateUser, RoleRequest};
+use super::error::{ApiError, Problem};
+use super::extractors::AdminUser;
+use super::AppState;
+use crate::actors::user_registry::{ListUsers, SetBanned, SetRole};
+use crate::domain::Role;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(list_users)
+        .service(set_role)
+        .service(ban)
+        .service(unban);
+}
+
+/// Every account, in sign-up order.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, body = Page<PrivateUser>),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "limit/offset out of range", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/admin/users")]
+async fn list_users(
+    _: AdminUser,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<PrivateUser>>, ApiError> {
+    let (limit, offset) = query.bounds()?;
+    let (users, total) = state.registry.call(ListUsers { limit, offset }).await?;
+    Ok(web::Json(Page {
+        items: users.into_iter().map(|u| PrivateUser::new(u, 0)).collect(),
+        total,
+        limit,
+        offset,
+    }))
+}
+
+/// Change a user's role. An admin cannot demote themself (409).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("username" = String, Path)),
+    request_body = RoleRequest,
+    responses(
+        (status = 200, body = PrivateUser),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Self-demotion", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown role", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/api/admin/users/{username}/role")]
+async fn set_role(
+    AdminUser(admin): AdminUser,
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    body: web::Json<RoleRequest>,
+) -> Result<web::Json<PrivateUser>, ApiError> {
+    let role = Role::parse(&body.role).map_err(|m| ApiError::validation("role", m))?;
+    let msg = SetRole {
+        admin_id: admin.user.id,
+        username: username.into_inner(),
+        role,
+    };
+    let user = state.registry.call(msg).await?;
+    Ok(web::Json(PrivateUser::new(user, 0)))
+}
+
+async fn set_banned(
+    admin: AdminUser,
+    state: web::Data<AppState>,
+    username: String,
+    banned: bool,
+) -> Result<web::Json<PrivateUser>, ApiError> {
+    let msg = SetBanned {
+        admin_id: admin.0.user.id,
+        username,
+        banned,
+    };
+    let user = state.registry.call(msg).await?;
+    Ok(web::Json(PrivateUser::new(user, 0)))
+}
+
+/// Ban a user: they cannot log in, and their live tokens stop working at once.
+/// An admin cannot ban themself (409).
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("username" = String, Path)),
+    responses(
+        (status = 200, description = "Banned (`is_active: false`)", body = PrivateUser),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Self-ban", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/admin/users/{username}/ban")]
+async fn ban(
+    admin: AdminUser,
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+) -> Result<web::Json<PrivateUser>, ApiError> {
+    set_banned(admin, state, username.into_inner(), true).await
+}
+
+/// Lift a ban. The user logs in again; tokens from before the ban stay revoked.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    params(("username" = String, Path)),
+    responses(
+        (status = 200, body = PrivateUser),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/api/admin/users/{username}/unban")]
+async fn unban(
+    admin: AdminUser,
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+) -> Result<web::Json<PrivateUser>, ApiError> {
+    set_banned(admin, state, username.into_inner(), false).await
+}

@@ -1,0 +1,183 @@
+//! One `ApiError`, rendered as RFC 9457 problem+json. Every layer's error converts into
+//! it; the client gets a sentence and a stable type, the log gets the cause chain.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::actors::user_registry::UserError;
+use crate::domain::FieldError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing, invalid, expired or revoked access token")]
+    Unauthorized,
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(&'static str),
+    #[error("one or more fields are invalid")]
+    Validation(Vec<FieldError>),
+    #[error("too many requests; retry in {0} s")]
+    RateLimited(u64),
+    #[error("a service this request needs is unavailable; try again shortly")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("{0} is unreachable")]
+    DependencyDown(&'static str),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// problem+json body (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Stable URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// A sentence for humans.
+    pub detail: String,
+    /// Present on validation errors: one entry per rejected field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+impl ApiError {
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// Stable machine code, the last segment of the problem type.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad-request",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::InvalidCredentials => "invalid-credentials",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not-found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::Validation(_) => "validation-error",
+            ApiError::RateLimited(_) => "rate-limited",
+            ApiError::Unavailable(_) | ApiError::DependencyDown(_) => "service-unavailable",
+            ApiError::Internal(_) => "internal-error",
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status_code();
+        Problem {
+            kind: format!("urn:photoshare:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.to_string(),
+            errors: match self {
+                ApiError::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) | ApiError::DependencyDown(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Unavailable(cause) | ApiError::Internal(cause) = self {
+            tracing::error!(error = %error_chain(cause.as_ref()), code = self.code(), "request failed");
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
+        match self {
+            ApiError::Unauthorized | ApiError::InvalidCredentials => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            ApiError::RateLimited(secs) => {
+                response.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            ApiError::Unavailable(_) | ApiError::DependencyDown(_) => {
+                response.insert_header((header::RETRY_AFTER, "2"));
+            }
+            _ => {}
+        }
+        response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+    }
+}
+
+/// `outer: inner: root` — for logs only.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(field) => ApiError::Conflict(format!("{field} is already taken")),
+            StoreError::NotFound => ApiError::NotFound("record"),
+            StoreError::Unavailable(cause) => ApiError::Unavailable(cause),
+        }
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::InvalidCredentials => ApiError::InvalidCredentials,
+            UserError::Unauthorized => ApiError::Unauthorized,
+            UserError::Banned => ApiError::Forbidden("this account is banned"),
+            UserError::NotFound => ApiError::NotFound("user"),
+            UserError::Taken(field) => ApiError::Conflict(format!("{field} is already taken")),
+            UserError::SelfChange => ApiError::Conflict(
+                "an admin cannot ban or demote themself; ask another admin".into(),
+            ),
+            UserError::WrongCurrentPassword => {
+                ApiError::validation("current_password", "is not the current password")
+            }
+            UserError::Store(e) => e.into(),
+            UserError::Hash(e) => ApiError::Internal(Box::new(e)),
+        }
+    }
+}
+
+impl From<actix::MailboxError> for ApiError {
+    fn from(e: actix::MailboxError) -> Self {
+        ApiError::Unavailable(Box::new(e))
+    }
+}

@@ -1,0 +1,150 @@
+//! Who may call a route is in its signature: `AuthUser` (any role), `ModeratorUser`,
+//! `AdminUser`, or `MaybeUser` on public routes (a token that is present must still be
+//! valid). `AuthLimited` applies the per-IP limit of signup/login/refresh.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::actors::user_registry::Authenticate;
+use crate::auth::jwt::TokenKind;
+use crate::auth::Principal;
+use crate::domain::Role;
+
+type Boxed<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+fn state(req: &HttpRequest) -> web::Data<AppState> {
+    req.app_data::<web::Data<AppState>>()
+        .expect("AppState is registered by the application builder")
+        .clone()
+}
+
+/// The bearer token, if the request carries an Authorization header at all.
+fn bearer(req: &HttpRequest) -> Option<Result<String, ApiError>> {
+    let value = req.headers().get(header::AUTHORIZATION)?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .ok_or(ApiError::Unauthorized);
+    Some(token)
+}
+
+async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Principal, ApiError> {
+    let claims = state
+        .keys
+        .verify(&token, TokenKind::Access)
+        .map_err(|_| ApiError::Unauthorized)?;
+    state
+        .registry
+        .call(Authenticate { claims })
+        .await
+        .map_err(|e| match e {
+            ApiError::Unavailable(cause) => ApiError::Unavailable(cause),
+            _ => ApiError::Unauthorized,
+        })
+}
+
+fn require(req: &HttpRequest, min: Role) -> Boxed<Principal> {
+    let state = state(req);
+    let token = bearer(req);
+    Box::pin(async move {
+        let token = token.unwrap_or(Err(ApiError::Unauthorized))?;
+        let principal = authenticate(state, token).await?;
+        if principal.role() < min {
+            return Err(ApiError::Forbidden(match min {
+                Role::Admin => "this action needs the admin role",
+                _ => "this action needs the moderator or admin role",
+            }));
+        }
+        Ok(principal)
+    })
+}
+
+macro_rules! role_guard {
+    ($(#[$doc:meta])* $name:ident, $role:expr) => {
+        $(#[$doc])*
+        pub struct $name(pub Principal);
+
+        impl FromRequest for $name {
+            type Error = ApiError;
+            type Future = Boxed<Self>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                let fut = require(req, $role);
+                Box::pin(async move { fut.await.map($name) })
+            }
+        }
+    };
+}
+
+role_guard!(
+    /// Any signed-in, active user.
+    AuthUser,
+    Role::User
+);
+role_guard!(
+    /// A moderator or an admin.
+    ModeratorUser,
+    Role::Moderator
+);
+role_guard!(
+    /// An admin.
+    AdminUser,
+    Role::Admin
+);
+
+/// Public routes: no token is fine, a bad one is still 401.
+pub struct MaybeUser(pub Option<Principal>);
+
+impl FromRequest for MaybeUser {
+    type Error = ApiError;
+    type Future = Boxed<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = state(req);
+        let token = bearer(req);
+        Box::pin(async move {
+            match token {
+                None => Ok(MaybeUser(None)),
+                Some(token) => Ok(MaybeUser(Some(authenticate(state, token?).await?))),
+            }
+        })
+    }
+}
+
+/// Counts the request against the caller's per-minute budget for auth routes.
+pub struct AuthLimited;
+
+impl FromRequest for AuthLimited {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = state(req);
+        let info = req.connection_info();
+        let ip = if state.trust_forwarded_for {
+            info.realip_remote_addr().map(str::to_owned)
+        } else {
+            info.peer_addr().map(str::to_owned)
+        };
+        let ip = ip.unwrap_or_default();
+        // "1.2.3.4:5678" or "[::1]:5678" from some proxies: keep the host part.
+        let host = ip
+            .parse::<std::net::SocketAddr>()
+            .map(|a| a.ip().to_string())
+            .unwrap_or(ip);
+        std::future::ready(state.limiter.check(&host).map(|()| AuthLimited))
+    }
+}

@@ -1,0 +1,152 @@
+//! The HTTP layer: thin handlers (extract -> authorize -> send -> map), one file per
+//! resource, problem+json for every error including actix's own extractor errors.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpRequest};
+use serde::de::DeserializeOwned;
+
+pub mod admin;
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extractors;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod rate_limit;
+pub mod users;
+
+use crate::actors::user_registry::Registry;
+use crate::auth::jwt::JwtKeys;
+use crate::store::Store;
+use error::ApiError;
+
+/// Largest JSON body any route accepts.
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+/// Shared by every worker: actor handles and the few things extractors need.
+pub struct AppState {
+    pub registry: Registry,
+    pub keys: Arc<JwtKeys>,
+    pub store: Store,
+    pub limiter: rate_limit::RateLimiter,
+    pub metrics: Arc<metrics::Metrics>,
+    pub trust_forwarded_for: bool,
+}
+
+/// Registers every route and the extractor error handlers.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(JSON_LIMIT)
+            .error_handler(|e, _| json_error(e).into()),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
+    .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
+    .configure(auth::routes)
+    .configure(users::routes)
+    .configure(admin::routes)
+    .configure(ops::routes)
+    .configure(openapi::routes);
+}
+
+/// Answers for paths no route matches.
+pub async fn not_found(_: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound("route"))
+}
+
+/// Parses a JSON body read as bytes, with the same error mapping as `web::Json`.
+pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(serde_error)
+}
+
+/// Syntax errors are the client's malformed body (400); well-formed JSON with the
+/// wrong shape — unknown, missing or mistyped fields — is 422 naming the field.
+fn serde_error(e: serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Data => {
+            let msg = e.to_string();
+            let field = between_backticks(&msg).unwrap_or("body");
+            let message = msg
+                .split(" at line ")
+                .next()
+                .unwrap_or("invalid value")
+                .to_owned();
+            ApiError::validation(field, message)
+        }
+        _ => ApiError::BadRequest("request body is not valid JSON".into()),
+    }
+}
+
+fn between_backticks(s: &str) -> Option<&str> {
+    let start = s.find('`')? + 1;
+    let len = s[start..].find('`')?;
+    Some(&s[start..start + len])
+}
+
+fn json_error(e: JsonPayloadError) -> ApiError {
+    match e {
+        JsonPayloadError::Deserialize(e) => serde_error(e),
+        JsonPayloadError::ContentType => {
+            ApiError::UnsupportedMediaType("send the body as application/json")
+        }
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            ApiError::PayloadTooLarge
+        }
+        _ => ApiError::BadRequest("request body could not be read as JSON".into()),
+    }
+}
+
+fn query_error(e: QueryPayloadError) -> ApiError {
+    let QueryPayloadError::Deserialize(e) = e else {
+        return ApiError::BadRequest("malformed query string".into());
+    };
+    ApiError::BadRequest(format!("malformed query string: {e}"))
+}
+
+fn path_error(_: PathError) -> ApiError {
+    ApiError::NotFound("resource")
+}
+
+/// Records method, route pattern, status and latency of every request, and adds the
+/// security headers every response carries.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let method = req.method().as_str().to_owned();
+    let mut res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".into());
+    if let Some(metrics) = metrics {
+        metrics.observe(&method, &route, res.status().as_u16(), started.elapsed());
+    }
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if route.starts_with("/api/") {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}

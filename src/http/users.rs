@@ -1,0 +1,127 @@
+//! /api/users: the caller's own account, and public profiles.
+
+use actix_web::{get, patch, put, web, HttpResponse};
+
+use super::dto::{ChangePasswordRequest, PrivateUser, PublicProfile, UpdateMeRequest};
+use super::error::{ApiError, Problem};
+use super::extractors::{AuthUser, MaybeUser};
+use super::AppState;
+use crate::actors::user_registry::{ChangePassword, FindUser, UpdateProfile};
+use crate::domain::{Bio, Email, FullName, Password, Validator};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(me)
+        .service(update_me)
+        .service(change_password)
+        .service(profile);
+}
+
+/// The caller's own account.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PrivateUser),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/users/me")]
+async fn me(AuthUser(p): AuthUser) -> web::Json<PrivateUser> {
+    web::Json(PrivateUser::new(p.user, 0))
+}
+
+impl UpdateMeRequest {
+    fn into_message(self, user_id: String) -> Result<UpdateProfile, ApiError> {
+        let mut v = Validator::new();
+        let full_name = self
+            .full_name
+            .map(|value| value.and_then(|n| v.check("full_name", FullName::parse(&n))));
+        let bio = self
+            .bio
+            .map(|value| value.and_then(|b| v.check("bio", Bio::parse(&b))));
+        let email = self.email.and_then(|e| v.check("email", Email::parse(&e)));
+        v.finish().map_err(ApiError::Validation)?;
+        Ok(UpdateProfile {
+            user_id,
+            full_name,
+            bio,
+            email,
+        })
+    }
+}
+
+/// Change `full_name`, `bio` or `email`. Any other field (`role`, `is_active`,
+/// `username`, ...) is refused with 422.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, body = PrivateUser),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid or unknown fields", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/api/users/me")]
+async fn update_me(
+    AuthUser(p): AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<UpdateMeRequest>,
+) -> Result<web::Json<PrivateUser>, ApiError> {
+    let msg = body.into_inner().into_message(p.user.id)?;
+    let user = state.registry.call(msg).await?;
+    Ok(web::Json(PrivateUser::new(user, 0)))
+}
+
+/// Change the password. Other sessions of this account are signed out.
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong current password or invalid new one", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/api/users/me/password")]
+async fn change_password(
+    AuthUser(principal): AuthUser,
+    state: web::Data<AppState>,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let new =
+        Password::parse(&body.new_password).map_err(|m| ApiError::validation("new_password", m))?;
+    let msg = ChangePassword {
+        principal,
+        current: body.current_password,
+        new,
+    };
+    state.registry.call(msg).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A public profile by username (case-insensitive). No email.
+#[utoipa::path(
+    tag = "users",
+    params(("username" = String, Path)),
+    responses(
+        (status = 200, body = PublicProfile),
+        (status = 401, description = "A token was sent and is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/users/{username}")]
+async fn profile(
+    _: MaybeUser,
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+) -> Result<web::Json<PublicProfile>, ApiError> {
+    let username = username.into_inner();
+    let user = state.registry.call(FindUser { username }).await?;
+    Ok(web::Json(PublicProfile::new(user, 0, 0)))
+}

@@ -1,0 +1,12 @@
+//! PhotoShare: a photo-sharing backend. actix-web handlers send typed messages to
+//! supervised actors, which own the data and talk to storage through traits with an
+//! embedded (redb) and a MongoDB implementation.
+
+pub mod actors;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,206 @@
+//! Storage behind narrow traits, one per aggregate, with two backends: an embedded redb
+//! file (the zero-set-up default) and MongoDB. Both pass one conformance suite
+//! (`conformance.rs`), so they cannot drift.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Role;
+
+pub mod embedded;
+pub mod mongo;
+
+#[cfg(test)]
+mod conformance;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken; names the field (`username`, `email`).
+    #[error("duplicate {0}")]
+    Conflict(&'static str),
+    #[error("record not found")]
+    NotFound,
+    /// The database cannot be reached or failed; the source is logged, never shown.
+    #[error("storage unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Unavailable(Box::new(e))
+    }
+}
+
+/// Maps a storage conflict to the caller's own error, as `.on_conflict(..)`.
+pub trait OnConflict<T> {
+    fn on_conflict<E>(self, f: impl FnOnce(&'static str) -> E) -> Result<T, E>
+    where
+        E: From<StoreError>;
+}
+
+impl<T> OnConflict<T> for Result<T, StoreError> {
+    fn on_conflict<E>(self, f: impl FnOnce(&'static str) -> E) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        self.map_err(|e| match e {
+            StoreError::Conflict(field) => f(field),
+            other => other.into(),
+        })
+    }
+}
+
+/// A stored account. `username_key`/`email_key` are the case-folded unique keys.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UserRecord {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub full_name: Option<String>,
+    pub bio: Option<String>,
+    pub role: Role,
+    pub is_active: bool,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl UserRecord {
+    pub fn username_key(&self) -> String {
+        self.username.to_ascii_lowercase()
+    }
+
+    pub fn email_key(&self) -> String {
+        self.email.to_lowercase()
+    }
+}
+
+/// What signup hands to storage; the store decides the role (first account = admin).
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub full_name: Option<String>,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Fields a user may change on their own profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfilePatch {
+    pub full_name: Option<Option<String>>,
+    pub bio: Option<Option<String>>,
+    pub email: Option<String>,
+}
+
+/// One login: the refresh token currently valid for it, and whether it was revoked.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub user_id: String,
+    pub refresh_jti: String,
+    pub revoked: bool,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    /// Inserts the account; the first account ever stored becomes `admin`, decided
+    /// atomically by the store. Duplicate username/email -> `Conflict`.
+    async fn create(&self, user: NewUser) -> Result<UserRecord, StoreError>;
+    async fn by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// By case-folded username.
+    async fn by_username(&self, username_key: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// By case-folded email.
+    async fn by_email(&self, email_key: &str) -> Result<Option<UserRecord>, StoreError>;
+    async fn update_profile(&self, id: &str, patch: ProfilePatch)
+        -> Result<UserRecord, StoreError>;
+    async fn set_password_hash(&self, id: &str, hash: &str) -> Result<(), StoreError>;
+    async fn set_role(&self, id: &str, role: Role) -> Result<UserRecord, StoreError>;
+    async fn set_active(&self, id: &str, active: bool) -> Result<UserRecord, StoreError>;
+    /// A page in sign-up order and the total count.
+    async fn list(&self, limit: u32, offset: u64) -> Result<(Vec<UserRecord>, u64), StoreError>;
+}
+
+#[async_trait]
+pub trait SessionRepo: Send + Sync {
+    async fn create_session(&self, session: SessionRecord) -> Result<(), StoreError>;
+    async fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Compare-and-swap of the refresh token: succeeds only if the session is live and
+    /// still on `expected_jti`. Two concurrent refreshes with one token: one wins.
+    async fn rotate_session(
+        &self,
+        id: &str,
+        expected_jti: &str,
+        new_jti: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn revoke_session(&self, id: &str) -> Result<(), StoreError>;
+    /// Revokes every session of the user but `except` (the caller's own, if any).
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Revoked access-token ids, kept until the token would have expired anyway.
+#[async_trait]
+pub trait TokenBlocklist: Send + Sync {
+    async fn block(&self, jti: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn is_blocked(&self, jti: &str) -> Result<bool, StoreError>;
+    /// Drops entries past their expiry; returns how many went.
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+}
+
+#[async_trait]
+pub trait Health: Send + Sync {
+    /// A cheap round trip to the database.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Every repository of one backend.
+#[derive(Clone)]
+pub struct Store {
+    pub backend: &'static str,
+    pub users: Arc<dyn UserRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
+    pub blocklist: Arc<dyn TokenBlocklist>,
+    pub health: Arc<dyn Health>,
+}
+
+impl Store {
+    fn from_backend<B>(backend: &'static str, b: Arc<B>) -> Self
+    where
+        B: UserRepo + SessionRepo + TokenBlocklist + Health + 'static,
+    {
+        Store {
+            backend,
+            users: b.clone(),
+            sessions: b.clone(),
+            blocklist: b.clone(),
+            health: b,
+        }
+    }
+
+    pub fn embedded(db: embedded::EmbeddedStore) -> Self {
+        Self::from_backend("embedded", Arc::new(db))
+    }
+
+    pub fn mongo(db: mongo::MongoStore) -> Self {
+        Self::from_backend("mongodb", Arc::new(db))
+    }
+}
+
+/// Milliseconds are the precision every backend keeps.
+pub fn now_millis() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
+}
+
+pub fn new_id() -> String {
+    mongodb::bson::oid::ObjectId::new().to_hex()
+}

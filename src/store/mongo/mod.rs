@@ -1,0 +1,459 @@
+//! The MongoDB backend (official driver). Uniqueness lives in unique indexes on
+//! case-folded keys (collations are not on every MongoDB-protocol server we test with),
+//! created at startup together with a TTL index that empties the token blocklist.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use mongodb::bson::{self, doc, oid::ObjectId, Document};
+use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
+use mongodb::{Client, Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Health, NewUser, ProfilePatch, SessionRecord, SessionRepo, StoreError, TokenBlocklist,
+    UserRecord, UserRepo,
+};
+use crate::domain::Role;
+
+const DUPLICATE_KEY: i32 = 11000;
+
+#[derive(Clone)]
+pub struct MongoStore {
+    db: Database,
+    users: Collection<UserDoc>,
+    sessions: Collection<SessionDoc>,
+    blocklist: Collection<Document>,
+    claims: Collection<Document>,
+}
+
+impl MongoStore {
+    /// Connects, checks the server answers and creates the indexes. `name` overrides the
+    /// URI's default database.
+    pub async fn connect(uri: &str, name: Option<&str>) -> Result<Self, StoreError> {
+        let mut options = ClientOptions::parse(uri)
+            .await
+            .map_err(StoreError::unavailable)?;
+        options.app_name = Some("photoshare".into());
+        // Fail fast when the server is down: a request gets 503 in seconds, not 30 s.
+        options.server_selection_timeout = Some(Duration::from_secs(3));
+        options.connect_timeout = Some(Duration::from_secs(3));
+        let default_db = options.default_database.clone();
+        let client = Client::with_options(options).map_err(StoreError::unavailable)?;
+        let db_name = name
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .or(default_db)
+            .unwrap_or_else(|| "photoshare".into());
+        let db = client.database(&db_name);
+        let store = Self {
+            users: db.collection("users"),
+            sessions: db.collection("sessions"),
+            blocklist: db.collection("token_blocklist"),
+            claims: db.collection("claims"),
+            db,
+        };
+        store.ping().await?;
+        store.create_indexes().await?;
+        store.finish_admin_claim().await?;
+        Ok(store)
+    }
+
+    async fn create_indexes(&self) -> Result<(), StoreError> {
+        let unique = |field: &str| {
+            IndexModel::builder()
+                .keys(doc! { field: 1 })
+                .options(IndexOptions::builder().unique(true).build())
+                .build()
+        };
+        self.users
+            .create_indexes([unique("username_key"), unique("email_key")])
+            .await
+            .map_err(StoreError::unavailable)?;
+        self.sessions
+            .create_index(IndexModel::builder().keys(doc! { "user_id": 1 }).build())
+            .await
+            .map_err(StoreError::unavailable)?;
+        let ttl = IndexModel::builder()
+            .keys(doc! { "expires_at": 1 })
+            .options(
+                IndexOptions::builder()
+                    .expire_after(Duration::from_secs(0))
+                    .build(),
+            )
+            .build();
+        self.blocklist
+            .create_index(ttl)
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    /// A process that died between winning the first-admin claim and promoting the
+    /// account leaves the claim behind; finish it.
+    async fn finish_admin_claim(&self) -> Result<(), StoreError> {
+        let claim = self
+            .claims
+            .find_one(doc! { "_id": "first_admin" })
+            .await
+            .map_err(StoreError::unavailable)?;
+        if let Some(user_id) = claim.and_then(|c| c.get_object_id("user_id").ok()) {
+            self.users
+                .update_one(
+                    doc! { "_id": user_id },
+                    doc! { "$set": { "role": "admin" } },
+                )
+                .await
+                .map_err(StoreError::unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn set_user_field(&self, id: &str, update: Document) -> Result<UserRecord, StoreError> {
+        let oid = parse_oid(id).ok_or(StoreError::NotFound)?;
+        self.users
+            .find_one_and_update(doc! { "_id": oid }, doc! { "$set": update })
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(map_write_error)?
+            .map(UserRecord::from)
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn user_where(&self, filter: Document) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .users
+            .find_one(filter)
+            .await
+            .map_err(StoreError::unavailable)?
+            .map(UserRecord::from))
+    }
+}
+
+fn parse_oid(id: &str) -> Option<ObjectId> {
+    ObjectId::parse_str(id).ok()
+}
+
+fn is_duplicate(e: &MongoError) -> bool {
+    match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(we)) => we.code == DUPLICATE_KEY,
+        ErrorKind::Command(ce) => ce.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(im) => im
+            .write_errors
+            .as_ref()
+            .is_some_and(|errs| errs.iter().any(|we| we.code == DUPLICATE_KEY)),
+        _ => false,
+    }
+}
+
+/// Only for writes that touch the email index: anything else unique is ours to name.
+fn map_write_error(e: MongoError) -> StoreError {
+    if is_duplicate(&e) {
+        StoreError::Conflict("email")
+    } else {
+        StoreError::unavailable(e)
+    }
+}
+
+fn to_bson_dt(t: DateTime<Utc>) -> bson::DateTime {
+    bson::DateTime::from_millis(t.timestamp_millis())
+}
+
+fn from_bson_dt(t: bson::DateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or_default()
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct UserDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    username: String,
+    username_key: String,
+    email: String,
+    email_key: String,
+    full_name: Option<String>,
+    bio: Option<String>,
+    role: Role,
+    is_active: bool,
+    password_hash: String,
+    created_at: bson::DateTime,
+}
+
+impl From<UserDoc> for UserRecord {
+    fn from(d: UserDoc) -> Self {
+        UserRecord {
+            id: d.id.to_hex(),
+            username: d.username,
+            email: d.email,
+            full_name: d.full_name,
+            bio: d.bio,
+            role: d.role,
+            is_active: d.is_active,
+            password_hash: d.password_hash,
+            created_at: from_bson_dt(d.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SessionDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    user_id: String,
+    refresh_jti: String,
+    revoked: bool,
+    expires_at: bson::DateTime,
+}
+
+#[async_trait]
+impl UserRepo for MongoStore {
+    async fn create(&self, new: NewUser) -> Result<UserRecord, StoreError> {
+        let oid = parse_oid(&new.id).unwrap_or_default();
+        let doc = UserDoc {
+            id: oid,
+            username_key: new.username.to_ascii_lowercase(),
+            email_key: new.email.to_lowercase(),
+            username: new.username,
+            email: new.email,
+            full_name: new.full_name,
+            bio: None,
+            role: Role::User,
+            is_active: true,
+            password_hash: new.password_hash,
+            created_at: to_bson_dt(new.created_at),
+        };
+        let username_key = doc.username_key.clone();
+        if let Err(e) = self.users.insert_one(&doc).await {
+            if !is_duplicate(&e) {
+                return Err(StoreError::unavailable(e));
+            }
+            // Name the key that clashed without parsing the server's message.
+            let taken = self
+                .users
+                .find_one(doc! { "username_key": &username_key })
+                .await
+                .map_err(StoreError::unavailable)?;
+            return Err(StoreError::Conflict(if taken.is_some() {
+                "username"
+            } else {
+                "email"
+            }));
+        }
+        // Several API processes may sign up at once: a unique `_id` decides who was
+        // first, atomically, on the server. The account exists before it is promoted,
+        // and `finish_admin_claim` repairs a crash in between.
+        let claim = self
+            .claims
+            .insert_one(doc! { "_id": "first_admin", "user_id": oid })
+            .await;
+        let mut user = UserRecord::from(doc);
+        match claim {
+            Ok(_) => {
+                self.users
+                    .update_one(doc! { "_id": oid }, doc! { "$set": { "role": "admin" } })
+                    .await
+                    .map_err(StoreError::unavailable)?;
+                user.role = Role::Admin;
+            }
+            Err(e) if is_duplicate(&e) => {}
+            Err(e) => return Err(StoreError::unavailable(e)),
+        }
+        Ok(user)
+    }
+
+    async fn by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        match parse_oid(id) {
+            Some(oid) => self.user_where(doc! { "_id": oid }).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn by_username(&self, username_key: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.user_where(doc! { "username_key": username_key }).await
+    }
+
+    async fn by_email(&self, email_key: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.user_where(doc! { "email_key": email_key }).await
+    }
+
+    async fn update_profile(
+        &self,
+        id: &str,
+        patch: ProfilePatch,
+    ) -> Result<UserRecord, StoreError> {
+        let mut set = Document::new();
+        if let Some(email) = patch.email {
+            set.insert("email_key", email.to_lowercase());
+            set.insert("email", email);
+        }
+        if let Some(full_name) = patch.full_name {
+            set.insert("full_name", full_name);
+        }
+        if let Some(bio) = patch.bio {
+            set.insert("bio", bio);
+        }
+        if set.is_empty() {
+            return self.by_id(id).await?.ok_or(StoreError::NotFound);
+        }
+        self.set_user_field(id, set).await
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str) -> Result<(), StoreError> {
+        self.set_user_field(id, doc! { "password_hash": hash })
+            .await
+            .map(drop)
+    }
+
+    async fn set_role(&self, id: &str, role: Role) -> Result<UserRecord, StoreError> {
+        self.set_user_field(id, doc! { "role": role.as_str() })
+            .await
+    }
+
+    async fn set_active(&self, id: &str, active: bool) -> Result<UserRecord, StoreError> {
+        self.set_user_field(id, doc! { "is_active": active }).await
+    }
+
+    async fn list(&self, limit: u32, offset: u64) -> Result<(Vec<UserRecord>, u64), StoreError> {
+        let total = self
+            .users
+            .count_documents(doc! {})
+            .await
+            .map_err(StoreError::unavailable)?;
+        let page: Vec<UserDoc> = self
+            .users
+            .find(doc! {})
+            .sort(doc! { "_id": 1 })
+            .skip(offset)
+            .limit(i64::from(limit))
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok((page.into_iter().map(UserRecord::from).collect(), total))
+    }
+}
+
+#[async_trait]
+impl SessionRepo for MongoStore {
+    async fn create_session(&self, s: SessionRecord) -> Result<(), StoreError> {
+        let doc = SessionDoc {
+            id: s.id,
+            user_id: s.user_id,
+            refresh_jti: s.refresh_jti,
+            revoked: s.revoked,
+            expires_at: to_bson_dt(s.expires_at),
+        };
+        self.sessions
+            .insert_one(doc)
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let found = self
+            .sessions
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(found.map(|d| SessionRecord {
+            id: d.id,
+            user_id: d.user_id,
+            refresh_jti: d.refresh_jti,
+            revoked: d.revoked,
+            expires_at: from_bson_dt(d.expires_at),
+        }))
+    }
+
+    async fn rotate_session(
+        &self,
+        id: &str,
+        expected_jti: &str,
+        new_jti: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .sessions
+            .update_one(
+                doc! { "_id": id, "refresh_jti": expected_jti, "revoked": false },
+                doc! { "$set": { "refresh_jti": new_jti, "expires_at": to_bson_dt(expires_at) } },
+            )
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(result.modified_count == 1)
+    }
+
+    async fn revoke_session(&self, id: &str) -> Result<(), StoreError> {
+        self.sessions
+            .update_one(doc! { "_id": id }, doc! { "$set": { "revoked": true } })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut filter = doc! { "user_id": user_id, "revoked": false };
+        if let Some(keep) = except {
+            filter.insert("_id", doc! { "$ne": keep });
+        }
+        self.sessions
+            .update_many(filter, doc! { "$set": { "revoked": true } })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TokenBlocklist for MongoStore {
+    async fn block(&self, jti: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let result = self
+            .blocklist
+            .insert_one(doc! { "_id": jti, "expires_at": to_bson_dt(expires_at) })
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_duplicate(&e) => Ok(()),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+
+    async fn is_blocked(&self, jti: &str) -> Result<bool, StoreError> {
+        let found = self
+            .blocklist
+            .find_one(doc! { "_id": jti })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(found.is_some())
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        // The TTL index does this on real MongoDB; this keeps servers without TTL
+        // monitors tidy too.
+        let result = self
+            .blocklist
+            .delete_many(doc! { "expires_at": { "$lt": to_bson_dt(now) } })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(result.deleted_count)
+    }
+}
+
+#[async_trait]
+impl Health for MongoStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+}
