@@ -1,0 +1,264 @@
+//! `spawn_app()` builds the real application on port 0 with a fresh temp DATA_DIR, or
+//! with `PHOTOSHARE_TEST_MONGODB_URI` set, a fresh uniquely named MongoDB database.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+use photoshare::app::Application;
+use photoshare::config::Settings;
+use rand::Rng;
+use reqwest::{Response, StatusCode};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Moderator,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Moderator => "moderator",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    admin: tokio::sync::OnceCell<TestUser>,
+    _data_dir: tempfile::TempDir,
+}
+
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+fn init_logging() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        if std::env::var("TEST_LOG").is_ok() {
+            let mut s = Settings::defaults();
+            s.log.level = "debug".into();
+            photoshare::telemetry::init(&s.log);
+        }
+    });
+}
+
+/// Settings for one test: fresh data dir, port 0, no rate limit, and MongoDB with a
+/// database of its own when `PHOTOSHARE_TEST_MONGODB_URI` is set.
+pub fn test_settings(data_dir: &std::path::Path) -> Settings {
+    let mut s = Settings::defaults();
+    s.data_dir = data_dir.to_path_buf();
+    s.server.port = 0;
+    s.rate_limit.auth_per_minute = 0;
+    s.auth.jwt_secret = SecretString::from(random_hex(32));
+    if let Ok(uri) = std::env::var("PHOTOSHARE_TEST_MONGODB_URI") {
+        s.database.uri = uri;
+        s.database.name = format!("test_{}", random_hex(8));
+    }
+    s
+}
+
+pub fn random_hex(bytes: usize) -> String {
+    let mut rng = rand::thread_rng();
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.gen::<u8>()))
+        .collect()
+}
+
+pub fn unique_name(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    init_logging();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(dir.path());
+    customize(&mut settings);
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
+    let port = app.port();
+    actix_web::rt::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        admin: tokio::sync::OnceCell::new(),
+        _data_dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+        token: Option<&str>,
+    ) -> Response {
+        let mut req = self.client.request(method, self.url(path)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        self.send_json(reqwest::Method::POST, path, body, token)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.client.post(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn signup(&self, username: &str, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/auth/signup",
+            &json!({"username": username, "email": email, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/auth/login",
+            &json!({"username": login, "password": password}),
+            None,
+        )
+        .await
+    }
+
+    pub async fn login_tokens(&self, login: &str, password: &str) -> (String, String) {
+        let res = self.login(login, password).await;
+        assert_eq!(res.status(), StatusCode::OK, "login of {login}");
+        let body: Value = res.json().await.unwrap();
+        (
+            body["access_token"].as_str().unwrap().to_owned(),
+            body["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// The first account: created on first use, so it is the admin.
+    pub async fn admin(&self) -> &TestUser {
+        self.admin
+            .get_or_init(|| async {
+                let user = self.register(&unique_name("admin")).await;
+                assert_eq!(self.me(&user.access).await["role"], "admin");
+                user
+            })
+            .await
+    }
+
+    /// Signs up and logs in a fresh account (role `user` unless it is the first).
+    pub async fn register(&self, username: &str) -> TestUser {
+        let email = format!("{username}@example.com");
+        let res = self.signup(username, &email, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "signup of {username}");
+        let body: Value = res.json().await.unwrap();
+        let (access, refresh) = self.login_tokens(username, PASSWORD).await;
+        TestUser {
+            id: body["id"].as_str().unwrap().to_owned(),
+            username: username.to_owned(),
+            email,
+            access,
+            refresh,
+        }
+    }
+
+    /// A fresh account with the given role (the admin grants it).
+    pub async fn signup_and_login(&self, role: Role) -> TestUser {
+        let admin = self.admin().await.clone();
+        let user = self.register(&unique_name(role.as_str())).await;
+        if role != Role::User {
+            self.set_role(&admin.access, &user.username, role.as_str())
+                .await
+                .error_for_status()
+                .expect("role granted");
+        }
+        user
+    }
+
+    pub async fn set_role(&self, admin_token: &str, username: &str, role: &str) -> Response {
+        self.send_json(
+            reqwest::Method::PUT,
+            &format!("/api/admin/users/{username}/role"),
+            &json!({ "role": role }),
+            Some(admin_token),
+        )
+        .await
+    }
+
+    pub async fn me(&self, token: &str) -> Value {
+        let res = self.get("/api/users/me", Some(token)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+}
+
+/// Asserts a problem+json answer with this status and returns its body.
+pub async fn assert_problem(res: Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status, "status");
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["type"].is_string() && body["title"].is_string());
+    assert!(body["detail"].is_string());
+    body
+}
+
+/// The fields named in a 422 problem's `errors`.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errs| {
+            errs.iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

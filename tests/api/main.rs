@@ -1,0 +1,9 @@
+//! Black-box HTTP tests. One binary; `cargo test` runs them on the embedded stack, and
+//! with `PHOTOSHARE_TEST_MONGODB_URI` set, on MongoDB.
+
+mod admin;
+mod auth;
+mod helpers;
+mod ops;
+mod startup;
+mod users;
