@@ -14,6 +14,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP API (the default).
     Serve,
+    /// Exit 0 when the local server answers /healthz (for container health checks).
+    Healthcheck,
 }
 
 #[actix_web::main]
@@ -26,9 +28,12 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    telemetry::init(&settings.log);
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings).await,
+        Command::Healthcheck => return healthcheck(settings.server.port),
+        Command::Serve => {
+            telemetry::init(&settings.log);
+            serve(settings).await
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -44,4 +49,24 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// A plain HTTP/1.0 GET of /healthz on the loopback address: the runtime image has
+/// no curl.
+fn healthcheck(port: u16) -> std::process::ExitCode {
+    use std::io::{Read, Write};
+    let probe = || -> std::io::Result<bool> {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let timeout = std::time::Duration::from_secs(2);
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.ends_with(b" 200"))
+    };
+    match probe() {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        _ => std::process::ExitCode::FAILURE,
+    }
 }

@@ -95,8 +95,18 @@ async fn profile_updates_move_the_email_key() {
         let updated = store.users.update_profile(&a.id, patch).await.unwrap();
         assert_eq!(updated.email, "anna@new.org");
         assert_eq!(updated.full_name.as_deref(), Some("Anna"));
-        assert!(store.users.by_email("anna@example.com").await.unwrap().is_none());
-        assert!(store.users.by_email("anna@new.org").await.unwrap().is_some());
+        assert!(store
+            .users
+            .by_email("anna@example.com")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(store
+            .users
+            .by_email("anna@new.org")
+            .await
+            .unwrap()
+            .is_some());
 
         let unknown = store.users.set_role(&new_id(), Role::Moderator).await;
         assert!(matches!(unknown, Err(StoreError::NotFound)));
@@ -114,7 +124,14 @@ async fn users_list_in_creation_order_with_total() {
     for (store, _dir) in backends().await {
         let mut ids = Vec::new();
         for i in 0..5 {
-            ids.push(store.users.create(new_user(&format!("u{i}x"))).await.unwrap().id);
+            ids.push(
+                store
+                    .users
+                    .create(new_user(&format!("u{i}x")))
+                    .await
+                    .unwrap()
+                    .id,
+            );
         }
         let (page, total) = store.users.list(2, 1).await.unwrap();
         assert_eq!(total, 5);
@@ -133,7 +150,10 @@ async fn session_rotation_is_compare_and_swap() {
         assert!(s.rotate_session("s1", "j1", "j2", later).await.unwrap());
         assert!(!s.rotate_session("s1", "j1", "j3", later).await.unwrap());
         assert_eq!(s.session("s1").await.unwrap().unwrap().refresh_jti, "j2");
-        assert!(!s.rotate_session("missing", "j1", "j2", later).await.unwrap());
+        assert!(!s
+            .rotate_session("missing", "j1", "j2", later)
+            .await
+            .unwrap());
 
         s.revoke_session("s1").await.unwrap();
         assert!(s.session("s1").await.unwrap().unwrap().revoked);
@@ -151,9 +171,8 @@ async fn revoking_a_users_sessions_spares_the_exception_and_other_users() {
 
         s.revoke_user_sessions("ua", Some("a2")).await.unwrap();
 
-        let revoked = |id: &'static str| async move {
-            s.session(id).await.unwrap().unwrap().revoked
-        };
+        let revoked =
+            |id: &'static str| async move { s.session(id).await.unwrap().unwrap().revoked };
         assert!(revoked("a1").await && revoked("a3").await);
         assert!(!revoked("a2").await && !revoked("b1").await);
     }

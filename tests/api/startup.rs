@@ -91,3 +91,25 @@ async fn a_killed_process_loses_no_acknowledged_write() {
     second.wait().unwrap();
     assert_eq!(res.status(), StatusCode::OK);
 }
+
+#[actix_web::test]
+async fn healthcheck_command_reports_the_servers_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, address) = start_binary(dir.path(), &random_hex(32));
+    let port = address.rsplit(':').next().unwrap().to_owned();
+    let check = |port: &str| {
+        Command::new(env!("CARGO_BIN_EXE_photoshare"))
+            .arg("healthcheck")
+            .env("PHOTOSHARE__SERVER__PORT", port)
+            .status()
+            .unwrap()
+    };
+
+    let healthy = check(&port);
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let down = check(&port);
+
+    assert!(healthy.success());
+    assert!(!down.success());
+}
