@@ -89,7 +89,13 @@ async fn patch_me_with_privileged_or_unknown_fields_is_422_and_changes_nothing()
             .send_json(Method::PATCH, "/api/users/me", &body, Some(&user.access))
             .await;
         let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-        let field = body.as_object().unwrap().keys().next_back().unwrap().clone();
+        let field = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .next_back()
+            .unwrap()
+            .clone();
         assert!(error_fields(&problem).contains(&field), "{problem}");
     }
 
