@@ -10,11 +10,15 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
+use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle};
 use crate::actors::user_registry::Registry;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::http::{self, metrics::Metrics, rate_limit::RateLimiter, AppState};
+use crate::media::cloudinary::{Cloudinary, CloudinaryConfig};
+use crate::media::local::LocalMedia;
+use crate::media::MediaStore;
 use crate::store::{embedded::EmbeddedStore, mongo::MongoStore, Store};
 
 pub struct Application {
@@ -52,10 +56,29 @@ impl Application {
         let hasher = Hasher::new(settings.auth.max_concurrent_hashes);
         let registry = Registry::start(store.clone(), hasher, keys.clone());
         spawn_blocklist_purge(store.clone());
+        let media = open_media(&settings)?;
+        let spool_dir = settings.data_dir.join("uploads");
+        // Spooled bodies of requests that were in flight when the process stopped.
+        let _ = std::fs::remove_dir_all(&spool_dir);
+        std::fs::create_dir_all(&spool_dir)
+            .with_context(|| format!("cannot create {}", spool_dir.display()))?;
+        let photos = PhotoStoreHandle::start(
+            store.clone(),
+            media,
+            PhotoSettings {
+                max_pixels: settings.media.max_pixels,
+                budget_mib: settings.media.processing_budget_mib,
+                cache_bytes: settings.media.cache_mib as usize * (1 << 20),
+            },
+        );
 
         let state = web::Data::new(AppState {
             registry,
+            photos,
             keys,
+            public_url: settings.public_url(port),
+            max_upload_bytes: settings.media.max_upload_bytes,
+            spool_dir,
             store,
             limiter: RateLimiter::per_minute(settings.rate_limit.auth_per_minute),
             metrics: Arc::new(Metrics::default()),
@@ -112,6 +135,29 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         })?;
         Ok(Store::embedded(db))
     }
+}
+
+fn open_media(settings: &Settings) -> anyhow::Result<Arc<dyn MediaStore>> {
+    use secrecy::ExposeSecret;
+    if settings.uses_cloudinary() {
+        let mut config = CloudinaryConfig::from_url(settings.cloudinary_url.expose_secret())?;
+        config.api_base = settings
+            .media
+            .cloudinary_api_base
+            .trim_end_matches('/')
+            .to_owned();
+        config.delivery_base = settings
+            .media
+            .cloudinary_delivery_base
+            .trim_end_matches('/')
+            .to_owned();
+        tracing::info!(cloud = %config.cloud_name, "media on Cloudinary");
+        return Ok(Arc::new(Cloudinary::new(config)));
+    }
+    let dir = settings.data_dir.join("media");
+    let local = LocalMedia::open(&dir)
+        .with_context(|| format!("cannot create the media directory {}", dir.display()))?;
+    Ok(Arc::new(local))
 }
 
 /// `scheme://user:pass@host/db?x` -> `scheme://host/db`: safe for logs.

@@ -20,6 +20,10 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub database: DatabaseSettings,
     pub log: LogSettings,
+    pub media: MediaSettings,
+    /// `CLOUDINARY_URL` (`cloudinary://key:secret@cloud`); empty = local files.
+    #[serde(skip, default = "empty_secret")]
+    pub cloudinary_url: SecretString,
     /// `local` (development) unless `APP_ENV` says otherwise.
     #[serde(skip, default = "default_env")]
     pub environment: Environment,
@@ -53,6 +57,20 @@ pub struct RateLimitSettings {
 pub struct DatabaseSettings {
     pub uri: String,
     pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaSettings {
+    pub max_upload_bytes: u64,
+    pub max_pixels: u64,
+    pub processing_budget_mib: u32,
+    pub cache_mib: u32,
+    pub cloudinary_api_base: String,
+    pub cloudinary_delivery_base: String,
+}
+
+fn empty_secret() -> SecretString {
+    SecretString::from("")
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -115,6 +133,9 @@ impl Settings {
             .build()?;
         let mut settings: Settings = built.try_deserialize()?;
         settings.environment = Environment::from_app_env(&app_env);
+        if let Ok(url) = std::env::var("CLOUDINARY_URL") {
+            settings.cloudinary_url = SecretString::from(url);
+        }
         Ok(settings)
     }
 
@@ -125,6 +146,20 @@ impl Settings {
             .build()
             .and_then(|c| c.try_deserialize())
             .expect("the compiled-in config/default.toml is valid")
+    }
+
+    pub fn uses_cloudinary(&self) -> bool {
+        !self.cloudinary_url.expose_secret().trim().is_empty()
+    }
+
+    /// Where links point: the configured public URL, else the bound address.
+    pub fn public_url(&self, port: u16) -> String {
+        let configured = self.server.public_url.trim().trim_end_matches('/');
+        if configured.is_empty() {
+            format!("http://{}:{port}", self.server.host)
+        } else {
+            configured.to_owned()
+        }
     }
 
     pub fn uses_mongodb(&self) -> bool {

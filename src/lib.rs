@@ -8,5 +8,6 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod media;
 pub mod store;
 pub mod telemetry;

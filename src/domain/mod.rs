@@ -1,8 +1,10 @@
 //! Validated domain types. Request DTOs become these via `parse`/`TryFrom`; after that,
 //! raw strings do not travel into the actors.
 
+mod photo;
 mod user;
 
+pub use photo::{Description, TagName, Tags, MAX_TAGS};
 pub use user::{Bio, Email, FullName, Password, Role, Username};
 
 /// One rejected field, named as the client sent it.

@@ -5,6 +5,7 @@ use actix_web::{get, post, put, web};
 use super::dto::{Page, PageQuery, PrivateUser, RoleRequest};
 use super::error::{ApiError, Problem};
 use super::extractors::AdminUser;
+use super::users::photo_count;
 use super::AppState;
 use crate::actors::user_registry::{ListUsers, SetBanned, SetRole};
 use crate::domain::Role;
@@ -37,8 +38,15 @@ async fn list_users(
 ) -> Result<web::Json<Page<PrivateUser>>, ApiError> {
     let (limit, offset) = query.bounds()?;
     let (users, total) = state.registry.call(ListUsers { limit, offset }).await?;
+    let counts =
+        futures_util::future::try_join_all(users.iter().map(|u| photo_count(&state, &u.id)))
+            .await?;
     Ok(web::Json(Page {
-        items: users.into_iter().map(|u| PrivateUser::new(u, 0)).collect(),
+        items: users
+            .into_iter()
+            .zip(counts)
+            .map(|(u, n)| PrivateUser::new(u, n))
+            .collect(),
         total,
         limit,
         offset,
@@ -75,7 +83,8 @@ async fn set_role(
         role,
     };
     let user = state.registry.call(msg).await?;
-    Ok(web::Json(PrivateUser::new(user, 0)))
+    let photo_count = photo_count(&state, &user.id).await?;
+    Ok(web::Json(PrivateUser::new(user, photo_count)))
 }
 
 async fn set_banned(
@@ -90,7 +99,8 @@ async fn set_banned(
         banned,
     };
     let user = state.registry.call(msg).await?;
-    Ok(web::Json(PrivateUser::new(user, 0)))
+    let photo_count = photo_count(&state, &user.id).await?;
+    Ok(web::Json(PrivateUser::new(user, photo_count)))
 }
 
 /// Ban a user: they cannot log in, and their live tokens stop working at once.

@@ -101,7 +101,7 @@ async fn login(
         (json.username, json.password)
     } else {
         return Err(ApiError::UnsupportedMediaType(
-            "send application/json or application/x-www-form-urlencoded",
+            "send application/json or application/x-www-form-urlencoded".into(),
         ));
     };
     let tokens = state.registry.call(Login { login, password }).await?;

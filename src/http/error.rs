@@ -6,8 +6,10 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::actors::photo_store::PhotoError;
 use crate::actors::user_registry::UserError;
 use crate::domain::FieldError;
+use crate::media::ingest::IngestError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,10 +26,10 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
-    #[error("request body too large")]
-    PayloadTooLarge,
+    #[error("{0}")]
+    PayloadTooLarge(String),
     #[error("unsupported media type: {0}")]
-    UnsupportedMediaType(&'static str),
+    UnsupportedMediaType(String),
     #[error("one or more fields are invalid")]
     Validation(Vec<FieldError>),
     #[error("too many requests; retry in {0} s")]
@@ -69,7 +71,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(_) => "conflict",
-            ApiError::PayloadTooLarge => "payload-too-large",
+            ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Validation(_) => "validation-error",
             ApiError::RateLimited(_) => "rate-limited",
@@ -101,7 +103,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -179,5 +181,25 @@ impl From<UserError> for ApiError {
 impl From<actix::MailboxError> for ApiError {
     fn from(e: actix::MailboxError) -> Self {
         ApiError::Unavailable(Box::new(e))
+    }
+}
+
+impl From<PhotoError> for ApiError {
+    fn from(e: PhotoError) -> Self {
+        match e {
+            PhotoError::NotFound => ApiError::NotFound("photo"),
+            PhotoError::Forbidden => {
+                ApiError::Forbidden("only the owner or an admin may change this photo")
+            }
+            PhotoError::Ingest(e @ IngestError::TooManyPixels { .. }) => {
+                ApiError::PayloadTooLarge(e.to_string())
+            }
+            PhotoError::Ingest(e) => ApiError::UnsupportedMediaType(e.to_string()),
+            PhotoError::Store(e) => e.into(),
+            PhotoError::Media(crate::media::MediaError::Unavailable(cause)) => {
+                ApiError::Unavailable(cause)
+            }
+            PhotoError::Processing(cause) => ApiError::Internal(cause),
+        }
     }
 }

@@ -20,9 +20,12 @@ pub mod extractors;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod photos;
+pub mod public;
 pub mod rate_limit;
 pub mod users;
 
+use crate::actors::photo_store::PhotoStoreHandle;
 use crate::actors::user_registry::Registry;
 use crate::auth::jwt::JwtKeys;
 use crate::store::Store;
@@ -34,7 +37,13 @@ pub const JSON_LIMIT: usize = 64 * 1024;
 /// Shared by every worker: actor handles and the few things extractors need.
 pub struct AppState {
     pub registry: Registry,
+    pub photos: PhotoStoreHandle,
     pub keys: Arc<JwtKeys>,
+    /// Absolute base of the links handed out.
+    pub public_url: String,
+    pub max_upload_bytes: u64,
+    /// Where upload bodies are spooled while they arrive.
+    pub spool_dir: std::path::PathBuf,
     pub store: Store,
     pub limiter: rate_limit::RateLimiter,
     pub metrics: Arc<metrics::Metrics>,
@@ -53,6 +62,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(auth::routes)
     .configure(users::routes)
     .configure(admin::routes)
+    .configure(photos::routes)
+    .configure(public::routes)
     .configure(ops::routes)
     .configure(openapi::routes);
 }
@@ -96,10 +107,10 @@ fn json_error(e: JsonPayloadError) -> ApiError {
     match e {
         JsonPayloadError::Deserialize(e) => serde_error(e),
         JsonPayloadError::ContentType => {
-            ApiError::UnsupportedMediaType("send the body as application/json")
+            ApiError::UnsupportedMediaType("send the body as application/json".into())
         }
         JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::PayloadTooLarge
+            ApiError::PayloadTooLarge(format!("JSON bodies are limited to {JSON_LIMIT} bytes"))
         }
         _ => ApiError::BadRequest("request body could not be read as JSON".into()),
     }

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{admin, auth, ops, users};
+use super::{admin, auth, ops, photos, public, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,8 @@ use super::{admin, auth, ops, users};
         auth::signup, auth::login, auth::refresh, auth::logout,
         users::me, users::update_me, users::change_password, users::profile,
         admin::list_users, admin::set_role, admin::ban, admin::unban,
+        photos::upload, photos::get_photo, photos::update_photo, photos::delete_photo,
+        photos::list_tags, public::image,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(super::error::Problem, crate::domain::FieldError)),
@@ -28,6 +30,8 @@ use super::{admin, auth, ops, users};
         (name = "auth", description = "Sign up, log in, refresh, log out"),
         (name = "users", description = "Own account and public profiles"),
         (name = "admin", description = "Account administration (admin role)"),
+        (name = "photos", description = "Photos and tags"),
+        (name = "public", description = "Public image links"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]

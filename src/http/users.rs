@@ -6,6 +6,7 @@ use super::dto::{ChangePasswordRequest, PrivateUser, PublicProfile, UpdateMeRequ
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, MaybeUser};
 use super::AppState;
+use crate::actors::photo_store::PhotoCount;
 use crate::actors::user_registry::{ChangePassword, FindUser, UpdateProfile};
 use crate::domain::{Bio, Email, FullName, Password, Validator};
 
@@ -26,8 +27,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
 )]
 #[get("/api/users/me")]
-async fn me(AuthUser(p): AuthUser) -> web::Json<PrivateUser> {
-    web::Json(PrivateUser::new(p.user, 0))
+async fn me(
+    AuthUser(p): AuthUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<PrivateUser>, ApiError> {
+    let photo_count = photo_count(&state, &p.user.id).await?;
+    Ok(web::Json(PrivateUser::new(p.user, photo_count)))
+}
+
+pub(super) async fn photo_count(state: &AppState, user_id: &str) -> Result<u64, ApiError> {
+    let owner_id = user_id.to_owned();
+    state.photos.call(PhotoCount { owner_id }).await
 }
 
 impl UpdateMeRequest {
@@ -72,7 +82,8 @@ async fn update_me(
 ) -> Result<web::Json<PrivateUser>, ApiError> {
     let msg = body.into_inner().into_message(p.user.id)?;
     let user = state.registry.call(msg).await?;
-    Ok(web::Json(PrivateUser::new(user, 0)))
+    let photo_count = photo_count(&state, &user.id).await?;
+    Ok(web::Json(PrivateUser::new(user, photo_count)))
 }
 
 /// Change the password. Other sessions of this account are signed out.
@@ -123,5 +134,6 @@ async fn profile(
 ) -> Result<web::Json<PublicProfile>, ApiError> {
     let username = username.into_inner();
     let user = state.registry.call(FindUser { username }).await?;
-    Ok(web::Json(PublicProfile::new(user, 0, 0)))
+    let photo_count = photo_count(&state, &user.id).await?;
+    Ok(web::Json(PublicProfile::new(user, photo_count, 0)))
 }

@@ -156,6 +156,73 @@ pub trait TokenBlocklist: Send + Sync {
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
+/// A stored photo. `owner_username` is denormalised: usernames never change.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PhotoRecord {
+    pub id: String,
+    /// The unguessable part of the public link `/i/{slug}`.
+    pub slug: String,
+    pub owner_id: String,
+    pub owner_username: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub width: u32,
+    pub height: u32,
+    pub format: String,
+    pub size_bytes: u64,
+    pub media_key: String,
+    /// Hex SHA-256 of the stored bytes.
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Running sums kept in the same atomic step as each rating insert/delete.
+    pub rating_sum: u64,
+    pub rating_count: u64,
+    pub comment_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagCount {
+    pub name: String,
+    pub photo_count: u64,
+}
+
+#[async_trait]
+pub trait PhotoRepo: Send + Sync {
+    /// Stores the photo and links its tags (creating new ones), in one step.
+    async fn insert_photo(&self, photo: PhotoRecord) -> Result<(), StoreError>;
+    async fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError>;
+    async fn photo_by_slug(&self, slug: &str) -> Result<Option<PhotoRecord>, StoreError>;
+    /// Replaces the description and, when given, the tags.
+    async fn update_photo(
+        &self,
+        id: &str,
+        description: String,
+        tags: Option<Vec<String>>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<PhotoRecord, StoreError>;
+    /// Removes the record and unlinks its tags; returns what was removed.
+    async fn delete_photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError>;
+    async fn photo_count(&self, owner_id: &str) -> Result<u64, StoreError>;
+    /// Tags by name with a prefix (may be empty), and the total that match.
+    async fn tags(
+        &self,
+        prefix: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<TagCount>, u64), StoreError>;
+}
+
+/// Anything that hangs off a photo (comments, ratings, links) registers one of these;
+/// deleting a photo calls each, so a new feature plugs into the cascade.
+#[async_trait]
+pub trait PhotoDependent: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Removes everything of this kind that belongs to the photo; returns media keys
+    /// that should be removed with it.
+    async fn remove_for_photo(&self, photo_id: &str) -> Result<Vec<String>, StoreError>;
+}
+
 #[async_trait]
 pub trait Health: Send + Sync {
     /// A cheap round trip to the database.
@@ -169,20 +236,25 @@ pub struct Store {
     pub users: Arc<dyn UserRepo>,
     pub sessions: Arc<dyn SessionRepo>,
     pub blocklist: Arc<dyn TokenBlocklist>,
+    pub photos: Arc<dyn PhotoRepo>,
     pub health: Arc<dyn Health>,
+    /// Run, in order, when a photo is deleted.
+    pub photo_dependents: Vec<Arc<dyn PhotoDependent>>,
 }
 
 impl Store {
     fn from_backend<B>(backend: &'static str, b: Arc<B>) -> Self
     where
-        B: UserRepo + SessionRepo + TokenBlocklist + Health + 'static,
+        B: UserRepo + SessionRepo + TokenBlocklist + PhotoRepo + Health + 'static,
     {
         Store {
             backend,
             users: b.clone(),
             sessions: b.clone(),
             blocklist: b.clone(),
+            photos: b.clone(),
             health: b,
+            photo_dependents: Vec::new(),
         }
     }
 

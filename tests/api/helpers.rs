@@ -110,6 +110,10 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 impl TestApp {
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self._data_dir.path().to_path_buf()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -147,6 +151,43 @@ impl TestApp {
             req = req.bearer_auth(t);
         }
         req.send().await.expect("request sent")
+    }
+
+    /// Multipart upload with a `file` part and extra text fields.
+    pub async fn upload(
+        &self,
+        token: &str,
+        bytes: Vec<u8>,
+        filename: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(filename.to_owned())
+            .mime_str("application/octet-stream")
+            .unwrap();
+        let form = fields.iter().fold(
+            reqwest::multipart::Form::new().part("file", part),
+            |form, (k, v)| form.text(k.to_string(), v.to_string()),
+        );
+        self.client
+            .post(self.url("/api/photos"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Uploads and returns the Photo JSON, asserting 201.
+    pub async fn upload_ok(&self, token: &str, bytes: Vec<u8>, fields: &[(&str, &str)]) -> Value {
+        let res = self.upload(token, bytes, "photo.jpg", fields).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "upload");
+        res.json().await.unwrap()
+    }
+
+    /// GET of an absolute link the API handed out.
+    pub async fn fetch(&self, url: &str) -> Response {
+        self.client.get(url).send().await.expect("request sent")
     }
 
     pub async fn signup(&self, username: &str, email: &str, password: &str) -> Response {

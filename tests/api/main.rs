@@ -3,7 +3,10 @@
 
 mod admin;
 mod auth;
+mod cloudinary;
+mod fixtures;
 mod helpers;
 mod ops;
+mod photos;
 mod startup;
 mod users;

@@ -15,8 +15,8 @@ use redb::{
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::{
-    Health, NewUser, ProfilePatch, SessionRecord, SessionRepo, StoreError, TokenBlocklist,
-    UserRecord, UserRepo,
+    Health, NewUser, PhotoRecord, PhotoRepo, ProfilePatch, SessionRecord, SessionRepo, StoreError,
+    TagCount, TokenBlocklist, UserRecord, UserRepo,
 };
 use crate::domain::Role;
 
@@ -26,6 +26,12 @@ const USER_BY_EMAIL: TableDefinition<&str, &str> = TableDefinition::new("users_b
 const SESSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("sessions");
 const USER_SESSIONS: TableDefinition<(&str, &str), ()> = TableDefinition::new("user_sessions");
 const BLOCKLIST: TableDefinition<&str, i64> = TableDefinition::new("token_blocklist");
+const PHOTOS: TableDefinition<&str, &[u8]> = TableDefinition::new("photos");
+const PHOTO_BY_SLUG: TableDefinition<&str, &str> = TableDefinition::new("photos_by_slug");
+const OWNER_PHOTO_COUNT: TableDefinition<&str, u64> = TableDefinition::new("owner_photo_count");
+/// Tags are application-wide objects: name -> number of photos carrying it.
+const TAGS: TableDefinition<&str, u64> = TableDefinition::new("tags");
+const TAG_PHOTOS: TableDefinition<(&str, &str), ()> = TableDefinition::new("tag_photos");
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -45,6 +51,11 @@ impl EmbeddedStore {
             txn.open_table(SESSIONS)?;
             txn.open_table(USER_SESSIONS)?;
             txn.open_table(BLOCKLIST)?;
+            txn.open_table(PHOTOS)?;
+            txn.open_table(PHOTO_BY_SLUG)?;
+            txn.open_table(OWNER_PHOTO_COUNT)?;
+            txn.open_table(TAGS)?;
+            txn.open_table(TAG_PHOTOS)?;
             Ok(())
         })?;
         Ok(store)
@@ -406,6 +417,150 @@ impl TokenBlocklist for EmbeddedStore {
             Ok(removed)
         })
         .await
+    }
+}
+
+/// Adds `delta` (+1/-1) to a counter, removing it when it reaches zero.
+fn bump(table: &mut redb::Table<&str, u64>, key: &str, delta: i64) -> Result<(), TxError> {
+    let current = table.get(key)?.map_or(0, |v| v.value());
+    let next = current.saturating_add_signed(delta);
+    if next == 0 {
+        table.remove(key)?;
+    } else {
+        table.insert(key, next)?;
+    }
+    Ok(())
+}
+
+fn link_tags(
+    txn: &WriteTransaction,
+    photo_id: &str,
+    tags: &[String],
+    delta: i64,
+) -> Result<(), TxError> {
+    let mut counts = txn.open_table(TAGS)?;
+    let mut links = txn.open_table(TAG_PHOTOS)?;
+    for tag in tags {
+        bump(&mut counts, tag, delta)?;
+        if delta > 0 {
+            links.insert((tag.as_str(), photo_id), ())?;
+        } else {
+            links.remove((tag.as_str(), photo_id))?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl PhotoRepo for EmbeddedStore {
+    async fn insert_photo(&self, photo: PhotoRecord) -> Result<(), StoreError> {
+        self.write(move |txn| {
+            txn.open_table(PHOTOS)?
+                .insert(photo.id.as_str(), encode(&photo)?.as_slice())?;
+            txn.open_table(PHOTO_BY_SLUG)?
+                .insert(photo.slug.as_str(), photo.id.as_str())?;
+            bump(&mut txn.open_table(OWNER_PHOTO_COUNT)?, &photo.owner_id, 1)?;
+            link_tags(txn, &photo.id, &photo.tags, 1)
+        })
+        .await
+    }
+
+    async fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        self.read_json(PHOTOS, id)
+    }
+
+    async fn photo_by_slug(&self, slug: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        let id = {
+            let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+            let table = txn
+                .open_table(PHOTO_BY_SLUG)
+                .map_err(StoreError::unavailable)?;
+            let found = table.get(slug).map_err(StoreError::unavailable)?;
+            match found {
+                Some(id) => id.value().to_owned(),
+                None => return Ok(None),
+            }
+        };
+        self.read_json(PHOTOS, &id)
+    }
+
+    async fn update_photo(
+        &self,
+        id: &str,
+        description: String,
+        tags: Option<Vec<String>>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<PhotoRecord, StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut photos = txn.open_table(PHOTOS)?;
+            let mut photo: PhotoRecord = match photos.get(id.as_str())? {
+                Some(bytes) => decode(bytes.value())?,
+                None => return Err(TxError::Store(StoreError::NotFound)),
+            };
+            if let Some(tags) = tags {
+                link_tags(txn, &photo.id, &photo.tags, -1)?;
+                link_tags(txn, &photo.id, &tags, 1)?;
+                photo.tags = tags;
+            }
+            photo.description = description;
+            photo.updated_at = updated_at;
+            photos.insert(id.as_str(), encode(&photo)?.as_slice())?;
+            Ok(photo)
+        })
+        .await
+    }
+
+    async fn delete_photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut photos = txn.open_table(PHOTOS)?;
+            let photo: PhotoRecord = match photos.remove(id.as_str())? {
+                Some(bytes) => decode(bytes.value())?,
+                None => return Ok(None),
+            };
+            drop(photos);
+            txn.open_table(PHOTO_BY_SLUG)?.remove(photo.slug.as_str())?;
+            bump(&mut txn.open_table(OWNER_PHOTO_COUNT)?, &photo.owner_id, -1)?;
+            link_tags(txn, &photo.id, &photo.tags, -1)?;
+            Ok(Some(photo))
+        })
+        .await
+    }
+
+    async fn photo_count(&self, owner_id: &str) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let table = txn
+            .open_table(OWNER_PHOTO_COUNT)
+            .map_err(StoreError::unavailable)?;
+        let count = table.get(owner_id).map_err(StoreError::unavailable)?;
+        Ok(count.map_or(0, |v| v.value()))
+    }
+
+    async fn tags(
+        &self,
+        prefix: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<TagCount>, u64), StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let table = txn.open_table(TAGS).map_err(StoreError::unavailable)?;
+        let mut total = 0u64;
+        let mut page = Vec::new();
+        for entry in table.range(prefix..).map_err(StoreError::unavailable)? {
+            let (name, count) = entry.map_err(StoreError::unavailable)?;
+            if !name.value().starts_with(prefix) {
+                break;
+            }
+            if total >= offset && page.len() < limit as usize {
+                page.push(TagCount {
+                    name: name.value().to_owned(),
+                    photo_count: count.value(),
+                });
+            }
+            total += 1;
+        }
+        Ok((page, total))
     }
 }
 

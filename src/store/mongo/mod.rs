@@ -14,8 +14,8 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Health, NewUser, ProfilePatch, SessionRecord, SessionRepo, StoreError, TokenBlocklist,
-    UserRecord, UserRepo,
+    Health, NewUser, PhotoRecord, PhotoRepo, ProfilePatch, SessionRecord, SessionRepo, StoreError,
+    TagCount, TokenBlocklist, UserRecord, UserRepo,
 };
 use crate::domain::Role;
 
@@ -28,6 +28,8 @@ pub struct MongoStore {
     sessions: Collection<SessionDoc>,
     blocklist: Collection<Document>,
     claims: Collection<Document>,
+    photos: Collection<PhotoDoc>,
+    tags: Collection<Document>,
 }
 
 impl MongoStore {
@@ -54,6 +56,8 @@ impl MongoStore {
             sessions: db.collection("sessions"),
             blocklist: db.collection("token_blocklist"),
             claims: db.collection("claims"),
+            photos: db.collection("photos"),
+            tags: db.collection("tags"),
             db,
         };
         store.ping().await?;
@@ -87,6 +91,11 @@ impl MongoStore {
             .build();
         self.blocklist
             .create_index(ttl)
+            .await
+            .map_err(StoreError::unavailable)?;
+        let plain = |field: &str| IndexModel::builder().keys(doc! { field: 1 }).build();
+        self.photos
+            .create_indexes([unique("slug"), plain("owner_id"), plain("tags")])
             .await
             .map_err(StoreError::unavailable)?;
         Ok(())
@@ -444,6 +453,239 @@ impl TokenBlocklist for MongoStore {
             .await
             .map_err(StoreError::unavailable)?;
         Ok(result.deleted_count)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PhotoDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    slug: String,
+    owner_id: String,
+    owner_username: String,
+    description: String,
+    tags: Vec<String>,
+    width: u32,
+    height: u32,
+    format: String,
+    size_bytes: i64,
+    media_key: String,
+    sha256: String,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+    rating_sum: i64,
+    rating_count: i64,
+    comment_count: i64,
+}
+
+impl From<PhotoDoc> for PhotoRecord {
+    fn from(d: PhotoDoc) -> Self {
+        PhotoRecord {
+            id: d.id.to_hex(),
+            slug: d.slug,
+            owner_id: d.owner_id,
+            owner_username: d.owner_username,
+            description: d.description,
+            tags: d.tags,
+            width: d.width,
+            height: d.height,
+            format: d.format,
+            size_bytes: d.size_bytes.max(0) as u64,
+            media_key: d.media_key,
+            sha256: d.sha256,
+            created_at: from_bson_dt(d.created_at),
+            updated_at: from_bson_dt(d.updated_at),
+            rating_sum: d.rating_sum.max(0) as u64,
+            rating_count: d.rating_count.max(0) as u64,
+            comment_count: d.comment_count.max(0) as u64,
+        }
+    }
+}
+
+impl MongoStore {
+    /// Tag documents carry the number of photos linking them; `upsert` creates a tag
+    /// on first use, and a tag whose count reaches zero is removed.
+    async fn link_tags(&self, tags: &[String], delta: i64) -> Result<(), StoreError> {
+        if delta > 0 {
+            // An upsert with $inc creates the tag at 1 on first use; the server retries
+            // an upsert that loses a duplicate-key race on `_id`.
+            for tag in tags {
+                self.tags
+                    .update_one(
+                        doc! { "_id": tag },
+                        doc! { "$inc": { "photo_count": delta } },
+                    )
+                    .upsert(true)
+                    .await
+                    .map_err(StoreError::unavailable)?;
+            }
+        } else if !tags.is_empty() {
+            let filter = doc! { "_id": { "$in": tags } };
+            self.tags
+                .update_many(filter, doc! { "$inc": { "photo_count": delta } })
+                .await
+                .map_err(StoreError::unavailable)?;
+            self.tags
+                .delete_many(doc! { "_id": { "$in": tags }, "photo_count": { "$lte": 0 } })
+                .await
+                .map_err(StoreError::unavailable)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PhotoRepo for MongoStore {
+    async fn insert_photo(&self, p: PhotoRecord) -> Result<(), StoreError> {
+        let doc = PhotoDoc {
+            id: parse_oid(&p.id).unwrap_or_default(),
+            slug: p.slug,
+            owner_id: p.owner_id,
+            owner_username: p.owner_username,
+            description: p.description,
+            tags: p.tags.clone(),
+            width: p.width,
+            height: p.height,
+            format: p.format,
+            size_bytes: p.size_bytes as i64,
+            media_key: p.media_key,
+            sha256: p.sha256,
+            created_at: to_bson_dt(p.created_at),
+            updated_at: to_bson_dt(p.updated_at),
+            rating_sum: p.rating_sum as i64,
+            rating_count: p.rating_count as i64,
+            comment_count: p.comment_count as i64,
+        };
+        self.photos
+            .insert_one(doc)
+            .await
+            .map_err(StoreError::unavailable)?;
+        self.link_tags(&p.tags, 1).await
+    }
+
+    async fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        let Some(oid) = parse_oid(id) else {
+            return Ok(None);
+        };
+        let found = self
+            .photos
+            .find_one(doc! { "_id": oid })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(found.map(PhotoRecord::from))
+    }
+
+    async fn photo_by_slug(&self, slug: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        let found = self
+            .photos
+            .find_one(doc! { "slug": slug })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(found.map(PhotoRecord::from))
+    }
+
+    async fn update_photo(
+        &self,
+        id: &str,
+        description: String,
+        tags: Option<Vec<String>>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<PhotoRecord, StoreError> {
+        let oid = parse_oid(id).ok_or(StoreError::NotFound)?;
+        let mut set = doc! { "description": description, "updated_at": to_bson_dt(updated_at) };
+        if let Some(tags) = &tags {
+            set.insert("tags", tags.clone());
+        }
+        let before = self
+            .photos
+            .find_one_and_update(doc! { "_id": oid }, doc! { "$set": set })
+            .return_document(ReturnDocument::Before)
+            .await
+            .map_err(StoreError::unavailable)?
+            .ok_or(StoreError::NotFound)?;
+        if let Some(tags) = &tags {
+            let removed: Vec<String> = before
+                .tags
+                .iter()
+                .filter(|t| !tags.contains(t))
+                .cloned()
+                .collect();
+            let added: Vec<String> = tags
+                .iter()
+                .filter(|t| !before.tags.contains(t))
+                .cloned()
+                .collect();
+            self.link_tags(&removed, -1).await?;
+            self.link_tags(&added, 1).await?;
+        }
+        self.photo(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        let Some(oid) = parse_oid(id) else {
+            return Ok(None);
+        };
+        let removed = self
+            .photos
+            .find_one_and_delete(doc! { "_id": oid })
+            .await
+            .map_err(StoreError::unavailable)?;
+        let Some(photo) = removed.map(PhotoRecord::from) else {
+            return Ok(None);
+        };
+        self.link_tags(&photo.tags, -1).await?;
+        Ok(Some(photo))
+    }
+
+    async fn photo_count(&self, owner_id: &str) -> Result<u64, StoreError> {
+        self.photos
+            .count_documents(doc! { "owner_id": owner_id })
+            .await
+            .map_err(StoreError::unavailable)
+    }
+
+    async fn tags(
+        &self,
+        prefix: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<TagCount>, u64), StoreError> {
+        // The prefix was validated as tag characters ([\p{L}\p{N}_-]), none of which
+        // is special in a regex, so an anchored pattern is safe and uses the _id index.
+        let filter = if prefix.is_empty() {
+            doc! { "photo_count": { "$gt": 0 } }
+        } else {
+            doc! { "_id": { "$regex": format!("^{prefix}") }, "photo_count": { "$gt": 0 } }
+        };
+        let total = self
+            .tags
+            .count_documents(filter.clone())
+            .await
+            .map_err(StoreError::unavailable)?;
+        let docs: Vec<Document> = self
+            .tags
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .skip(offset)
+            .limit(i64::from(limit))
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(StoreError::unavailable)?;
+        let page = docs
+            .into_iter()
+            .map(|d| TagCount {
+                name: d.get_str("_id").unwrap_or_default().to_owned(),
+                photo_count: u64::try_from(
+                    d.get_i64("photo_count")
+                        .or_else(|_| d.get_i32("photo_count").map(i64::from))
+                        .unwrap_or(0),
+                )
+                .unwrap_or(0),
+            })
+            .collect();
+        Ok((page, total))
     }
 }
 

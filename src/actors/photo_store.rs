@@ -1,0 +1,456 @@
+//! PhotoStore: uploads, photo records, tags, and the delete cascade.
+//!
+//! An upload becomes a stored original off the async threads, under a memory budget:
+//! each ingest reserves (file size + decode size) MiB before it reads the file, so
+//! many large uploads at once queue instead of growing memory. The record and the
+//! stored file either both exist or neither: a failed insert removes the file, and a
+//! crash in between leaves only an unreferenced file that nothing serves.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytes::Bytes;
+use tokio::sync::Semaphore;
+
+use crate::auth::jwt::random_id;
+use crate::domain::{Description, Role, Tags};
+use crate::http::error::ApiError;
+use crate::media::ingest::{self, Format, IngestError};
+use crate::media::{MediaError, MediaStore};
+use crate::store::{new_id, now_millis, PhotoRecord, Store, StoreError, TagCount};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoError {
+    #[error("photo not found")]
+    NotFound,
+    #[error("only the owner or an admin may change this photo")]
+    Forbidden,
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error("upload processing failed")]
+    Processing(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Who is asking: enough to decide owner-or-admin rights.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+}
+
+/// Stores an uploaded file (spooled to disk by the HTTP layer) as a new photo.
+#[derive(Message)]
+#[rtype(result = "Result<PhotoRecord, PhotoError>")]
+pub struct Upload {
+    pub owner: Caller,
+    pub file: tempfile::TempPath,
+    pub description: Description,
+    pub tags: Tags,
+}
+
+/// One photo by id.
+#[derive(Message)]
+#[rtype(result = "Result<PhotoRecord, PhotoError>")]
+pub struct GetPhoto {
+    pub id: String,
+}
+
+/// Replaces description and (optionally) tags; owner or admin.
+#[derive(Message)]
+#[rtype(result = "Result<PhotoRecord, PhotoError>")]
+pub struct UpdatePhoto {
+    pub id: String,
+    pub caller: Caller,
+    pub description: Description,
+    pub tags: Option<Tags>,
+}
+
+/// Deletes the photo and everything hanging off it; owner or admin.
+#[derive(Message)]
+#[rtype(result = "Result<(), PhotoError>")]
+pub struct DeletePhoto {
+    pub id: String,
+    pub caller: Caller,
+}
+
+/// Tags with a name prefix, and their photo counts.
+#[derive(Message)]
+#[rtype(result = "Result<(Vec<TagCount>, u64), PhotoError>")]
+pub struct ListTags {
+    pub prefix: String,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// How many photos a user has.
+#[derive(Message)]
+#[rtype(result = "Result<u64, PhotoError>")]
+pub struct PhotoCount {
+    pub owner_id: String,
+}
+
+/// The stored image behind a public link.
+#[derive(Message)]
+#[rtype(result = "Result<Image, PhotoError>")]
+pub struct OpenImage {
+    pub slug: String,
+}
+
+pub enum Image {
+    Bytes {
+        bytes: Bytes,
+        content_type: &'static str,
+        etag: String,
+    },
+    Redirect(String),
+}
+
+/// Small in-memory cache of stored images (they never change under a key), bounded
+/// in bytes, evicting the oldest entry first.
+struct ImageCache {
+    inner: std::sync::Mutex<CacheInner>,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    map: std::collections::HashMap<String, Bytes>,
+    order: std::collections::VecDeque<String>,
+    size: usize,
+}
+
+impl ImageCache {
+    fn get(&self, key: &str) -> Option<Bytes> {
+        self.inner.lock().ok()?.map.get(key).cloned()
+    }
+
+    fn put(&self, key: &str, bytes: Bytes) {
+        if bytes.len() > self.capacity / 4 {
+            return;
+        }
+        let Ok(mut c) = self.inner.lock() else { return };
+        if c.map.contains_key(key) {
+            return;
+        }
+        while c.size + bytes.len() > self.capacity {
+            let Some(old) = c.order.pop_front() else {
+                break;
+            };
+            if let Some(b) = c.map.remove(&old) {
+                c.size -= b.len();
+            }
+        }
+        c.size += bytes.len();
+        c.order.push_back(key.to_owned());
+        c.map.insert(key.to_owned(), bytes);
+    }
+
+    fn remove(&self, key: &str) {
+        if let Ok(mut c) = self.inner.lock() {
+            if let Some(b) = c.map.remove(key) {
+                c.size -= b.len();
+                c.order.retain(|k| k != key);
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Photos {
+    store: Store,
+    media: Arc<dyn MediaStore>,
+    /// Memory budget for ingest, in MiB.
+    budget: Arc<Semaphore>,
+    budget_mib: u32,
+    max_pixels: u64,
+    cache: Arc<ImageCache>,
+}
+
+fn mib(bytes: u64) -> u32 {
+    u32::try_from(bytes.div_ceil(1 << 20)).unwrap_or(u32::MAX)
+}
+
+impl Photos {
+    async fn upload(self, msg: Upload) -> Result<PhotoRecord, PhotoError> {
+        let path: PathBuf = msg.file.to_path_buf();
+        let max_pixels = self.max_pixels;
+        let (size, dims) = tokio::task::spawn_blocking(move || -> Result<_, PhotoError> {
+            let size = std::fs::metadata(&path).map_err(processing)?.len();
+            let file = std::fs::File::open(&path).map_err(processing)?;
+            let mut head = [0u8; 16];
+            let n = std::io::Read::read(&mut &file, &mut head).map_err(processing)?;
+            Format::sniff(&head[..n]).ok_or(IngestError::Unsupported)?;
+            let reader = image::ImageReader::new(std::io::BufReader::new(
+                std::fs::File::open(&path).map_err(processing)?,
+            ))
+            .with_guessed_format()
+            .map_err(processing)?;
+            let dims = reader.into_dimensions().map_err(|_| IngestError::Corrupt)?;
+            Ok((size, dims))
+        })
+        .await
+        .map_err(processing)??;
+        let (width, height) = dims;
+        if u64::from(width) * u64::from(height) > max_pixels {
+            return Err(IngestError::TooManyPixels {
+                width,
+                height,
+                max: max_pixels,
+            }
+            .into());
+        }
+        let need = mib(size)
+            .saturating_add(mib(ingest::decode_budget(width, height)))
+            .min(self.budget_mib);
+        let _permit = self.budget.acquire_many(need).await.map_err(processing)?;
+        let file = msg.file;
+        let ingested = tokio::task::spawn_blocking(move || {
+            let data = std::fs::read(&file).map_err(processing)?;
+            drop(file);
+            ingest::ingest(data, max_pixels).map_err(PhotoError::from)
+        })
+        .await
+        .map_err(processing)??;
+
+        let id = new_id();
+        let random = random_id();
+        let key = format!(
+            "p/{}/{}.{}",
+            &random[..2],
+            random,
+            ingested.format.extension()
+        );
+        let size_bytes = ingested.bytes.len() as u64;
+        self.media
+            .put(&key, Bytes::from(ingested.bytes), ingested.format.mime())
+            .await?;
+        let now = now_millis();
+        let record = PhotoRecord {
+            id,
+            slug: random_id(),
+            owner_id: msg.owner.id,
+            owner_username: msg.owner.username,
+            description: msg.description.into_inner(),
+            tags: msg.tags.names(),
+            width: ingested.width,
+            height: ingested.height,
+            format: ingested.format.name().to_owned(),
+            size_bytes,
+            media_key: key.clone(),
+            sha256: ingested.sha256,
+            created_at: now,
+            updated_at: now,
+            rating_sum: 0,
+            rating_count: 0,
+            comment_count: 0,
+        };
+        if let Err(e) = self.store.photos.insert_photo(record.clone()).await {
+            if let Err(cleanup) = self.media.delete(&key).await {
+                tracing::error!(key, error = %crate::http::error::error_chain(&cleanup),
+                    "could not remove the stored file of a failed upload");
+            }
+            return Err(e.into());
+        }
+        Ok(record)
+    }
+
+    async fn get(self, msg: GetPhoto) -> Result<PhotoRecord, PhotoError> {
+        self.store
+            .photos
+            .photo(&msg.id)
+            .await?
+            .ok_or(PhotoError::NotFound)
+    }
+
+    async fn owned(&self, id: &str, caller: &Caller) -> Result<PhotoRecord, PhotoError> {
+        let photo = self
+            .store
+            .photos
+            .photo(id)
+            .await?
+            .ok_or(PhotoError::NotFound)?;
+        if photo.owner_id != caller.id && caller.role != Role::Admin {
+            return Err(PhotoError::Forbidden);
+        }
+        Ok(photo)
+    }
+
+    async fn update(self, msg: UpdatePhoto) -> Result<PhotoRecord, PhotoError> {
+        self.owned(&msg.id, &msg.caller).await?;
+        let updated = self
+            .store
+            .photos
+            .update_photo(
+                &msg.id,
+                msg.description.into_inner(),
+                msg.tags.map(|t| t.names()),
+                now_millis(),
+            )
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => PhotoError::NotFound,
+                other => other.into(),
+            })?;
+        Ok(updated)
+    }
+
+    /// Record first (the photo is gone for everyone at once), then what hangs off it,
+    /// then the files. A failure after the record is gone is logged; nothing left
+    /// behind is reachable.
+    async fn delete(self, msg: DeletePhoto) -> Result<(), PhotoError> {
+        self.owned(&msg.id, &msg.caller).await?;
+        let photo = self
+            .store
+            .photos
+            .delete_photo(&msg.id)
+            .await?
+            .ok_or(PhotoError::NotFound)?;
+        let mut keys = vec![photo.media_key.clone()];
+        for dependent in &self.store.photo_dependents {
+            match dependent.remove_for_photo(&photo.id).await {
+                Ok(more) => keys.extend(more),
+                Err(e) => tracing::error!(photo_id = %photo.id, dependent = dependent.name(),
+                    error = %crate::http::error::error_chain(&e), "cascade delete failed"),
+            }
+        }
+        for key in keys {
+            self.cache.remove(&key);
+            if let Err(e) = self.media.delete(&key).await {
+                tracing::error!(key, error = %crate::http::error::error_chain(&e),
+                    "could not remove a deleted photo's file");
+            }
+        }
+        Ok(())
+    }
+
+    async fn tags(self, msg: ListTags) -> Result<(Vec<TagCount>, u64), PhotoError> {
+        Ok(self
+            .store
+            .photos
+            .tags(&msg.prefix, msg.limit, msg.offset)
+            .await?)
+    }
+
+    async fn count(self, msg: PhotoCount) -> Result<u64, PhotoError> {
+        Ok(self.store.photos.photo_count(&msg.owner_id).await?)
+    }
+
+    async fn open(self, msg: OpenImage) -> Result<Image, PhotoError> {
+        let photo = self
+            .store
+            .photos
+            .photo_by_slug(&msg.slug)
+            .await?
+            .ok_or(PhotoError::NotFound)?;
+        if let Some(url) = self.media.public_url(&photo.media_key) {
+            return Ok(Image::Redirect(url));
+        }
+        let bytes = match self.cache.get(&photo.media_key) {
+            Some(bytes) => bytes,
+            None => {
+                let bytes = self
+                    .media
+                    .get(&photo.media_key)
+                    .await?
+                    .ok_or(PhotoError::NotFound)?;
+                self.cache.put(&photo.media_key, bytes.clone());
+                bytes
+            }
+        };
+        let content_type =
+            Format::parse(&photo.format).map_or("application/octet-stream", Format::mime);
+        Ok(Image::Bytes {
+            bytes,
+            content_type,
+            etag: photo.sha256,
+        })
+    }
+}
+
+fn processing(e: impl std::error::Error + Send + Sync + 'static) -> PhotoError {
+    PhotoError::Processing(Box::new(e))
+}
+
+pub struct PhotoStore {
+    photos: Photos,
+}
+
+impl Actor for PhotoStore {
+    type Context = Context<Self>;
+}
+
+impl Supervised for PhotoStore {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        tracing::warn!("PhotoStore restarting");
+    }
+}
+
+macro_rules! delegate {
+    ($($msg:ty => $method:ident),* $(,)?) => {$(
+        impl Handler<$msg> for PhotoStore {
+            type Result = ResponseFuture<<$msg as Message>::Result>;
+
+            fn handle(&mut self, msg: $msg, _: &mut Self::Context) -> Self::Result {
+                Box::pin(self.photos.clone().$method(msg))
+            }
+        }
+    )*};
+}
+
+delegate! {
+    Upload => upload,
+    GetPhoto => get,
+    UpdatePhoto => update,
+    DeletePhoto => delete,
+    ListTags => tags,
+    PhotoCount => count,
+    OpenImage => open,
+}
+
+pub struct PhotoSettings {
+    pub max_pixels: u64,
+    pub budget_mib: u32,
+    pub cache_bytes: usize,
+}
+
+/// The typed handle the HTTP layer uses.
+#[derive(Clone)]
+pub struct PhotoStoreHandle {
+    addr: Addr<PhotoStore>,
+}
+
+impl PhotoStoreHandle {
+    pub fn start(store: Store, media: Arc<dyn MediaStore>, settings: PhotoSettings) -> Self {
+        let budget_mib = settings.budget_mib.max(1);
+        let photos = Photos {
+            store,
+            media,
+            budget: Arc::new(Semaphore::new(budget_mib as usize)),
+            budget_mib,
+            max_pixels: settings.max_pixels,
+            cache: Arc::new(ImageCache {
+                inner: Default::default(),
+                capacity: settings.cache_bytes,
+            }),
+        };
+        let addr = Supervisor::start(move |_| PhotoStore {
+            photos: photos.clone(),
+        });
+        Self { addr }
+    }
+
+    pub async fn call<M, T>(&self, msg: M) -> Result<T, ApiError>
+    where
+        M: Message<Result = Result<T, PhotoError>> + Send + 'static,
+        T: Send + 'static,
+        PhotoStore: Handler<M>,
+    {
+        Ok(self.addr.send(msg).await??)
+    }
+}

@@ -1,0 +1,451 @@
+//! Upload ingest: what a stored original is. The format comes from the bytes; the
+//! pixel count from the header, before anything is decoded; then a full decode under
+//! `image::Limits` guards against corrupt or hostile files. An image that needs no
+//! rotation keeps its exact encoded data with the metadata segments cut out (no
+//! re-encode, no quality loss); one with an EXIF orientation is turned upright and
+//! re-encoded. Either way no EXIF, GPS, XMP or comments are stored.
+//!
+//! Pure CPU work: callers run it on a blocking thread.
+
+use std::io::Cursor;
+
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageReader};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Jpeg,
+    Png,
+    Webp,
+    Gif,
+}
+
+impl Format {
+    /// From the first bytes of the file, whatever it is called.
+    pub fn sniff(head: &[u8]) -> Option<Self> {
+        match head {
+            [0xFF, 0xD8, 0xFF, ..] => Some(Format::Jpeg),
+            [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some(Format::Png),
+            [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some(Format::Gif),
+            [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some(Format::Webp),
+            _ => None,
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Jpeg => "image/jpeg",
+            Format::Png => "image/png",
+            Format::Webp => "image/webp",
+            Format::Gif => "image/gif",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpeg",
+            Format::Png => "png",
+            Format::Webp => "webp",
+            Format::Gif => "gif",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Jpeg => "jpg",
+            other => other.name(),
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "jpeg" | "jpg" => Some(Format::Jpeg),
+            "png" => Some(Format::Png),
+            "webp" => Some(Format::Webp),
+            "gif" => Some(Format::Gif),
+            _ => None,
+        }
+    }
+
+    fn image_format(self) -> image::ImageFormat {
+        match self {
+            Format::Jpeg => image::ImageFormat::Jpeg,
+            Format::Png => image::ImageFormat::Png,
+            Format::Webp => image::ImageFormat::WebP,
+            Format::Gif => image::ImageFormat::Gif,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum IngestError {
+    #[error("not a JPEG, PNG, WebP or GIF image")]
+    Unsupported,
+    #[error("image is {width}x{height} pixels; at most {max} pixels are accepted")]
+    TooManyPixels { width: u32, height: u32, max: u64 },
+    #[error("the image data is corrupt or truncated")]
+    Corrupt,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub bytes: Vec<u8>,
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    /// Hex SHA-256 of `bytes`: the strong ETag.
+    pub sha256: String,
+}
+
+/// Format and dimensions from the header alone; refuses over-limit pixel counts.
+pub fn inspect(data: &[u8], max_pixels: u64) -> Result<(Format, u32, u32), IngestError> {
+    let format = Format::sniff(data).ok_or(IngestError::Unsupported)?;
+    let (width, height) = ImageReader::with_format(Cursor::new(data), format.image_format())
+        .into_dimensions()
+        .map_err(|_| IngestError::Corrupt)?;
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(IngestError::TooManyPixels {
+            width,
+            height,
+            max: max_pixels,
+        });
+    }
+    Ok((format, width, height))
+}
+
+/// Bytes a decode of this image may allocate: RGBA8, or 16-bit PNGs, plus slack.
+pub fn decode_budget(width: u32, height: u32) -> u64 {
+    u64::from(width) * u64::from(height) * 8 + (1 << 20)
+}
+
+pub fn ingest(data: Vec<u8>, max_pixels: u64) -> Result<Ingested, IngestError> {
+    let (format, width, height) = inspect(&data, max_pixels)?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    limits.max_alloc = Some(decode_budget(width, height));
+    let mut reader = ImageReader::with_format(Cursor::new(&data[..]), format.image_format());
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|_| IngestError::Corrupt)?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
+    let image = DynamicImage::from_decoder(decoder).map_err(|_| IngestError::Corrupt)?;
+
+    let (bytes, width, height) = if orientation == Orientation::NoTransforms {
+        (strip_metadata(format, &data)?, width, height)
+    } else {
+        let mut upright = image;
+        upright.apply_orientation(orientation);
+        let (w, h) = (upright.width(), upright.height());
+        (encode(&upright, format, icc)?, w, h)
+    };
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok(Ingested {
+        bytes,
+        format,
+        width,
+        height,
+        sha256,
+    })
+}
+
+/// Re-encodes an upright image in its original format (JPEG at quality 92 with its
+/// ICC profile; PNG, WebP (lossless) and GIF as the `image` crate writes them).
+fn encode(
+    img: &DynamicImage,
+    format: Format,
+    icc: Option<Vec<u8>>,
+) -> Result<Vec<u8>, IngestError> {
+    use image::ImageEncoder;
+    let mut out = Vec::new();
+    let result = match format {
+        Format::Jpeg => {
+            let rgb = img.to_rgb8();
+            let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92);
+            if let Some(icc) = icc {
+                let _ = enc.set_icc_profile(icc);
+            }
+            enc.write_image(
+                rgb.as_raw(),
+                rgb.width(),
+                rgb.height(),
+                image::ExtendedColorType::Rgb8,
+            )
+        }
+        other => img.write_to(&mut Cursor::new(&mut out), other.image_format()),
+    };
+    result.map_err(|_| IngestError::Corrupt)?;
+    Ok(out)
+}
+
+/// Cuts metadata out of the encoded file without touching the image data.
+pub fn strip_metadata(format: Format, data: &[u8]) -> Result<Vec<u8>, IngestError> {
+    match format {
+        Format::Jpeg => strip_jpeg(data),
+        Format::Png => strip_png(data),
+        Format::Webp => strip_webp(data),
+        Format::Gif => strip_gif(data),
+    }
+    .ok_or(IngestError::Corrupt)
+}
+
+/// Keeps APP0 (JFIF), APP2 ICC profiles and APP14 (Adobe colour transform); drops
+/// APP1 (Exif, XMP), other APPn (IPTC, Photoshop, ...) and COM. Everything from the
+/// start of scan on is copied verbatim.
+fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len());
+    out.extend_from_slice(&data[..2]);
+    let mut i = 2;
+    loop {
+        // Markers may be preceded by fill bytes 0xFF.
+        while *data.get(i)? == 0xFF && *data.get(i + 1)? == 0xFF {
+            i += 1;
+        }
+        if *data.get(i)? != 0xFF {
+            return None;
+        }
+        let marker = *data.get(i + 1)?;
+        if marker == 0xDA || marker == 0xD9 {
+            out.extend_from_slice(&data[i..]);
+            return Some(out);
+        }
+        if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
+            out.extend_from_slice(&data[i..i + 2]);
+            i += 2;
+            continue;
+        }
+        let len = usize::from(u16::from_be_bytes([*data.get(i + 2)?, *data.get(i + 3)?]));
+        let end = i + 2 + len;
+        let segment = data.get(i..end)?;
+        let payload = &segment[4..];
+        let keep = match marker {
+            0xE0 | 0xEE => true,
+            0xE2 => payload.starts_with(b"ICC_PROFILE\0"),
+            0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
+            _ => true,
+        };
+        if keep {
+            out.extend_from_slice(segment);
+        }
+        i = end;
+    }
+}
+
+/// Drops eXIf, tEXt, zTXt, iTXt and tIME chunks.
+fn strip_png(data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len());
+    out.extend_from_slice(data.get(..8)?);
+    let mut i = 8;
+    while i < data.len() {
+        let len = u32::from_be_bytes(data.get(i..i + 4)?.try_into().ok()?) as usize;
+        let kind = data.get(i + 4..i + 8)?;
+        let end = i.checked_add(12)?.checked_add(len)?;
+        let chunk = data.get(i..end)?;
+        if !matches!(kind, b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt" | b"tIME") {
+            out.extend_from_slice(chunk);
+        }
+        i = end;
+        if kind == b"IEND" {
+            break;
+        }
+    }
+    Some(out)
+}
+
+/// Drops EXIF and XMP chunks, clears their VP8X flags and fixes the RIFF size.
+fn strip_webp(data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len());
+    out.extend_from_slice(data.get(..12)?);
+    let riff_end =
+        (8 + u32::from_le_bytes(data.get(4..8)?.try_into().ok()?) as usize).min(data.len());
+    let mut i = 12;
+    while i + 8 <= riff_end {
+        let kind = data.get(i..i + 4)?;
+        let len = u32::from_le_bytes(data.get(i + 4..i + 8)?.try_into().ok()?) as usize;
+        let end = (i + 8).checked_add(len + (len & 1))?.min(riff_end);
+        let chunk = data.get(i..end)?;
+        match kind {
+            b"EXIF" | b"XMP " => {}
+            b"VP8X" => {
+                let start = out.len();
+                out.extend_from_slice(chunk);
+                // Flags byte: bit 3 = EXIF present, bit 2 = XMP present.
+                *out.get_mut(start + 8)? &= !0b0000_1100;
+            }
+            _ => out.extend_from_slice(chunk),
+        }
+        i = end;
+    }
+    let size = u32::try_from(out.len() - 8).ok()?;
+    out[4..8].copy_from_slice(&size.to_le_bytes());
+    Some(out)
+}
+
+/// Drops comment extensions and application extensions other than the animation
+/// loop ones (NETSCAPE2.0, ANIMEXTS1.0) — XMP lives in the latter kind.
+fn strip_gif(data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len());
+    let flags = *data.get(10)?;
+    let mut i = 13;
+    if flags & 0x80 != 0 {
+        i += 3 << ((flags & 0x07) + 1);
+    }
+    out.extend_from_slice(data.get(..i)?);
+    // Length of a run of sub-blocks starting at `at`, through its 0 terminator.
+    let sub_blocks = |mut at: usize| -> Option<usize> {
+        let start = at;
+        loop {
+            let n = usize::from(*data.get(at)?);
+            at += 1 + n;
+            if n == 0 {
+                return Some(at - start);
+            }
+        }
+    };
+    loop {
+        match *data.get(i)? {
+            0x21 => {
+                let label = *data.get(i + 1)?;
+                let body = sub_blocks(i + 2)?;
+                let end = i + 2 + body;
+                let keep = match label {
+                    0xFE => false,
+                    0xFF => {
+                        let id = data.get(i + 3..i + 14)?;
+                        id == b"NETSCAPE2.0" || id == b"ANIMEXTS1.0"
+                    }
+                    _ => true,
+                };
+                if keep {
+                    out.extend_from_slice(data.get(i..end)?);
+                }
+                i = end;
+            }
+            0x2C => {
+                let packed = *data.get(i + 9)?;
+                let mut end = i + 10;
+                if packed & 0x80 != 0 {
+                    end += 3 << ((packed & 0x07) + 1);
+                }
+                end += 1; // LZW minimum code size
+                end += sub_blocks(end)?;
+                out.extend_from_slice(data.get(i..end)?);
+                i = end;
+            }
+            0x3B => {
+                out.push(0x3B);
+                return Some(out);
+            }
+            _ => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(format: image::ImageFormat) -> Vec<u8> {
+        let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(40, 30, |x, y| {
+            image::Rgb([(x * 6) as u8, (y * 8) as u8, 128])
+        }));
+        let mut out = Vec::new();
+        img.write_to(&mut Cursor::new(&mut out), format).unwrap();
+        out
+    }
+
+    #[test]
+    fn sniffing_ignores_names_and_reads_magic_bytes() {
+        assert_eq!(
+            Format::sniff(&encoded(image::ImageFormat::Png)),
+            Some(Format::Png)
+        );
+        assert_eq!(
+            Format::sniff(&encoded(image::ImageFormat::Jpeg)),
+            Some(Format::Jpeg)
+        );
+        assert_eq!(
+            Format::sniff(&encoded(image::ImageFormat::Gif)),
+            Some(Format::Gif)
+        );
+        assert_eq!(
+            Format::sniff(&encoded(image::ImageFormat::WebP)),
+            Some(Format::Webp)
+        );
+        assert_eq!(Format::sniff(b"%PDF-1.7\n"), None);
+        assert_eq!(Format::sniff(b""), None);
+    }
+
+    #[test]
+    fn png_text_chunks_are_dropped_and_the_image_survives() {
+        let png = encoded(image::ImageFormat::Png);
+        // Insert a tEXt chunk right after IHDR (8 + 25 bytes).
+        let mut text = Vec::new();
+        let payload = b"Comment\0secret location";
+        text.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        text.extend_from_slice(b"tEXt");
+        text.extend_from_slice(payload);
+        text.extend_from_slice(&[0, 0, 0, 0]);
+        let mut with_text = png[..33].to_vec();
+        with_text.extend_from_slice(&text);
+        with_text.extend_from_slice(&png[33..]);
+
+        let stripped = strip_metadata(Format::Png, &with_text).unwrap();
+
+        assert_eq!(stripped, png);
+    }
+
+    #[test]
+    fn gif_comments_are_dropped() {
+        let gif = encoded(image::ImageFormat::Gif);
+        let flags = gif[10];
+        let header = 13
+            + if flags & 0x80 != 0 {
+                3 << ((flags & 7) + 1)
+            } else {
+                0
+            };
+        let mut with_comment = gif[..header].to_vec();
+        with_comment.extend_from_slice(&[0x21, 0xFE, 5, b'h', b'e', b'l', b'l', b'o', 0]);
+        with_comment.extend_from_slice(&gif[header..]);
+
+        let stripped = strip_metadata(Format::Gif, &with_comment).unwrap();
+
+        assert_eq!(stripped, gif);
+    }
+
+    #[test]
+    fn truncated_files_are_corrupt_not_a_panic() {
+        for format in [
+            image::ImageFormat::Png,
+            image::ImageFormat::Jpeg,
+            image::ImageFormat::Gif,
+            image::ImageFormat::WebP,
+        ] {
+            let bytes = encoded(format);
+            for cut in [bytes.len() / 2, 20, 13] {
+                let result = ingest(bytes[..cut].to_vec(), 1_000_000);
+                assert!(result.is_err(), "{format:?} cut at {cut}");
+            }
+        }
+    }
+
+    #[test]
+    fn pixel_limit_is_checked_from_the_header() {
+        let png = encoded(image::ImageFormat::Png);
+        assert_eq!(
+            inspect(&png, 1000).unwrap_err(),
+            IngestError::TooManyPixels {
+                width: 40,
+                height: 30,
+                max: 1000
+            }
+        );
+        let ok = ingest(png.clone(), 1200).unwrap();
+        assert_eq!((ok.width, ok.height, ok.format), (40, 30, Format::Png));
+        assert_eq!(ok.bytes, png, "nothing to strip, nothing changed");
+        assert_eq!(ok.sha256.len(), 64);
+    }
+}
