@@ -10,8 +10,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
-use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle};
-use crate::actors::user_registry::Registry;
+use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle, Photos};
+use crate::actors::user_registry::{Accounts, Registry};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Hasher;
 use crate::config::Settings;
@@ -54,7 +54,7 @@ impl Application {
             settings.auth.refresh_ttl_seconds,
         ));
         let hasher = Hasher::new(settings.auth.max_concurrent_hashes);
-        let registry = Registry::start(store.clone(), hasher, keys.clone());
+        let accounts = Accounts::new(store.clone(), hasher, keys.clone());
         spawn_blocklist_purge(store.clone());
         let media = open_media(&settings)?;
         let spool_dir = settings.data_dir.join("uploads");
@@ -62,7 +62,7 @@ impl Application {
         let _ = std::fs::remove_dir_all(&spool_dir);
         std::fs::create_dir_all(&spool_dir)
             .with_context(|| format!("cannot create {}", spool_dir.display()))?;
-        let photos = PhotoStoreHandle::start(
+        let photos = Photos::new(
             store.clone(),
             media,
             PhotoSettings {
@@ -72,21 +72,29 @@ impl Application {
             },
         );
 
-        let state = web::Data::new(AppState {
-            registry,
-            photos,
-            keys,
-            public_url: settings.public_url(port),
-            max_upload_bytes: settings.media.max_upload_bytes,
-            spool_dir,
-            store,
-            limiter: RateLimiter::per_minute(settings.rate_limit.auth_per_minute),
-            metrics: Arc::new(Metrics::default()),
-            trust_forwarded_for: settings.server.trust_forwarded_for,
-        });
+        let limiter = Arc::new(RateLimiter::per_minute(settings.rate_limit.auth_per_minute));
+        let metrics = Arc::new(Metrics::default());
+        let public_url = settings.public_url(port);
+        let max_upload_bytes = settings.media.max_upload_bytes;
+        let trust_forwarded_for = settings.server.trust_forwarded_for;
         let server = HttpServer::new(move || {
+            // Every worker thread runs its own actor instances on its own arbiter, so
+            // a handler's message to an actor never crosses threads. What the actors
+            // share (store, caches, budgets, hashing threads) is behind Arcs.
+            let state = web::Data::new(AppState {
+                registry: Registry::start(accounts.clone()),
+                photos: PhotoStoreHandle::start(photos.clone()),
+                keys: keys.clone(),
+                public_url: public_url.clone(),
+                max_upload_bytes,
+                spool_dir: spool_dir.clone(),
+                store: store.clone(),
+                limiter: limiter.clone(),
+                metrics: metrics.clone(),
+                trust_forwarded_for,
+            });
             App::new()
-                .app_data(state.clone())
+                .app_data(state)
                 .wrap(from_fn(http::observe))
                 .configure(http::configure)
                 .default_service(web::to(http::not_found))

@@ -161,8 +161,10 @@ impl ImageCache {
     }
 }
 
+/// The rules and shared resources (memory budget, image cache). One per process,
+/// shared by every PhotoStore instance.
 #[derive(Clone)]
-struct Photos {
+pub struct Photos {
     store: Store,
     media: Arc<dyn MediaStore>,
     /// Memory budget for ingest, in MiB.
@@ -177,6 +179,21 @@ fn mib(bytes: u64) -> u32 {
 }
 
 impl Photos {
+    pub fn new(store: Store, media: Arc<dyn MediaStore>, settings: PhotoSettings) -> Self {
+        let budget_mib = settings.budget_mib.max(1);
+        Photos {
+            store,
+            media,
+            budget: Arc::new(Semaphore::new(budget_mib as usize)),
+            budget_mib,
+            max_pixels: settings.max_pixels,
+            cache: Arc::new(ImageCache {
+                inner: Default::default(),
+                capacity: settings.cache_bytes,
+            }),
+        }
+    }
+
     async fn upload(self, msg: Upload) -> Result<PhotoRecord, PhotoError> {
         let path: PathBuf = msg.file.to_path_buf();
         let max_pixels = self.max_pixels;
@@ -426,19 +443,8 @@ pub struct PhotoStoreHandle {
 }
 
 impl PhotoStoreHandle {
-    pub fn start(store: Store, media: Arc<dyn MediaStore>, settings: PhotoSettings) -> Self {
-        let budget_mib = settings.budget_mib.max(1);
-        let photos = Photos {
-            store,
-            media,
-            budget: Arc::new(Semaphore::new(budget_mib as usize)),
-            budget_mib,
-            max_pixels: settings.max_pixels,
-            cache: Arc::new(ImageCache {
-                inner: Default::default(),
-                capacity: settings.cache_bytes,
-            }),
-        };
+    /// Starts an instance under a supervisor on the current arbiter.
+    pub fn start(photos: Photos) -> Self {
         let addr = Supervisor::start(move |_| PhotoStore {
             photos: photos.clone(),
         });

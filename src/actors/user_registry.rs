@@ -140,15 +140,24 @@ pub struct SetBanned {
     pub banned: bool,
 }
 
-/// The rules, independent of the actor plumbing.
+/// The rules, independent of the actor plumbing. Cheap to clone: one per process,
+/// shared by every UserRegistry instance.
 #[derive(Clone)]
-struct Accounts {
+pub struct Accounts {
     store: Store,
     hasher: Hasher,
     keys: Arc<JwtKeys>,
 }
 
 impl Accounts {
+    pub fn new(store: Store, hasher: Hasher, keys: Arc<JwtKeys>) -> Self {
+        Self {
+            store,
+            hasher,
+            keys,
+        }
+    }
+
     async fn signup(self, msg: Signup) -> Result<UserRecord, UserError> {
         let password_hash = self.hasher.hash(msg.password).await?;
         let new = NewUser {
@@ -404,13 +413,8 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Starts the actor under a supervisor on the current arbiter.
-    pub fn start(store: Store, hasher: Hasher, keys: Arc<JwtKeys>) -> Self {
-        let accounts = Accounts {
-            store,
-            hasher,
-            keys,
-        };
+    /// Starts an instance under a supervisor on the current arbiter.
+    pub fn start(accounts: Accounts) -> Self {
         let addr = Supervisor::start(move |_| UserRegistry {
             accounts: accounts.clone(),
         });

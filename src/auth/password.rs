@@ -6,8 +6,9 @@
 //! Unknown users are verified against a dummy hash, so they take as long as a wrong
 //! password.
 
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use crossbeam_channel::{RecvTimeoutError, Sender};
 
 use argon2::password_hash::{
     rand_core::OsRng, Output, ParamsString, PasswordHash, Salt, SaltString,
@@ -25,9 +26,12 @@ pub enum HashError {
 
 type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
+/// A hashing thread idle this long frees its block buffer.
+const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Clone)]
 pub struct Hasher {
-    jobs: mpsc::Sender<Job>,
+    jobs: Sender<Job>,
     dummy: Arc<String>,
 }
 
@@ -43,8 +47,7 @@ impl Hasher {
         } else {
             threads
         };
-        let (tx, rx) = mpsc::channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
+        let (tx, rx) = crossbeam_channel::unbounded::<Job>();
         for i in 0..threads {
             let rx = rx.clone();
             std::thread::Builder::new()
@@ -52,13 +55,11 @@ impl Hasher {
                 .spawn(move || {
                     let mut blocks = Vec::new();
                     loop {
-                        let job = match rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
+                        match rx.recv_timeout(IDLE_RELEASE) {
                             Ok(job) => job(&mut blocks),
-                            Err(_) => return, // every Hasher is gone
+                            // Quiet for a while: give the 19 MiB back.
+                            Err(RecvTimeoutError::Timeout) => blocks = Vec::new(),
+                            Err(RecvTimeoutError::Disconnected) => return, // no Hasher left
                         }
                     }
                 })

@@ -45,7 +45,7 @@ pub struct AppState {
     /// Where upload bodies are spooled while they arrive.
     pub spool_dir: std::path::PathBuf,
     pub store: Store,
-    pub limiter: rate_limit::RateLimiter,
+    pub limiter: Arc<rate_limit::RateLimiter>,
     pub metrics: Arc<metrics::Metrics>,
     pub trust_forwarded_for: bool,
 }

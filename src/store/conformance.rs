@@ -178,6 +178,91 @@ async fn revoking_a_users_sessions_spares_the_exception_and_other_users() {
     }
 }
 
+fn photo(owner: &str, tags: &[&str]) -> PhotoRecord {
+    let now = now_millis();
+    PhotoRecord {
+        id: new_id(),
+        slug: crate::auth::jwt::random_id(),
+        owner_id: owner.into(),
+        owner_username: format!("{owner}_name"),
+        description: "a photo".into(),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        width: 10,
+        height: 20,
+        format: "png".into(),
+        size_bytes: 123,
+        media_key: "p/aa/key.png".into(),
+        sha256: "ab".repeat(32),
+        created_at: now,
+        updated_at: now,
+        rating_sum: 0,
+        rating_count: 0,
+        comment_count: 0,
+    }
+}
+
+#[tokio::test]
+async fn photos_round_trip_and_keep_tag_and_owner_counts() {
+    for (store, _dir) in backends().await {
+        let repo = &store.photos;
+        let a = photo("owner1", &["sea", "sky"]);
+        let b = photo("owner1", &["sea"]);
+        repo.insert_photo(a.clone()).await.unwrap();
+        repo.insert_photo(b.clone()).await.unwrap();
+
+        assert_eq!(repo.photo(&a.id).await.unwrap().unwrap(), a);
+        assert_eq!(repo.photo_by_slug(&b.slug).await.unwrap().unwrap(), b);
+        assert_eq!(repo.photo_count("owner1").await.unwrap(), 2);
+        assert_eq!(repo.photo_count("nobody").await.unwrap(), 0);
+        let (tags, total) = repo.tags("", 10, 0).await.unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(
+            tags,
+            [
+                TagCount {
+                    name: "sea".into(),
+                    photo_count: 2
+                },
+                TagCount {
+                    name: "sky".into(),
+                    photo_count: 1
+                },
+            ]
+        );
+
+        let later = now_millis() + Duration::seconds(1);
+        let updated = repo
+            .update_photo(
+                &a.id,
+                "new".into(),
+                Some(vec!["sky".into(), "sun".into()]),
+                later,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (updated.description.as_str(), updated.updated_at),
+            ("new", later)
+        );
+        let (tags, _) = repo.tags("s", 10, 0).await.unwrap();
+        let counts: Vec<_> = tags
+            .iter()
+            .map(|t| (t.name.as_str(), t.photo_count))
+            .collect();
+        assert_eq!(counts, [("sea", 1), ("sky", 1), ("sun", 1)]);
+
+        let removed = repo.delete_photo(&b.id).await.unwrap().unwrap();
+        assert_eq!(removed.id, b.id);
+        assert!(repo.delete_photo(&b.id).await.unwrap().is_none());
+        assert!(repo.photo_by_slug(&b.slug).await.unwrap().is_none());
+        assert_eq!(repo.photo_count("owner1").await.unwrap(), 1);
+        let (tags, total) = repo.tags("se", 10, 0).await.unwrap();
+        assert_eq!((tags.len(), total), (0, 0), "sea has no photos left");
+        let missing = repo.update_photo(&b.id, "x".into(), None, later).await;
+        assert!(matches!(missing, Err(StoreError::NotFound)));
+    }
+}
+
 #[tokio::test]
 async fn blocklist_holds_entries_until_they_expire() {
     for (store, _dir) in backends().await {
