@@ -10,7 +10,9 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
+use crate::actors::comment_board::{CommentBoardHandle, Comments};
 use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle, Photos};
+use crate::actors::rating_ledger::{RatingLedgerHandle, Ratings};
 use crate::actors::user_registry::{Accounts, Registry};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Hasher;
@@ -72,6 +74,8 @@ impl Application {
             },
         );
 
+        let comments = Comments::new(store.clone());
+        let ratings = Ratings::new(store.clone());
         let limiter = Arc::new(RateLimiter::per_minute(settings.rate_limit.auth_per_minute));
         let metrics = Arc::new(Metrics::default());
         let public_url = settings.public_url(port);
@@ -84,6 +88,8 @@ impl Application {
             let state = web::Data::new(AppState {
                 registry: Registry::start(accounts.clone()),
                 photos: PhotoStoreHandle::start(photos.clone()),
+                comments: CommentBoardHandle::start(comments.clone()),
+                ratings: RatingLedgerHandle::start(ratings.clone()),
                 keys: keys.clone(),
                 public_url: public_url.clone(),
                 max_upload_bytes,

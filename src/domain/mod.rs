@@ -1,9 +1,11 @@
 //! Validated domain types. Request DTOs become these via `parse`/`TryFrom`; after that,
 //! raw strings do not travel into the actors.
 
+mod feedback;
 mod photo;
 mod user;
 
+pub use feedback::{CommentText, Stars};
 pub use photo::{Description, TagName, Tags, MAX_TAGS};
 pub use user::{Bio, Email, FullName, Password, Role, Username};
 

@@ -6,7 +6,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::actors::comment_board::CommentError;
 use crate::actors::photo_store::PhotoError;
+use crate::actors::rating_ledger::RatingError;
 use crate::actors::user_registry::UserError;
 use crate::domain::FieldError;
 use crate::media::ingest::IngestError;
@@ -200,6 +202,31 @@ impl From<PhotoError> for ApiError {
                 ApiError::Unavailable(cause)
             }
             PhotoError::Processing(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<CommentError> for ApiError {
+    fn from(e: CommentError) -> Self {
+        match e {
+            CommentError::PhotoNotFound => ApiError::NotFound("photo"),
+            CommentError::NotFound => ApiError::NotFound("comment"),
+            CommentError::NotAuthor => ApiError::Forbidden("only the author may edit a comment"),
+            CommentError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<RatingError> for ApiError {
+    fn from(e: RatingError) -> Self {
+        match e {
+            RatingError::PhotoNotFound => ApiError::NotFound("photo"),
+            RatingError::NotFound => ApiError::NotFound("rating"),
+            RatingError::OwnPhoto => ApiError::Forbidden("you cannot rate your own photo"),
+            RatingError::AlreadyRated => {
+                ApiError::Conflict("you have already rated this photo".into())
+            }
+            RatingError::Store(e) => e.into(),
         }
     }
 }

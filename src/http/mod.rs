@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 
 pub mod admin;
 pub mod auth;
+pub mod comments;
 pub mod dto;
 pub mod error;
 pub mod extractors;
@@ -23,9 +24,12 @@ pub mod ops;
 pub mod photos;
 pub mod public;
 pub mod rate_limit;
+pub mod ratings;
 pub mod users;
 
+use crate::actors::comment_board::CommentBoardHandle;
 use crate::actors::photo_store::PhotoStoreHandle;
+use crate::actors::rating_ledger::RatingLedgerHandle;
 use crate::actors::user_registry::Registry;
 use crate::auth::jwt::JwtKeys;
 use crate::store::Store;
@@ -38,6 +42,8 @@ pub const JSON_LIMIT: usize = 64 * 1024;
 pub struct AppState {
     pub registry: Registry,
     pub photos: PhotoStoreHandle,
+    pub comments: CommentBoardHandle,
+    pub ratings: RatingLedgerHandle,
     pub keys: Arc<JwtKeys>,
     /// Absolute base of the links handed out.
     pub public_url: String,
@@ -63,6 +69,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .configure(users::routes)
     .configure(admin::routes)
     .configure(photos::routes)
+    .configure(comments::routes)
+    .configure(ratings::routes)
     .configure(public::routes)
     .configure(ops::routes)
     .configure(openapi::routes);
@@ -85,7 +93,12 @@ fn serde_error(e: serde_json::Error) -> ApiError {
     match e.classify() {
         Category::Data => {
             let msg = e.to_string();
-            let field = between_backticks(&msg).unwrap_or("body");
+            // serde names the field only for unknown and missing ones; a mistyped
+            // value's message quotes the value instead.
+            let names_field = msg.starts_with("unknown field") || msg.starts_with("missing field");
+            let field = between_backticks(&msg)
+                .filter(|_| names_field)
+                .unwrap_or("body");
             let message = msg
                 .split(" at line ")
                 .next()

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{admin, auth, ops, photos, public, users};
+use super::{admin, auth, comments, ops, photos, public, ratings, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,9 @@ use super::{admin, auth, ops, photos, public, users};
         admin::list_users, admin::set_role, admin::ban, admin::unban,
         photos::upload, photos::get_photo, photos::update_photo, photos::delete_photo,
         photos::list_tags, public::image,
+        comments::add_comment, comments::list_comments, comments::edit_comment,
+        comments::delete_comment,
+        ratings::rate, ratings::list_ratings, ratings::delete_rating,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(super::error::Problem, crate::domain::FieldError)),
@@ -32,6 +35,8 @@ use super::{admin, auth, ops, photos, public, users};
         (name = "admin", description = "Account administration (admin role)"),
         (name = "photos", description = "Photos and tags"),
         (name = "public", description = "Public image links"),
+        (name = "comments", description = "Comments on photos"),
+        (name = "ratings", description = "Star ratings of photos"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]

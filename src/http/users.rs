@@ -6,6 +6,7 @@ use super::dto::{ChangePasswordRequest, PrivateUser, PublicProfile, UpdateMeRequ
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, MaybeUser};
 use super::AppState;
+use crate::actors::comment_board::CommentCount;
 use crate::actors::photo_store::PhotoCount;
 use crate::actors::user_registry::{ChangePassword, FindUser, UpdateProfile};
 use crate::domain::{Bio, Email, FullName, Password, Validator};
@@ -135,5 +136,11 @@ async fn profile(
     let username = username.into_inner();
     let user = state.registry.call(FindUser { username }).await?;
     let photo_count = photo_count(&state, &user.id).await?;
-    Ok(web::Json(PublicProfile::new(user, photo_count, 0)))
+    let author_id = user.id.clone();
+    let comment_count = state.comments.call(CommentCount { author_id }).await?;
+    Ok(web::Json(PublicProfile::new(
+        user,
+        photo_count,
+        comment_count,
+    )))
 }

@@ -213,6 +213,69 @@ pub trait PhotoRepo: Send + Sync {
     ) -> Result<(Vec<TagCount>, u64), StoreError>;
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CommentRecord {
+    pub id: String,
+    pub photo_id: String,
+    pub author_id: String,
+    pub author_username: String,
+    pub text: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RatingRecord {
+    pub id: String,
+    pub photo_id: String,
+    pub user_id: String,
+    pub username: String,
+    pub stars: u8,
+    pub created_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait CommentRepo: Send + Sync {
+    /// Stores the comment and counts it on the photo; unknown photo -> `NotFound`.
+    async fn add_comment(&self, comment: CommentRecord) -> Result<(), StoreError>;
+    async fn comment(&self, id: &str) -> Result<Option<CommentRecord>, StoreError>;
+    /// Oldest first, with the photo's total.
+    async fn comments(
+        &self,
+        photo_id: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<CommentRecord>, u64), StoreError>;
+    async fn edit_comment(
+        &self,
+        id: &str,
+        text: String,
+        updated_at: DateTime<Utc>,
+    ) -> Result<CommentRecord, StoreError>;
+    async fn delete_comment(&self, id: &str) -> Result<Option<CommentRecord>, StoreError>;
+    /// Comments a user has written.
+    async fn comment_count_by(&self, author_id: &str) -> Result<u64, StoreError>;
+    /// Every comment of a photo (the photo cascade).
+    async fn delete_photo_comments(&self, photo_id: &str) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+pub trait RatingRepo: Send + Sync {
+    /// Stores the rating and adds it to the photo's running sums in one step. A second
+    /// rating of the photo by the user -> `Conflict("rating")`; unknown photo ->
+    /// `NotFound`.
+    async fn add_rating(&self, rating: RatingRecord) -> Result<(), StoreError>;
+    async fn ratings(
+        &self,
+        photo_id: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<RatingRecord>, u64), StoreError>;
+    /// Removes the rating and takes it out of the photo's sums in one step.
+    async fn delete_rating(&self, id: &str) -> Result<Option<RatingRecord>, StoreError>;
+    async fn delete_photo_ratings(&self, photo_id: &str) -> Result<(), StoreError>;
+}
+
 /// Anything that hangs off a photo (comments, ratings, links) registers one of these;
 /// deleting a photo calls each, so a new feature plugs into the cascade.
 #[async_trait]
@@ -221,6 +284,37 @@ pub trait PhotoDependent: Send + Sync {
     /// Removes everything of this kind that belongs to the photo; returns media keys
     /// that should be removed with it.
     async fn remove_for_photo(&self, photo_id: &str) -> Result<Vec<String>, StoreError>;
+}
+
+struct CommentCascade(Arc<dyn CommentRepo>);
+struct RatingCascade(Arc<dyn RatingRepo>);
+
+#[async_trait]
+impl PhotoDependent for CommentCascade {
+    fn name(&self) -> &'static str {
+        "comments"
+    }
+
+    async fn remove_for_photo(&self, photo_id: &str) -> Result<Vec<String>, StoreError> {
+        self.0
+            .delete_photo_comments(photo_id)
+            .await
+            .map(|()| Vec::new())
+    }
+}
+
+#[async_trait]
+impl PhotoDependent for RatingCascade {
+    fn name(&self) -> &'static str {
+        "ratings"
+    }
+
+    async fn remove_for_photo(&self, photo_id: &str) -> Result<Vec<String>, StoreError> {
+        self.0
+            .delete_photo_ratings(photo_id)
+            .await
+            .map(|()| Vec::new())
+    }
 }
 
 #[async_trait]
@@ -237,6 +331,8 @@ pub struct Store {
     pub sessions: Arc<dyn SessionRepo>,
     pub blocklist: Arc<dyn TokenBlocklist>,
     pub photos: Arc<dyn PhotoRepo>,
+    pub comments: Arc<dyn CommentRepo>,
+    pub ratings: Arc<dyn RatingRepo>,
     pub health: Arc<dyn Health>,
     /// Run, in order, when a photo is deleted.
     pub photo_dependents: Vec<Arc<dyn PhotoDependent>>,
@@ -245,16 +341,30 @@ pub struct Store {
 impl Store {
     fn from_backend<B>(backend: &'static str, b: Arc<B>) -> Self
     where
-        B: UserRepo + SessionRepo + TokenBlocklist + PhotoRepo + Health + 'static,
+        B: UserRepo
+            + SessionRepo
+            + TokenBlocklist
+            + PhotoRepo
+            + CommentRepo
+            + RatingRepo
+            + Health
+            + 'static,
     {
+        let comments: Arc<dyn CommentRepo> = b.clone();
+        let ratings: Arc<dyn RatingRepo> = b.clone();
         Store {
             backend,
             users: b.clone(),
             sessions: b.clone(),
             blocklist: b.clone(),
             photos: b.clone(),
+            photo_dependents: vec![
+                Arc::new(CommentCascade(comments.clone())),
+                Arc::new(RatingCascade(ratings.clone())),
+            ],
+            comments,
+            ratings,
             health: b,
-            photo_dependents: Vec::new(),
         }
     }
 

@@ -4,9 +4,11 @@
 mod admin;
 mod auth;
 mod cloudinary;
+mod comments;
 mod fixtures;
 mod helpers;
 mod ops;
 mod photos;
+mod ratings;
 mod startup;
 mod users;

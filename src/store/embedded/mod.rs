@@ -1,7 +1,13 @@
-//! The embedded backend: one redb file under `DATA_DIR`. Every write is one ACID
-//! transaction committed with `Durability::Immediate` (fsync before it returns), so a
-//! killed process loses no acknowledged write. Writes run on the blocking pool; reads
-//! are MVCC snapshots cheap enough to run inline.
+//! The embedded backend: one redb file under `DATA_DIR`. Writes are ACID transactions
+//! committed with `Durability::Immediate` (fsync before anyone is answered), so a
+//! killed process loses no acknowledged write. Reads are MVCC snapshots cheap enough
+//! to run inline.
+//!
+//! Group commit: every write is a closure sent to one writer thread, which runs all
+//! the closures waiting at that moment in one transaction and pays one fsync for
+//! them. A closure makes its decisions (not found, conflict) before it writes, so an
+//! `Err` of ours leaves nothing behind; a storage error aborts the whole batch and
+//! every caller in it gets 503.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,8 +21,9 @@ use redb::{
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::{
-    Health, NewUser, PhotoRecord, PhotoRepo, ProfilePatch, SessionRecord, SessionRepo, StoreError,
-    TagCount, TokenBlocklist, UserRecord, UserRepo,
+    CommentRecord, CommentRepo, Health, NewUser, PhotoRecord, PhotoRepo, ProfilePatch,
+    RatingRecord, RatingRepo, SessionRecord, SessionRepo, StoreError, TagCount, TokenBlocklist,
+    UserRecord, UserRepo,
 };
 use crate::domain::Role;
 
@@ -32,18 +39,77 @@ const OWNER_PHOTO_COUNT: TableDefinition<&str, u64> = TableDefinition::new("owne
 /// Tags are application-wide objects: name -> number of photos carrying it.
 const TAGS: TableDefinition<&str, u64> = TableDefinition::new("tags");
 const TAG_PHOTOS: TableDefinition<(&str, &str), ()> = TableDefinition::new("tag_photos");
+const COMMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("comments");
+/// (photo id, comment id): comment ids are ObjectIds, so this is oldest first.
+const PHOTO_COMMENTS: TableDefinition<(&str, &str), ()> = TableDefinition::new("photo_comments");
+const AUTHOR_COMMENT_COUNT: TableDefinition<&str, u64> =
+    TableDefinition::new("author_comment_count");
+const RATINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("ratings");
+/// (photo id, user id) -> rating id: at most one rating per user per photo.
+const RATING_KEYS: TableDefinition<(&str, &str), &str> = TableDefinition::new("rating_keys");
+const PHOTO_RATINGS: TableDefinition<(&str, &str), ()> = TableDefinition::new("photo_ratings");
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    writer: crossbeam_channel::Sender<Job>,
+}
+
+type SharedError = Arc<dyn std::error::Error + Send + Sync>;
+/// Told whether the batch committed (`None`) or why it did not.
+type Completion = Box<dyn FnOnce(Option<SharedError>) + Send>;
+/// Runs inside the batch transaction; says whether it hit a storage error.
+type Job = Box<dyn FnOnce(&WriteTransaction) -> (Completion, bool) + Send>;
+
+/// Most closures one transaction takes; more wait for the next fsync.
+const MAX_BATCH: usize = 512;
+
+#[derive(Debug, thiserror::Error)]
+#[error("write batch aborted by a storage error in another write")]
+struct BatchAborted;
+
+fn writer_loop(db: Arc<Database>, jobs: crossbeam_channel::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        batch.extend(jobs.try_iter().take(MAX_BATCH - 1));
+        // If the transaction cannot even start, dropping the jobs answers their
+        // callers with an error.
+        let Ok(txn) = db.begin_write() else { continue };
+        let mut poisoned = false;
+        let done: Vec<Completion> = batch
+            .into_iter()
+            .map(|job| {
+                let (completion, failed) = job(&txn);
+                poisoned |= failed;
+                completion
+            })
+            .collect();
+        let failure: Option<SharedError> = if poisoned {
+            let _ = txn.abort();
+            Some(Arc::new(BatchAborted))
+        } else {
+            txn.commit().err().map(|e| Arc::new(e) as SharedError)
+        };
+        for completion in done {
+            completion(failure.clone());
+        }
+    }
 }
 
 impl EmbeddedStore {
     /// Opens (or creates) `dir/photoshare.redb` and makes sure every table exists.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(StoreError::unavailable)?;
-        let db = Database::create(dir.join("photoshare.redb")).map_err(StoreError::unavailable)?;
-        let store = Self { db: Arc::new(db) };
+        let db = Arc::new(
+            Database::create(dir.join("photoshare.redb")).map_err(StoreError::unavailable)?,
+        );
+        let (writer, jobs) = crossbeam_channel::unbounded();
+        let writer_db = db.clone();
+        std::thread::Builder::new()
+            .name("redb-writer".into())
+            .spawn(move || writer_loop(writer_db, jobs))
+            .map_err(StoreError::unavailable)?;
+        let store = Self { db, writer };
         store.write_now(|txn| {
             txn.open_table(USERS)?;
             txn.open_table(USER_BY_NAME)?;
@@ -56,6 +122,12 @@ impl EmbeddedStore {
             txn.open_table(OWNER_PHOTO_COUNT)?;
             txn.open_table(TAGS)?;
             txn.open_table(TAG_PHOTOS)?;
+            txn.open_table(COMMENTS)?;
+            txn.open_table(PHOTO_COMMENTS)?;
+            txn.open_table(AUTHOR_COMMENT_COUNT)?;
+            txn.open_table(RATINGS)?;
+            txn.open_table(RATING_KEYS)?;
+            txn.open_table(PHOTO_RATINGS)?;
             Ok(())
         })?;
         Ok(store)
@@ -72,17 +144,30 @@ impl EmbeddedStore {
         Ok(out)
     }
 
-    /// Runs a write transaction on the blocking pool: commits fsync, so they stay off
-    /// the async threads.
+    /// Runs `f` on the writer thread in the next batch; answers after the fsync.
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&WriteTransaction) -> Result<T, TxError> + Send + 'static,
     {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || this.write_now(f))
-            .await
-            .map_err(StoreError::unavailable)?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |txn| {
+            let out = f(txn);
+            let failed = matches!(out, Err(TxError::Redb(_)));
+            let completion: Completion = Box::new(move |failure| {
+                let result = match (out, failure) {
+                    (Err(e), _) => Err(e.into()),
+                    (Ok(_), Some(e)) => Err(StoreError::Unavailable(Box::new(e))),
+                    (Ok(value), None) => Ok(value),
+                };
+                let _ = tx.send(result);
+            });
+            (completion, failed)
+        });
+        self.writer
+            .send(job)
+            .map_err(|_| StoreError::unavailable(BatchAborted))?;
+        rx.await.map_err(StoreError::unavailable)?
     }
 
     fn read_json<T: DeserializeOwned>(
@@ -561,6 +646,256 @@ impl PhotoRepo for EmbeddedStore {
             total += 1;
         }
         Ok((page, total))
+    }
+}
+
+/// Loads a photo inside a write transaction (`None` when it is gone).
+fn photo_in(txn: &WriteTransaction, id: &str) -> Result<Option<PhotoRecord>, TxError> {
+    let photos = txn.open_table(PHOTOS)?;
+    let found = photos.get(id)?;
+    found.map(|bytes| decode(bytes.value())).transpose()
+}
+
+fn save_photo_in(txn: &WriteTransaction, photo: &PhotoRecord) -> Result<(), TxError> {
+    txn.open_table(PHOTOS)?
+        .insert(photo.id.as_str(), encode(photo)?.as_slice())?;
+    Ok(())
+}
+
+/// The second halves of `(owner, child)` keys whose first half is `owner`.
+fn children(
+    table: &impl ReadableTable<(&'static str, &'static str), ()>,
+    owner: &str,
+) -> Result<Vec<String>, redb::Error> {
+    let mut out = Vec::new();
+    for entry in table.range((owner, "")..)? {
+        let (key, _) = entry?;
+        let (parent, child) = key.value();
+        if parent != owner {
+            break;
+        }
+        out.push(child.to_owned());
+    }
+    Ok(out)
+}
+
+impl EmbeddedStore {
+    /// A page of `(parent, child)` links, each child decoded from `records`.
+    fn page_of<T: DeserializeOwned>(
+        &self,
+        links: TableDefinition<(&str, &str), ()>,
+        records: TableDefinition<&str, &[u8]>,
+        parent: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<T>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let links = txn.open_table(links).map_err(StoreError::unavailable)?;
+        let records = txn.open_table(records).map_err(StoreError::unavailable)?;
+        let mut page = Vec::with_capacity(limit as usize);
+        let range = links
+            .range((parent, "")..)
+            .map_err(StoreError::unavailable)?;
+        for entry in range.skip(offset as usize) {
+            let (key, _) = entry.map_err(StoreError::unavailable)?;
+            let (owner, child) = key.value();
+            if owner != parent || page.len() >= limit as usize {
+                break;
+            }
+            if let Some(bytes) = records.get(child).map_err(StoreError::unavailable)? {
+                page.push(decode(bytes.value())?);
+            }
+        }
+        Ok(page)
+    }
+}
+
+fn remove_comment_in(txn: &WriteTransaction, id: &str) -> Result<Option<CommentRecord>, TxError> {
+    let removed = txn
+        .open_table(COMMENTS)?
+        .remove(id)?
+        .map(|b| b.value().to_vec());
+    let Some(bytes) = removed else {
+        return Ok(None);
+    };
+    let comment: CommentRecord = decode(&bytes)?;
+    txn.open_table(PHOTO_COMMENTS)?
+        .remove((comment.photo_id.as_str(), id))?;
+    bump(
+        &mut txn.open_table(AUTHOR_COMMENT_COUNT)?,
+        &comment.author_id,
+        -1,
+    )?;
+    Ok(Some(comment))
+}
+
+fn remove_rating_in(txn: &WriteTransaction, id: &str) -> Result<Option<RatingRecord>, TxError> {
+    let removed = txn
+        .open_table(RATINGS)?
+        .remove(id)?
+        .map(|b| b.value().to_vec());
+    let Some(bytes) = removed else {
+        return Ok(None);
+    };
+    let rating: RatingRecord = decode(&bytes)?;
+    txn.open_table(RATING_KEYS)?
+        .remove((rating.photo_id.as_str(), rating.user_id.as_str()))?;
+    txn.open_table(PHOTO_RATINGS)?
+        .remove((rating.photo_id.as_str(), id))?;
+    Ok(Some(rating))
+}
+
+#[async_trait]
+impl CommentRepo for EmbeddedStore {
+    async fn add_comment(&self, c: CommentRecord) -> Result<(), StoreError> {
+        self.write(move |txn| {
+            let mut photo =
+                photo_in(txn, &c.photo_id)?.ok_or(TxError::Store(StoreError::NotFound))?;
+            photo.comment_count += 1;
+            save_photo_in(txn, &photo)?;
+            txn.open_table(COMMENTS)?
+                .insert(c.id.as_str(), encode(&c)?.as_slice())?;
+            txn.open_table(PHOTO_COMMENTS)?
+                .insert((c.photo_id.as_str(), c.id.as_str()), ())?;
+            bump(&mut txn.open_table(AUTHOR_COMMENT_COUNT)?, &c.author_id, 1)
+        })
+        .await
+    }
+
+    async fn comment(&self, id: &str) -> Result<Option<CommentRecord>, StoreError> {
+        self.read_json(COMMENTS, id)
+    }
+
+    async fn comments(
+        &self,
+        photo_id: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<CommentRecord>, u64), StoreError> {
+        let total = self.photo(photo_id).await?.map_or(0, |p| p.comment_count);
+        let page = self.page_of(PHOTO_COMMENTS, COMMENTS, photo_id, limit, offset)?;
+        Ok((page, total))
+    }
+
+    async fn edit_comment(
+        &self,
+        id: &str,
+        text: String,
+        updated_at: DateTime<Utc>,
+    ) -> Result<CommentRecord, StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut comments = txn.open_table(COMMENTS)?;
+            let mut comment: CommentRecord = match comments.get(id.as_str())? {
+                Some(bytes) => decode(bytes.value())?,
+                None => return Err(TxError::Store(StoreError::NotFound)),
+            };
+            comment.text = text;
+            comment.updated_at = updated_at;
+            comments.insert(id.as_str(), encode(&comment)?.as_slice())?;
+            Ok(comment)
+        })
+        .await
+    }
+
+    async fn delete_comment(&self, id: &str) -> Result<Option<CommentRecord>, StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let Some(comment) = remove_comment_in(txn, &id)? else {
+                return Ok(None);
+            };
+            if let Some(mut photo) = photo_in(txn, &comment.photo_id)? {
+                photo.comment_count = photo.comment_count.saturating_sub(1);
+                save_photo_in(txn, &photo)?;
+            }
+            Ok(Some(comment))
+        })
+        .await
+    }
+
+    async fn comment_count_by(&self, author_id: &str) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let table = txn
+            .open_table(AUTHOR_COMMENT_COUNT)
+            .map_err(StoreError::unavailable)?;
+        let count = table.get(author_id).map_err(StoreError::unavailable)?;
+        Ok(count.map_or(0, |v| v.value()))
+    }
+
+    async fn delete_photo_comments(&self, photo_id: &str) -> Result<(), StoreError> {
+        let photo_id = photo_id.to_owned();
+        self.write(move |txn| {
+            let ids = children(&txn.open_table(PHOTO_COMMENTS)?, &photo_id)?;
+            for id in ids {
+                remove_comment_in(txn, &id)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RatingRepo for EmbeddedStore {
+    async fn add_rating(&self, r: RatingRecord) -> Result<(), StoreError> {
+        self.write(move |txn| {
+            let mut photo =
+                photo_in(txn, &r.photo_id)?.ok_or(TxError::Store(StoreError::NotFound))?;
+            let mut keys = txn.open_table(RATING_KEYS)?;
+            let key = (r.photo_id.as_str(), r.user_id.as_str());
+            if keys.get(key)?.is_some() {
+                return Err(TxError::Store(StoreError::Conflict("rating")));
+            }
+            keys.insert(key, r.id.as_str())?;
+            photo.rating_sum += u64::from(r.stars);
+            photo.rating_count += 1;
+            save_photo_in(txn, &photo)?;
+            txn.open_table(RATINGS)?
+                .insert(r.id.as_str(), encode(&r)?.as_slice())?;
+            txn.open_table(PHOTO_RATINGS)?
+                .insert((r.photo_id.as_str(), r.id.as_str()), ())?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn ratings(
+        &self,
+        photo_id: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<RatingRecord>, u64), StoreError> {
+        let total = self.photo(photo_id).await?.map_or(0, |p| p.rating_count);
+        let page = self.page_of(PHOTO_RATINGS, RATINGS, photo_id, limit, offset)?;
+        Ok((page, total))
+    }
+
+    async fn delete_rating(&self, id: &str) -> Result<Option<RatingRecord>, StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let Some(rating) = remove_rating_in(txn, &id)? else {
+                return Ok(None);
+            };
+            if let Some(mut photo) = photo_in(txn, &rating.photo_id)? {
+                photo.rating_sum = photo.rating_sum.saturating_sub(u64::from(rating.stars));
+                photo.rating_count = photo.rating_count.saturating_sub(1);
+                save_photo_in(txn, &photo)?;
+            }
+            Ok(Some(rating))
+        })
+        .await
+    }
+
+    async fn delete_photo_ratings(&self, photo_id: &str) -> Result<(), StoreError> {
+        let photo_id = photo_id.to_owned();
+        self.write(move |txn| {
+            let ids = children(&txn.open_table(PHOTO_RATINGS)?, &photo_id)?;
+            for id in ids {
+                remove_rating_in(txn, &id)?;
+            }
+            Ok(())
+        })
+        .await
     }
 }
 

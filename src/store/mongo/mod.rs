@@ -14,8 +14,9 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Health, NewUser, PhotoRecord, PhotoRepo, ProfilePatch, SessionRecord, SessionRepo, StoreError,
-    TagCount, TokenBlocklist, UserRecord, UserRepo,
+    CommentRecord, CommentRepo, Health, NewUser, PhotoRecord, PhotoRepo, ProfilePatch,
+    RatingRecord, RatingRepo, SessionRecord, SessionRepo, StoreError, TagCount, TokenBlocklist,
+    UserRecord, UserRepo,
 };
 use crate::domain::Role;
 
@@ -30,6 +31,8 @@ pub struct MongoStore {
     claims: Collection<Document>,
     photos: Collection<PhotoDoc>,
     tags: Collection<Document>,
+    comments: Collection<CommentDoc>,
+    ratings: Collection<RatingDoc>,
 }
 
 impl MongoStore {
@@ -58,6 +61,8 @@ impl MongoStore {
             claims: db.collection("claims"),
             photos: db.collection("photos"),
             tags: db.collection("tags"),
+            comments: db.collection("comments"),
+            ratings: db.collection("ratings"),
             db,
         };
         store.ping().await?;
@@ -96,6 +101,21 @@ impl MongoStore {
         let plain = |field: &str| IndexModel::builder().keys(doc! { field: 1 }).build();
         self.photos
             .create_indexes([unique("slug"), plain("owner_id"), plain("tags")])
+            .await
+            .map_err(StoreError::unavailable)?;
+        let by_photo = IndexModel::builder()
+            .keys(doc! { "photo_id": 1, "_id": 1 })
+            .build();
+        self.comments
+            .create_indexes([by_photo.clone(), plain("author_id")])
+            .await
+            .map_err(StoreError::unavailable)?;
+        let one_per_user = IndexModel::builder()
+            .keys(doc! { "photo_id": 1, "user_id": 1 })
+            .options(IndexOptions::builder().unique(true).build())
+            .build();
+        self.ratings
+            .create_indexes([one_per_user, by_photo])
             .await
             .map_err(StoreError::unavailable)?;
         Ok(())
@@ -686,6 +706,268 @@ impl PhotoRepo for MongoStore {
             })
             .collect();
         Ok((page, total))
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CommentDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    photo_id: String,
+    author_id: String,
+    author_username: String,
+    text: String,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+}
+
+impl From<CommentDoc> for CommentRecord {
+    fn from(d: CommentDoc) -> Self {
+        CommentRecord {
+            id: d.id.to_hex(),
+            photo_id: d.photo_id,
+            author_id: d.author_id,
+            author_username: d.author_username,
+            text: d.text,
+            created_at: from_bson_dt(d.created_at),
+            updated_at: from_bson_dt(d.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RatingDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    photo_id: String,
+    user_id: String,
+    username: String,
+    stars: i32,
+    created_at: bson::DateTime,
+}
+
+impl From<RatingDoc> for RatingRecord {
+    fn from(d: RatingDoc) -> Self {
+        RatingRecord {
+            id: d.id.to_hex(),
+            photo_id: d.photo_id,
+            user_id: d.user_id,
+            username: d.username,
+            stars: u8::try_from(d.stars).unwrap_or(0),
+            created_at: from_bson_dt(d.created_at),
+        }
+    }
+}
+
+impl MongoStore {
+    /// `$inc` on one photo; true when the photo exists.
+    async fn bump_photo(&self, photo_id: &str, inc: Document) -> Result<bool, StoreError> {
+        let Some(oid) = parse_oid(photo_id) else {
+            return Ok(false);
+        };
+        let result = self
+            .photos
+            .update_one(doc! { "_id": oid }, doc! { "$inc": inc })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(result.matched_count == 1)
+    }
+
+    async fn page<T, D>(
+        &self,
+        coll: &Collection<D>,
+        photo_id: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<T>, StoreError>
+    where
+        D: serde::de::DeserializeOwned + Send + Sync,
+        T: From<D>,
+    {
+        let docs: Vec<D> = coll
+            .find(doc! { "photo_id": photo_id })
+            .sort(doc! { "_id": 1 })
+            .skip(offset)
+            .limit(i64::from(limit))
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(docs.into_iter().map(T::from).collect())
+    }
+}
+
+// Without multi-document transactions (not on every MongoDB-protocol server, nor on
+// a standalone mongod), a comment or rating and its photo's counters are two
+// single-document writes: the record first, then an atomic `$inc`. Concurrent writers
+// stay exact ($inc never loses an update); a crash between the two leaves one count
+// short until the next write to that photo's counters.
+#[async_trait]
+impl CommentRepo for MongoStore {
+    async fn add_comment(&self, c: CommentRecord) -> Result<(), StoreError> {
+        if self.photo(&c.photo_id).await?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let doc = CommentDoc {
+            id: parse_oid(&c.id).unwrap_or_default(),
+            photo_id: c.photo_id.clone(),
+            author_id: c.author_id,
+            author_username: c.author_username,
+            text: c.text,
+            created_at: to_bson_dt(c.created_at),
+            updated_at: to_bson_dt(c.updated_at),
+        };
+        self.comments
+            .insert_one(doc)
+            .await
+            .map_err(StoreError::unavailable)?;
+        self.bump_photo(&c.photo_id, doc! { "comment_count": 1_i64 })
+            .await?;
+        Ok(())
+    }
+
+    async fn comment(&self, id: &str) -> Result<Option<CommentRecord>, StoreError> {
+        let Some(oid) = parse_oid(id) else {
+            return Ok(None);
+        };
+        let found = self
+            .comments
+            .find_one(doc! { "_id": oid })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(found.map(CommentRecord::from))
+    }
+
+    async fn comments(
+        &self,
+        photo_id: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<CommentRecord>, u64), StoreError> {
+        let total = self
+            .comments
+            .count_documents(doc! { "photo_id": photo_id })
+            .await
+            .map_err(StoreError::unavailable)?;
+        let page = self.page(&self.comments, photo_id, limit, offset).await?;
+        Ok((page, total))
+    }
+
+    async fn edit_comment(
+        &self,
+        id: &str,
+        text: String,
+        updated_at: DateTime<Utc>,
+    ) -> Result<CommentRecord, StoreError> {
+        let oid = parse_oid(id).ok_or(StoreError::NotFound)?;
+        self.comments
+            .find_one_and_update(
+                doc! { "_id": oid },
+                doc! { "$set": { "text": text, "updated_at": to_bson_dt(updated_at) } },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(StoreError::unavailable)?
+            .map(CommentRecord::from)
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_comment(&self, id: &str) -> Result<Option<CommentRecord>, StoreError> {
+        let Some(oid) = parse_oid(id) else {
+            return Ok(None);
+        };
+        let removed = self
+            .comments
+            .find_one_and_delete(doc! { "_id": oid })
+            .await
+            .map_err(StoreError::unavailable)?
+            .map(CommentRecord::from);
+        if let Some(c) = &removed {
+            self.bump_photo(&c.photo_id, doc! { "comment_count": -1_i64 })
+                .await?;
+        }
+        Ok(removed)
+    }
+
+    async fn comment_count_by(&self, author_id: &str) -> Result<u64, StoreError> {
+        self.comments
+            .count_documents(doc! { "author_id": author_id })
+            .await
+            .map_err(StoreError::unavailable)
+    }
+
+    async fn delete_photo_comments(&self, photo_id: &str) -> Result<(), StoreError> {
+        self.comments
+            .delete_many(doc! { "photo_id": photo_id })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RatingRepo for MongoStore {
+    async fn add_rating(&self, r: RatingRecord) -> Result<(), StoreError> {
+        if self.photo(&r.photo_id).await?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let doc = RatingDoc {
+            id: parse_oid(&r.id).unwrap_or_default(),
+            photo_id: r.photo_id.clone(),
+            user_id: r.user_id,
+            username: r.username,
+            stars: i32::from(r.stars),
+            created_at: to_bson_dt(r.created_at),
+        };
+        match self.ratings.insert_one(doc).await {
+            Ok(_) => {}
+            Err(e) if is_duplicate(&e) => return Err(StoreError::Conflict("rating")),
+            Err(e) => return Err(StoreError::unavailable(e)),
+        }
+        let inc = doc! { "rating_sum": i64::from(r.stars), "rating_count": 1_i64 };
+        self.bump_photo(&r.photo_id, inc).await?;
+        Ok(())
+    }
+
+    async fn ratings(
+        &self,
+        photo_id: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<RatingRecord>, u64), StoreError> {
+        let total = self
+            .ratings
+            .count_documents(doc! { "photo_id": photo_id })
+            .await
+            .map_err(StoreError::unavailable)?;
+        let page = self.page(&self.ratings, photo_id, limit, offset).await?;
+        Ok((page, total))
+    }
+
+    async fn delete_rating(&self, id: &str) -> Result<Option<RatingRecord>, StoreError> {
+        let Some(oid) = parse_oid(id) else {
+            return Ok(None);
+        };
+        let removed = self
+            .ratings
+            .find_one_and_delete(doc! { "_id": oid })
+            .await
+            .map_err(StoreError::unavailable)?
+            .map(RatingRecord::from);
+        if let Some(r) = &removed {
+            let inc = doc! { "rating_sum": -i64::from(r.stars), "rating_count": -1_i64 };
+            self.bump_photo(&r.photo_id, inc).await?;
+        }
+        Ok(removed)
+    }
+
+    async fn delete_photo_ratings(&self, photo_id: &str) -> Result<(), StoreError> {
+        self.ratings
+            .delete_many(doc! { "photo_id": photo_id })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
     }
 }
 

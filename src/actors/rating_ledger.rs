@@ -1,0 +1,163 @@
+//! RatingLedger: one rating per user per photo (enforced by the storage too, so
+//! several API processes agree), never on one's own photo; moderators and admins list
+//! and delete. The photo's running sums move in the same step as each rating.
+
+use actix::prelude::*;
+
+use super::photo_store::Caller;
+use crate::domain::Stars;
+use crate::http::error::ApiError;
+use crate::store::{new_id, now_millis, RatingRecord, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RatingError {
+    #[error("photo not found")]
+    PhotoNotFound,
+    #[error("rating not found")]
+    NotFound,
+    #[error("you cannot rate your own photo")]
+    OwnPhoto,
+    #[error("you have already rated this photo")]
+    AlreadyRated,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Rates a photo.
+#[derive(Message)]
+#[rtype(result = "Result<RatingRecord, RatingError>")]
+pub struct Rate {
+    pub photo_id: String,
+    pub caller: Caller,
+    pub stars: Stars,
+}
+
+/// A photo's ratings, oldest first, with the total.
+#[derive(Message)]
+#[rtype(result = "Result<(Vec<RatingRecord>, u64), RatingError>")]
+pub struct ListRatings {
+    pub photo_id: String,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// A moderator or admin removes a rating.
+#[derive(Message)]
+#[rtype(result = "Result<(), RatingError>")]
+pub struct DeleteRating {
+    pub id: String,
+}
+
+#[derive(Clone)]
+pub struct Ratings {
+    store: Store,
+}
+
+impl Ratings {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    async fn rate(self, msg: Rate) -> Result<RatingRecord, RatingError> {
+        let photo = self
+            .store
+            .photos
+            .photo(&msg.photo_id)
+            .await?
+            .ok_or(RatingError::PhotoNotFound)?;
+        if photo.owner_id == msg.caller.id {
+            return Err(RatingError::OwnPhoto);
+        }
+        let rating = RatingRecord {
+            id: new_id(),
+            photo_id: msg.photo_id,
+            user_id: msg.caller.id,
+            username: msg.caller.username,
+            stars: msg.stars.get(),
+            created_at: now_millis(),
+        };
+        match self.store.ratings.add_rating(rating.clone()).await {
+            Ok(()) => Ok(rating),
+            Err(StoreError::Conflict(_)) => Err(RatingError::AlreadyRated),
+            Err(StoreError::NotFound) => Err(RatingError::PhotoNotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn list(self, msg: ListRatings) -> Result<(Vec<RatingRecord>, u64), RatingError> {
+        if self.store.photos.photo(&msg.photo_id).await?.is_none() {
+            return Err(RatingError::PhotoNotFound);
+        }
+        Ok(self
+            .store
+            .ratings
+            .ratings(&msg.photo_id, msg.limit, msg.offset)
+            .await?)
+    }
+
+    async fn delete(self, msg: DeleteRating) -> Result<(), RatingError> {
+        self.store
+            .ratings
+            .delete_rating(&msg.id)
+            .await?
+            .map(drop)
+            .ok_or(RatingError::NotFound)
+    }
+}
+
+pub struct RatingLedger {
+    ratings: Ratings,
+}
+
+impl Actor for RatingLedger {
+    type Context = Context<Self>;
+}
+
+impl Supervised for RatingLedger {
+    fn restarting(&mut self, _: &mut Self::Context) {
+        tracing::warn!("RatingLedger restarting");
+    }
+}
+
+macro_rules! delegate {
+    ($($msg:ty => $method:ident),* $(,)?) => {$(
+        impl Handler<$msg> for RatingLedger {
+            type Result = ResponseFuture<<$msg as Message>::Result>;
+
+            fn handle(&mut self, msg: $msg, _: &mut Self::Context) -> Self::Result {
+                Box::pin(self.ratings.clone().$method(msg))
+            }
+        }
+    )*};
+}
+
+delegate! {
+    Rate => rate,
+    ListRatings => list,
+    DeleteRating => delete,
+}
+
+/// The typed handle the HTTP layer uses.
+#[derive(Clone)]
+pub struct RatingLedgerHandle {
+    addr: Addr<RatingLedger>,
+}
+
+impl RatingLedgerHandle {
+    /// Starts an instance under a supervisor on the current arbiter.
+    pub fn start(ratings: Ratings) -> Self {
+        let addr = Supervisor::start(move |_| RatingLedger {
+            ratings: ratings.clone(),
+        });
+        Self { addr }
+    }
+
+    pub async fn call<M, T>(&self, msg: M) -> Result<T, ApiError>
+    where
+        M: Message<Result = Result<T, RatingError>> + Send + 'static,
+        T: Send + 'static,
+        RatingLedger: Handler<M>,
+    {
+        Ok(self.addr.send(msg).await??)
+    }
+}
