@@ -8,29 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 corpus=$(bash ../shared/bench/corpus.sh bench-corpus)
-cargo build --release --quiet --bin photoshare
-
-dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PHOTOSHARE__DATA_DIR="$dir" PHOTOSHARE__SERVER__PORT="$port" PHOTOSHARE__RATE_LIMIT__AUTH_PER_MINUTE=0 \
-  PHOTOSHARE__AUTH__JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
-  RUST_LOG=warn ./target/release/photoshare serve &
-pid=$!
-trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
-curl -sf "$base/api/auth/signup" -H 'content-type: application/json' \
-  -d '{"username":"bench","email":"bench@example.com","password":"bench-password"}' >/dev/null
-token=$(curl -sf "$base/api/auth/login" -H 'content-type: application/json' \
-  -d '{"username":"bench","password":"bench-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-rss() { awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' /proc/$pid/status; }
-summary() {
-  awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} /Non-2xx/ {err=$5}
-       END {printf "%s req/s, p50 %s, p99 %s, non-2xx %s\n", rps, p50, p99, (err==""?0:err)}'
-}
-echo "idle RSS: $(rss)"
+source benches/common.sh
 
 # A multipart body on disk, sent by wrk as is.
 body=$(mktemp)

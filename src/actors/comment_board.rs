@@ -5,7 +5,6 @@ use actix::prelude::*;
 
 use super::photo_store::Caller;
 use crate::domain::CommentText;
-use crate::http::error::ApiError;
 use crate::store::{new_id, now_millis, CommentRecord, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -135,61 +134,16 @@ impl Comments {
     }
 }
 
-pub struct CommentBoard {
-    comments: Comments,
-}
-
-impl Actor for CommentBoard {
-    type Context = Context<Self>;
-}
-
-impl Supervised for CommentBoard {
-    fn restarting(&mut self, _: &mut Self::Context) {
-        tracing::warn!("CommentBoard restarting");
-    }
-}
-
-macro_rules! delegate {
-    ($($msg:ty => $method:ident),* $(,)?) => {$(
-        impl Handler<$msg> for CommentBoard {
-            type Result = ResponseFuture<<$msg as Message>::Result>;
-
-            fn handle(&mut self, msg: $msg, _: &mut Self::Context) -> Self::Result {
-                Box::pin(self.comments.clone().$method(msg))
-            }
-        }
-    )*};
-}
-
-delegate! {
+service_actor! {
+    /// Comments on photos.
+    CommentBoard(Comments) {
     AddComment => add,
     ListComments => list,
     EditComment => edit,
     DeleteComment => delete,
     CommentCount => count,
 }
+}
 
 /// The typed handle the HTTP layer uses.
-#[derive(Clone)]
-pub struct CommentBoardHandle {
-    addr: Addr<CommentBoard>,
-}
-
-impl CommentBoardHandle {
-    /// Starts an instance under a supervisor on the current arbiter.
-    pub fn start(comments: Comments) -> Self {
-        let addr = Supervisor::start(move |_| CommentBoard {
-            comments: comments.clone(),
-        });
-        Self { addr }
-    }
-
-    pub async fn call<M, T>(&self, msg: M) -> Result<T, ApiError>
-    where
-        M: Message<Result = Result<T, CommentError>> + Send + 'static,
-        T: Send + 'static,
-        CommentBoard: Handler<M>,
-    {
-        Ok(self.addr.send(msg).await??)
-    }
-}
+pub type CommentBoardHandle = super::Handle<CommentBoard>;

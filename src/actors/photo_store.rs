@@ -15,7 +15,6 @@ use tokio::sync::Semaphore;
 
 use crate::auth::jwt::random_id;
 use crate::domain::{Description, Role, Tags};
-use crate::http::error::ApiError;
 use crate::media::ingest::{self, Format, IngestError};
 use crate::media::{MediaError, MediaStore};
 use crate::store::{new_id, now_millis, PhotoRecord, Store, StoreError, TagCount};
@@ -394,33 +393,9 @@ fn processing(e: impl std::error::Error + Send + Sync + 'static) -> PhotoError {
     PhotoError::Processing(Box::new(e))
 }
 
-pub struct PhotoStore {
-    photos: Photos,
-}
-
-impl Actor for PhotoStore {
-    type Context = Context<Self>;
-}
-
-impl Supervised for PhotoStore {
-    fn restarting(&mut self, _: &mut Self::Context) {
-        tracing::warn!("PhotoStore restarting");
-    }
-}
-
-macro_rules! delegate {
-    ($($msg:ty => $method:ident),* $(,)?) => {$(
-        impl Handler<$msg> for PhotoStore {
-            type Result = ResponseFuture<<$msg as Message>::Result>;
-
-            fn handle(&mut self, msg: $msg, _: &mut Self::Context) -> Self::Result {
-                Box::pin(self.photos.clone().$method(msg))
-            }
-        }
-    )*};
-}
-
-delegate! {
+service_actor! {
+    /// Uploads, photo records, tags and the delete cascade.
+    PhotoStore(Photos) {
     Upload => upload,
     GetPhoto => get,
     UpdatePhoto => update,
@@ -428,6 +403,7 @@ delegate! {
     ListTags => tags,
     PhotoCount => count,
     OpenImage => open,
+}
 }
 
 pub struct PhotoSettings {
@@ -437,26 +413,4 @@ pub struct PhotoSettings {
 }
 
 /// The typed handle the HTTP layer uses.
-#[derive(Clone)]
-pub struct PhotoStoreHandle {
-    addr: Addr<PhotoStore>,
-}
-
-impl PhotoStoreHandle {
-    /// Starts an instance under a supervisor on the current arbiter.
-    pub fn start(photos: Photos) -> Self {
-        let addr = Supervisor::start(move |_| PhotoStore {
-            photos: photos.clone(),
-        });
-        Self { addr }
-    }
-
-    pub async fn call<M, T>(&self, msg: M) -> Result<T, ApiError>
-    where
-        M: Message<Result = Result<T, PhotoError>> + Send + 'static,
-        T: Send + 'static,
-        PhotoStore: Handler<M>,
-    {
-        Ok(self.addr.send(msg).await??)
-    }
-}
+pub type PhotoStoreHandle = super::Handle<PhotoStore>;

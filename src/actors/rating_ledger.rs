@@ -6,7 +6,6 @@ use actix::prelude::*;
 
 use super::photo_store::Caller;
 use crate::domain::Stars;
-use crate::http::error::ApiError;
 use crate::store::{new_id, now_millis, RatingRecord, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -105,59 +104,14 @@ impl Ratings {
     }
 }
 
-pub struct RatingLedger {
-    ratings: Ratings,
-}
-
-impl Actor for RatingLedger {
-    type Context = Context<Self>;
-}
-
-impl Supervised for RatingLedger {
-    fn restarting(&mut self, _: &mut Self::Context) {
-        tracing::warn!("RatingLedger restarting");
-    }
-}
-
-macro_rules! delegate {
-    ($($msg:ty => $method:ident),* $(,)?) => {$(
-        impl Handler<$msg> for RatingLedger {
-            type Result = ResponseFuture<<$msg as Message>::Result>;
-
-            fn handle(&mut self, msg: $msg, _: &mut Self::Context) -> Self::Result {
-                Box::pin(self.ratings.clone().$method(msg))
-            }
-        }
-    )*};
-}
-
-delegate! {
+service_actor! {
+    /// Star ratings of photos.
+    RatingLedger(Ratings) {
     Rate => rate,
     ListRatings => list,
     DeleteRating => delete,
 }
+}
 
 /// The typed handle the HTTP layer uses.
-#[derive(Clone)]
-pub struct RatingLedgerHandle {
-    addr: Addr<RatingLedger>,
-}
-
-impl RatingLedgerHandle {
-    /// Starts an instance under a supervisor on the current arbiter.
-    pub fn start(ratings: Ratings) -> Self {
-        let addr = Supervisor::start(move |_| RatingLedger {
-            ratings: ratings.clone(),
-        });
-        Self { addr }
-    }
-
-    pub async fn call<M, T>(&self, msg: M) -> Result<T, ApiError>
-    where
-        M: Message<Result = Result<T, RatingError>> + Send + 'static,
-        T: Send + 'static,
-        RatingLedger: Handler<M>,
-    {
-        Ok(self.addr.send(msg).await??)
-    }
-}
+pub type RatingLedgerHandle = super::Handle<RatingLedger>;

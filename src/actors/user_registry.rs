@@ -13,7 +13,6 @@ use crate::auth::jwt::{random_id, Claims, JwtKeys, TokenKind};
 use crate::auth::password::{HashError, Hasher};
 use crate::auth::Principal;
 use crate::domain::{Bio, Email, FullName, Password, Role, Username};
-use crate::http::error::ApiError;
 use crate::store::{
     new_id, now_millis, NewUser, OnConflict, ProfilePatch, SessionRecord, Store, StoreError,
     UserRecord,
@@ -366,33 +365,9 @@ impl Accounts {
     }
 }
 
-pub struct UserRegistry {
-    accounts: Accounts,
-}
-
-impl Actor for UserRegistry {
-    type Context = Context<Self>;
-}
-
-impl Supervised for UserRegistry {
-    fn restarting(&mut self, _: &mut Self::Context) {
-        tracing::warn!("UserRegistry restarting");
-    }
-}
-
-macro_rules! delegate {
-    ($($msg:ty => $method:ident),* $(,)?) => {$(
-        impl Handler<$msg> for UserRegistry {
-            type Result = ResponseFuture<<$msg as Message>::Result>;
-
-            fn handle(&mut self, msg: $msg, _: &mut Self::Context) -> Self::Result {
-                Box::pin(self.accounts.clone().$method(msg))
-            }
-        }
-    )*};
-}
-
-delegate! {
+service_actor! {
+    /// Accounts, sessions and tokens.
+    UserRegistry(Accounts) {
     Signup => signup,
     Login => login,
     Refresh => refresh,
@@ -405,37 +380,7 @@ delegate! {
     SetRole => set_role,
     SetBanned => set_banned,
 }
+}
 
 /// The typed handle the HTTP layer uses.
-#[derive(Clone)]
-pub struct Registry {
-    addr: Addr<UserRegistry>,
-}
-
-impl Registry {
-    /// Starts an instance under a supervisor on the current arbiter.
-    pub fn start(accounts: Accounts) -> Self {
-        let addr = Supervisor::start(move |_| UserRegistry {
-            accounts: accounts.clone(),
-        });
-        Self { addr }
-    }
-
-    pub async fn send<M>(&self, msg: M) -> Result<M::Result, ApiError>
-    where
-        M: Message + Send + 'static,
-        M::Result: Send,
-        UserRegistry: Handler<M>,
-    {
-        Ok(self.addr.send(msg).await?)
-    }
-
-    pub async fn call<M, T>(&self, msg: M) -> Result<T, ApiError>
-    where
-        M: Message<Result = Result<T, UserError>> + Send + 'static,
-        T: Send + 'static,
-        UserRegistry: Handler<M>,
-    {
-        Ok(self.send(msg).await??)
-    }
-}
+pub type Registry = super::Handle<UserRegistry>;
