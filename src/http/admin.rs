@@ -5,6 +5,7 @@ use actix_web::{get, post, put, web};
 use super::dto::{Page, PageQuery, PrivateUser, RoleRequest};
 use super::error::{ApiError, Problem};
 use super::extractors::AdminUser;
+use super::json::Json;
 use super::users::photo_count;
 use super::AppState;
 use crate::actors::user_registry::{ListUsers, SetBanned, SetRole};
@@ -74,7 +75,7 @@ async fn set_role(
     AdminUser(admin): AdminUser,
     state: web::Data<AppState>,
     username: web::Path<String>,
-    body: web::Json<RoleRequest>,
+    body: Json<RoleRequest>,
 ) -> Result<web::Json<PrivateUser>, ApiError> {
     let role = Role::parse(&body.role).map_err(|m| ApiError::validation("role", m))?;
     let msg = SetRole {

@@ -6,7 +6,8 @@ use actix_web::{post, web, HttpRequest, HttpResponse};
 use super::dto::{LoginForm, LoginRequest, PrivateUser, RefreshRequest, SignupRequest, Tokens};
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthLimited, AuthUser};
-use super::{json_body, AppState};
+use super::json::Json;
+use super::AppState;
 use crate::actors::user_registry::{Login, Logout, Refresh, Signup};
 use crate::domain::{Email, FullName, Password, Username, Validator};
 
@@ -54,7 +55,7 @@ impl TryFrom<SignupRequest> for Signup {
 async fn signup(
     _: AuthLimited,
     state: web::Data<AppState>,
-    body: web::Json<SignupRequest>,
+    body: Json<SignupRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let msg = Signup::try_from(body.into_inner())?;
     let user = state.registry.call(msg).await?;
@@ -97,7 +98,7 @@ async fn login(
         })?;
         (form.username, form.password)
     } else if content_type.starts_with("application/json") {
-        let json: LoginRequest = json_body(&body)?;
+        let json: LoginRequest = super::json::parse(&body)?;
         (json.username, json.password)
     } else {
         return Err(ApiError::UnsupportedMediaType(
@@ -125,7 +126,7 @@ async fn login(
 async fn refresh(
     _: AuthLimited,
     state: web::Data<AppState>,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<web::Json<Tokens>, ApiError> {
     let refresh_token = body.into_inner().refresh_token;
     let tokens = state.registry.call(Refresh { refresh_token }).await?;

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::dto::{ser_time, Page, PageQuery};
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, MaybeUser, ModeratorUser};
+use super::json::Json;
 use super::photos::Owner;
 use super::AppState;
 use crate::actors::comment_board::{AddComment, DeleteComment, EditComment, ListComments};
@@ -83,7 +84,7 @@ async fn add_comment(
     AuthUser(principal): AuthUser,
     state: web::Data<AppState>,
     photo_id: web::Path<String>,
-    body: web::Json<CommentRequest>,
+    body: Json<CommentRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let msg = AddComment {
         photo_id: photo_id.into_inner(),
@@ -148,7 +149,7 @@ async fn edit_comment(
     AuthUser(principal): AuthUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<CommentRequest>,
+    body: Json<CommentRequest>,
 ) -> Result<web::Json<Comment>, ApiError> {
     let msg = EditComment {
         id: id.into_inner(),

@@ -6,11 +6,10 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::{PathError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
-use serde::de::DeserializeOwned;
 
 pub mod admin;
 pub mod auth;
@@ -18,6 +17,7 @@ pub mod comments;
 pub mod dto;
 pub mod error;
 pub mod extractors;
+pub mod json;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
@@ -58,75 +58,23 @@ pub struct AppState {
 
 /// Registers every route and the extractor error handlers.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(JSON_LIMIT)
-            .error_handler(|e, _| json_error(e).into()),
-    )
-    .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
-    .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
-    .configure(auth::routes)
-    .configure(users::routes)
-    .configure(admin::routes)
-    .configure(photos::routes)
-    .configure(comments::routes)
-    .configure(ratings::routes)
-    .configure(public::routes)
-    .configure(ops::routes)
-    .configure(openapi::routes);
+    cfg.app_data(web::PayloadConfig::new(JSON_LIMIT))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
+        .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
+        .configure(auth::routes)
+        .configure(users::routes)
+        .configure(admin::routes)
+        .configure(photos::routes)
+        .configure(comments::routes)
+        .configure(ratings::routes)
+        .configure(public::routes)
+        .configure(ops::routes)
+        .configure(openapi::routes);
 }
 
 /// Answers for paths no route matches.
 pub async fn not_found(_: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::NotFound("route"))
-}
-
-/// Parses a JSON body read as bytes, with the same error mapping as `web::Json`.
-pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(serde_error)
-}
-
-/// Syntax errors are the client's malformed body (400); well-formed JSON with the
-/// wrong shape — unknown, missing or mistyped fields — is 422 naming the field.
-fn serde_error(e: serde_json::Error) -> ApiError {
-    use serde_json::error::Category;
-    match e.classify() {
-        Category::Data => {
-            let msg = e.to_string();
-            // serde names the field only for unknown and missing ones; a mistyped
-            // value's message quotes the value instead.
-            let names_field = msg.starts_with("unknown field") || msg.starts_with("missing field");
-            let field = between_backticks(&msg)
-                .filter(|_| names_field)
-                .unwrap_or("body");
-            let message = msg
-                .split(" at line ")
-                .next()
-                .unwrap_or("invalid value")
-                .to_owned();
-            ApiError::validation(field, message)
-        }
-        _ => ApiError::BadRequest("request body is not valid JSON".into()),
-    }
-}
-
-fn between_backticks(s: &str) -> Option<&str> {
-    let start = s.find('`')? + 1;
-    let len = s[start..].find('`')?;
-    Some(&s[start..start + len])
-}
-
-fn json_error(e: JsonPayloadError) -> ApiError {
-    match e {
-        JsonPayloadError::Deserialize(e) => serde_error(e),
-        JsonPayloadError::ContentType => {
-            ApiError::UnsupportedMediaType("send the body as application/json".into())
-        }
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
-            ApiError::PayloadTooLarge(format!("JSON bodies are limited to {JSON_LIMIT} bytes"))
-        }
-        _ => ApiError::BadRequest("request body could not be read as JSON".into()),
-    }
 }
 
 fn query_error(e: QueryPayloadError) -> ApiError {

@@ -12,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::dto::{ser_time, Page, PageQuery};
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, MaybeUser};
+use super::json::Json;
 use super::AppState;
 use crate::actors::photo_store::{Caller, DeletePhoto, GetPhoto, ListTags, UpdatePhoto, Upload};
 use crate::auth::Principal;
@@ -283,7 +284,7 @@ async fn update_photo(
     AuthUser(principal): AuthUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Json<UpdatePhotoRequest>,
+    body: Json<UpdatePhotoRequest>,
 ) -> Result<web::Json<Photo>, ApiError> {
     let body = body.into_inner();
     let mut v = Validator::new();

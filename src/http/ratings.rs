@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::dto::{ser_time, Page, PageQuery};
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, ModeratorUser};
+use super::json::Json;
 use super::photos::Owner;
 use super::AppState;
 use crate::actors::photo_store::Caller;
@@ -76,7 +77,7 @@ async fn rate(
     AuthUser(principal): AuthUser,
     state: web::Data<AppState>,
     photo_id: web::Path<String>,
-    body: web::Json<RatingRequest>,
+    body: Json<RatingRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let stars = Stars::parse(&body.stars).map_err(|m| ApiError::validation("stars", m))?;
     let msg = Rate {

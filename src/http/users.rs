@@ -5,6 +5,7 @@ use actix_web::{get, patch, put, web, HttpResponse};
 use super::dto::{ChangePasswordRequest, PrivateUser, PublicProfile, UpdateMeRequest};
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, MaybeUser};
+use super::json::Json;
 use super::AppState;
 use crate::actors::comment_board::CommentCount;
 use crate::actors::photo_store::PhotoCount;
@@ -79,7 +80,7 @@ impl UpdateMeRequest {
 async fn update_me(
     AuthUser(p): AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<UpdateMeRequest>,
+    body: Json<UpdateMeRequest>,
 ) -> Result<web::Json<PrivateUser>, ApiError> {
     let msg = body.into_inner().into_message(p.user.id)?;
     let user = state.registry.call(msg).await?;
@@ -103,7 +104,7 @@ async fn update_me(
 async fn change_password(
     AuthUser(principal): AuthUser,
     state: web::Data<AppState>,
-    body: web::Json<ChangePasswordRequest>,
+    body: Json<ChangePasswordRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let new =

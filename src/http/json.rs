@@ -1,0 +1,153 @@
+//! The JSON body extractor every route uses: a size limit, `application/json` (or
+//! `+json`) required, and errors that name the field at fault — including mistyped
+//! values, which serde's own message does not name (`{"text": 5}` -> field `text`).
+
+use actix_web::dev::Payload;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::JSON_LIMIT;
+
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let body = actix_web::web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as application/json".into(),
+                ));
+            }
+            let bytes = body.await.map_err(|e| {
+                if e.as_response_error().status_code()
+                    == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+                {
+                    ApiError::PayloadTooLarge(format!(
+                        "JSON bodies are limited to {JSON_LIMIT} bytes"
+                    ))
+                } else {
+                    ApiError::BadRequest("request body could not be read".into())
+                }
+            })?;
+            parse(&bytes).map(Json)
+        })
+    }
+}
+
+/// Parses JSON: malformed -> 400; well-formed with the wrong shape (unknown, missing
+/// or mistyped fields) -> 422 naming the field.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.classify() != serde_json::error::Category::Data {
+            return ApiError::BadRequest("request body is not valid JSON".into());
+        }
+        let message = inner.to_string();
+        let message = message.split(" at line ").next().unwrap_or("invalid value");
+        // Unknown and missing fields are named in the message, inside the struct at
+        // `path`; any other error is about the value at `path` itself.
+        let named = (message.starts_with("unknown field") || message.starts_with("missing field"))
+            .then(|| message.split('`').nth(1))
+            .flatten();
+        // The path ends at an unknown field already; a missing one is named only in
+        // the message, below the struct the path points at.
+        let field = match (named, path.as_str()) {
+            (Some(name), ".") => name.to_owned(),
+            (Some(name), at) if at == name || at.ends_with(&format!(".{name}")) => at.to_owned(),
+            (Some(name), parent) => format!("{parent}.{name}"),
+            (None, ".") => "body".to_owned(),
+            (None, at) => at.to_owned(),
+        };
+        ApiError::validation(&field, message)
+    })?;
+    de.end()
+        .map_err(|_| ApiError::BadRequest("request body is not valid JSON".into()))?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::FieldError;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        text: String,
+        tags: Option<Vec<String>>,
+    }
+
+    fn field_of(json: &str) -> String {
+        match parse::<Body>(json.as_bytes()) {
+            Err(ApiError::Validation(errors)) => {
+                let [FieldError { field, .. }] = &errors[..] else {
+                    panic!("{errors:?}")
+                };
+                field.clone()
+            }
+            other => panic!("{json}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field_at_fault() {
+        assert_eq!(field_of(r#"{"text": 5}"#), "text");
+        assert_eq!(field_of(r#"{"text": "a", "tags": ["x", 3]}"#), "tags[1]");
+        assert_eq!(field_of(r#"{"text": "a", "role": "admin"}"#), "role");
+        assert_eq!(field_of(r#"{"tags": []}"#), "text");
+        assert_eq!(field_of(r#""just a string""#), "body");
+    }
+
+    #[test]
+    fn malformed_json_and_trailing_garbage_are_400() {
+        for bad in [r#"{"text": "#, r#"{"text": "a"} x"#, ""] {
+            assert!(
+                matches!(parse::<Body>(bad.as_bytes()), Err(ApiError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+}
