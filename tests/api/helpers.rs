@@ -13,22 +13,7 @@ use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    User,
-    Moderator,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::User => "user",
-            Role::Moderator => "moderator",
-            Role::Admin => "admin",
-        }
-    }
-}
+pub use photoshare::domain::Role;
 
 pub struct TestApp {
     pub address: String,

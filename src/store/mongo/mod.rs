@@ -153,13 +153,21 @@ impl MongoStore {
     }
 
     async fn user_where(&self, filter: Document) -> Result<Option<UserRecord>, StoreError> {
-        Ok(self
-            .users
-            .find_one(filter)
-            .await
-            .map_err(StoreError::unavailable)?
-            .map(UserRecord::from))
+        find_one_as(&self.users, filter).await
     }
+}
+
+/// The one document matching `filter`, as a record.
+async fn find_one_as<D, R>(coll: &Collection<D>, filter: Document) -> Result<Option<R>, StoreError>
+where
+    D: serde::de::DeserializeOwned + Send + Sync,
+    R: From<D>,
+{
+    let found = coll
+        .find_one(filter)
+        .await
+        .map_err(StoreError::unavailable)?;
+    Ok(found.map(R::from))
 }
 
 fn parse_oid(id: &str) -> Option<ObjectId> {
@@ -587,21 +595,11 @@ impl PhotoRepo for MongoStore {
         let Some(oid) = parse_oid(id) else {
             return Ok(None);
         };
-        let found = self
-            .photos
-            .find_one(doc! { "_id": oid })
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(found.map(PhotoRecord::from))
+        find_one_as(&self.photos, doc! { "_id": oid }).await
     }
 
     async fn photo_by_slug(&self, slug: &str) -> Result<Option<PhotoRecord>, StoreError> {
-        let found = self
-            .photos
-            .find_one(doc! { "slug": slug })
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(found.map(PhotoRecord::from))
+        find_one_as(&self.photos, doc! { "slug": slug }).await
     }
 
     async fn update_photo(
@@ -831,12 +829,7 @@ impl CommentRepo for MongoStore {
         let Some(oid) = parse_oid(id) else {
             return Ok(None);
         };
-        let found = self
-            .comments
-            .find_one(doc! { "_id": oid })
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(found.map(CommentRecord::from))
+        find_one_as(&self.comments, doc! { "_id": oid }).await
     }
 
     async fn comments(
