@@ -13,7 +13,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP API (the default).
-    Serve,
+    Serve {
+        /// Do not run a transformation worker in this process. Accepted now so
+        /// deployment scripts can pass it; this build has no worker to run yet.
+        #[arg(long)]
+        no_worker: bool,
+    },
     /// Exit 0 when the local server answers /healthz (for container health checks).
     Healthcheck,
 }
@@ -44,9 +49,10 @@ async fn run() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve { no_worker: false });
+    let result = match command {
         Command::Healthcheck => return healthcheck(settings.server.port),
-        Command::Serve => {
+        Command::Serve { .. } => {
             telemetry::init(&settings.log);
             serve(settings).await
         }

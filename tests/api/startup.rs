@@ -40,7 +40,7 @@ async fn unreachable_mongodb_is_a_clear_startup_error_without_credentials() {
 /// Starts the real binary on the embedded stack and returns it with its address.
 fn start_binary(data_dir: &std::path::Path, secret: &str) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_photoshare"))
-        .arg("serve")
+        .args(["serve", "--no-worker"])
         .env("PHOTOSHARE__DATA_DIR", data_dir)
         .env("PHOTOSHARE__SERVER__PORT", "0")
         .env("PHOTOSHARE__AUTH__JWT_SECRET", secret)
