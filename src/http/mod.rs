@@ -38,7 +38,7 @@ use error::ApiError;
 /// Largest JSON body any route accepts.
 pub const JSON_LIMIT: usize = 64 * 1024;
 
-/// Shared by every worker: actor handles and the few things extractors need.
+/// One per worker: its own actor handles, plus the shared things extractors need.
 pub struct AppState {
     pub registry: Registry,
     pub photos: PhotoStoreHandle,
