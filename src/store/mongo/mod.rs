@@ -170,6 +170,36 @@ where
     Ok(found.map(R::from))
 }
 
+/// A page of the documents matching `filter` in `sort` order, as records, with the
+/// number that match.
+async fn find_page<D, R>(
+    coll: &Collection<D>,
+    filter: Document,
+    sort: Document,
+    limit: u32,
+    offset: u64,
+) -> Result<(Vec<R>, u64), StoreError>
+where
+    D: serde::de::DeserializeOwned + Send + Sync,
+    R: From<D>,
+{
+    let total = coll
+        .count_documents(filter.clone())
+        .await
+        .map_err(StoreError::unavailable)?;
+    let docs: Vec<D> = coll
+        .find(filter)
+        .sort(sort)
+        .skip(offset)
+        .limit(i64::from(limit))
+        .await
+        .map_err(StoreError::unavailable)?
+        .try_collect()
+        .await
+        .map_err(StoreError::unavailable)?;
+    Ok((docs.into_iter().map(R::from).collect(), total))
+}
+
 fn parse_oid(id: &str) -> Option<ObjectId> {
     ObjectId::parse_str(id).ok()
 }
@@ -354,23 +384,7 @@ impl UserRepo for MongoStore {
     }
 
     async fn list(&self, limit: u32, offset: u64) -> Result<(Vec<UserRecord>, u64), StoreError> {
-        let total = self
-            .users
-            .count_documents(doc! {})
-            .await
-            .map_err(StoreError::unavailable)?;
-        let page: Vec<UserDoc> = self
-            .users
-            .find(doc! {})
-            .sort(doc! { "_id": 1 })
-            .skip(offset)
-            .limit(i64::from(limit))
-            .await
-            .map_err(StoreError::unavailable)?
-            .try_collect()
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok((page.into_iter().map(UserRecord::from).collect(), total))
+        find_page(&self.users, doc! {}, doc! { "_id": 1 }, limit, offset).await
     }
 }
 
@@ -504,6 +518,19 @@ struct PhotoDoc {
     rating_sum: i64,
     rating_count: i64,
     comment_count: i64,
+}
+
+impl From<Document> for TagCount {
+    fn from(d: Document) -> Self {
+        let count = d
+            .get_i64("photo_count")
+            .or_else(|_| d.get_i32("photo_count").map(i64::from))
+            .unwrap_or(0);
+        TagCount {
+            name: d.get_str("_id").unwrap_or_default().to_owned(),
+            photo_count: u64::try_from(count).unwrap_or(0),
+        }
+    }
 }
 
 impl From<PhotoDoc> for PhotoRecord {
@@ -675,35 +702,7 @@ impl PhotoRepo for MongoStore {
         } else {
             doc! { "_id": { "$regex": format!("^{prefix}") }, "photo_count": { "$gt": 0 } }
         };
-        let total = self
-            .tags
-            .count_documents(filter.clone())
-            .await
-            .map_err(StoreError::unavailable)?;
-        let docs: Vec<Document> = self
-            .tags
-            .find(filter)
-            .sort(doc! { "_id": 1 })
-            .skip(offset)
-            .limit(i64::from(limit))
-            .await
-            .map_err(StoreError::unavailable)?
-            .try_collect()
-            .await
-            .map_err(StoreError::unavailable)?;
-        let page = docs
-            .into_iter()
-            .map(|d| TagCount {
-                name: d.get_str("_id").unwrap_or_default().to_owned(),
-                photo_count: u64::try_from(
-                    d.get_i64("photo_count")
-                        .or_else(|_| d.get_i32("photo_count").map(i64::from))
-                        .unwrap_or(0),
-                )
-                .unwrap_or(0),
-            })
-            .collect();
-        Ok((page, total))
+        find_page(&self.tags, filter, doc! { "_id": 1 }, limit, offset).await
     }
 }
 
@@ -770,30 +769,6 @@ impl MongoStore {
             .map_err(StoreError::unavailable)?;
         Ok(result.matched_count == 1)
     }
-
-    async fn page<T, D>(
-        &self,
-        coll: &Collection<D>,
-        photo_id: &str,
-        limit: u32,
-        offset: u64,
-    ) -> Result<Vec<T>, StoreError>
-    where
-        D: serde::de::DeserializeOwned + Send + Sync,
-        T: From<D>,
-    {
-        let docs: Vec<D> = coll
-            .find(doc! { "photo_id": photo_id })
-            .sort(doc! { "_id": 1 })
-            .skip(offset)
-            .limit(i64::from(limit))
-            .await
-            .map_err(StoreError::unavailable)?
-            .try_collect()
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(docs.into_iter().map(T::from).collect())
-    }
 }
 
 // Without multi-document transactions (not on every MongoDB-protocol server, nor on
@@ -838,13 +813,8 @@ impl CommentRepo for MongoStore {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<CommentRecord>, u64), StoreError> {
-        let total = self
-            .comments
-            .count_documents(doc! { "photo_id": photo_id })
-            .await
-            .map_err(StoreError::unavailable)?;
-        let page = self.page(&self.comments, photo_id, limit, offset).await?;
-        Ok((page, total))
+        let (filter, oldest_first) = (doc! { "photo_id": photo_id }, doc! { "_id": 1 });
+        find_page(&self.comments, filter, oldest_first, limit, offset).await
     }
 
     async fn edit_comment(
@@ -929,13 +899,8 @@ impl RatingRepo for MongoStore {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<RatingRecord>, u64), StoreError> {
-        let total = self
-            .ratings
-            .count_documents(doc! { "photo_id": photo_id })
-            .await
-            .map_err(StoreError::unavailable)?;
-        let page = self.page(&self.ratings, photo_id, limit, offset).await?;
-        Ok((page, total))
+        let (filter, oldest_first) = (doc! { "photo_id": photo_id }, doc! { "_id": 1 });
+        find_page(&self.ratings, filter, oldest_first, limit, offset).await
     }
 
     async fn delete_rating(&self, id: &str) -> Result<Option<RatingRecord>, StoreError> {
