@@ -140,12 +140,11 @@ async fn uploads_are_signed_and_links_redirect_to_the_cdn() {
     image::load_from_memory(&fields["file"]).expect("the uploaded file is the image");
 
     let res = app
-        .client
-        .delete(app.url(&format!("/api/photos/{}", photo["id"].as_str().unwrap())))
-        .bearer_auth(&user.access)
-        .send()
-        .await
-        .unwrap();
+        .delete(
+            &format!("/api/photos/{}", photo["id"].as_str().unwrap()),
+            Some(&user.access),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let requests = fake.received_requests().await.unwrap();
     let destroy = form_fields(requests.last().unwrap());

@@ -158,14 +158,7 @@ async fn only_moderators_and_admins_delete_comments() {
         let path = format!("/api/comments/{}", id.as_str().unwrap());
         let token = token.to_owned();
         let app = &app;
-        async move {
-            app.client
-                .delete(app.url(&path))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { app.delete(&path, Some(&token)).await }
     };
 
     assert_problem(del(&a["id"], &author.access).await, StatusCode::FORBIDDEN).await;
@@ -213,12 +206,8 @@ async fn deleting_a_photo_deletes_its_comments_and_ratings() {
     let rating: Value = r.json().await.unwrap();
 
     let res = app
-        .client
-        .delete(app.url(&format!("/api/photos/{photo}")))
-        .bearer_auth(&owner.access)
-        .send()
-        .await
-        .unwrap();
+        .delete(&format!("/api/photos/{photo}"), Some(&owner.access))
+        .await;
 
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let edit = app
@@ -231,12 +220,11 @@ async fn deleting_a_photo_deletes_its_comments_and_ratings() {
         .await;
     assert_problem(edit, StatusCode::NOT_FOUND).await;
     let del = app
-        .client
-        .delete(app.url(&format!("/api/ratings/{}", rating["id"].as_str().unwrap())))
-        .bearer_auth(&moderator.access)
-        .send()
-        .await
-        .unwrap();
+        .delete(
+            &format!("/api/ratings/{}", rating["id"].as_str().unwrap()),
+            Some(&moderator.access),
+        )
+        .await;
     assert_problem(del, StatusCode::NOT_FOUND).await;
     let profile: Value = app
         .get(&format!("/api/users/{}", other.username), None)

@@ -111,6 +111,14 @@ impl TestApp {
         req.send().await.expect("request sent")
     }
 
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.client.delete(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request sent")
+    }
+
     pub async fn send_json(
         &self,
         method: reqwest::Method,

@@ -410,25 +410,17 @@ async fn only_the_owner_or_an_admin_may_edit_or_delete() {
     for token in [&other.access, &moderator.access] {
         let put = app.send_json(Method::PUT, &path, &body, Some(token)).await;
         assert_problem(put, StatusCode::FORBIDDEN).await;
-        let del = app
-            .send_json(Method::DELETE, &path, &json!(null), Some(token))
-            .await;
+        let del = app.delete(&path, Some(token)).await;
         assert_problem(del, StatusCode::FORBIDDEN).await;
     }
-    let anonymous = app.client.delete(app.url(&path)).send().await.unwrap();
+    let anonymous = app.delete(&path, None).await;
     assert_problem(anonymous, StatusCode::UNAUTHORIZED).await;
 
     let by_admin = app
         .send_json(Method::PUT, &path, &body, Some(&admin.access))
         .await;
     assert_eq!(by_admin.status(), StatusCode::OK);
-    let del = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&admin.access)
-        .send()
-        .await
-        .unwrap();
+    let del = app.delete(&path, Some(&admin.access)).await;
     assert_eq!(del.status(), StatusCode::NO_CONTENT);
 }
 
@@ -454,25 +446,13 @@ async fn delete_removes_the_record_the_link_the_file_and_the_tag_links() {
     let media_files = || walk_files(&app.data_dir().join("media"));
     assert_eq!(media_files(), 2);
 
-    let res = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&user.access)
-        .send()
-        .await
-        .unwrap();
+    let res = app.delete(&path, Some(&user.access)).await;
 
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_problem(app.get(&path, None).await, StatusCode::NOT_FOUND).await;
     let link = app.get(&path_of(gone["url"].as_str().unwrap()), None).await;
     assert_problem(link, StatusCode::NOT_FOUND).await;
-    let again = app
-        .client
-        .delete(app.url(&path))
-        .bearer_auth(&user.access)
-        .send()
-        .await
-        .unwrap();
+    let again = app.delete(&path, Some(&user.access)).await;
     assert_problem(again, StatusCode::NOT_FOUND).await;
     assert_eq!(app.me(&user.access).await["photo_count"], 1);
     let tags: Value = app.get("/api/tags", None).await.json().await.unwrap();

@@ -163,33 +163,15 @@ async fn moderators_list_and_delete_ratings_and_users_cannot() {
     assert_eq!(page["items"][0]["id"], ra["id"], "oldest first");
 
     let del_path = format!("/api/ratings/{}", ra["id"].as_str().unwrap());
-    let by_user = app
-        .client
-        .delete(app.url(&del_path))
-        .bearer_auth(&a.access)
-        .send()
-        .await
-        .unwrap();
+    let by_user = app.delete(&del_path, Some(&a.access)).await;
     assert_problem(by_user, StatusCode::FORBIDDEN).await;
-    let by_mod = app
-        .client
-        .delete(app.url(&del_path))
-        .bearer_auth(&moderator.access)
-        .send()
-        .await
-        .unwrap();
+    let by_mod = app.delete(&del_path, Some(&moderator.access)).await;
     assert_eq!(by_mod.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         photo_rating(&app, &photo).await,
         json!({"average": 4.0, "count": 1})
     );
-    let again = app
-        .client
-        .delete(app.url(&del_path))
-        .bearer_auth(&moderator.access)
-        .send()
-        .await
-        .unwrap();
+    let again = app.delete(&del_path, Some(&moderator.access)).await;
     assert_problem(again, StatusCode::NOT_FOUND).await;
     let rerate = rate(&app, &a.access, &photo, json!(3)).await;
     assert_eq!(
