@@ -3,7 +3,7 @@
 # Sets: pid, base, token. Defines: summary (wrk output -> one line), rss.
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 cargo build --release --quiet --bin photoshare
-dir=$(mktemp -d)
+dir=${BENCH_DATA_DIR:-$(mktemp -d)}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 PHOTOSHARE__DATA_DIR="$dir" PHOTOSHARE__SERVER__PORT="$port" PHOTOSHARE__RATE_LIMIT__AUTH_PER_MINUTE=0 \
   PHOTOSHARE__AUTH__JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \

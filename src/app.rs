@@ -140,7 +140,8 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         Ok(Store::mongo(db))
     } else {
         let dir = &settings.data_dir;
-        let db = EmbeddedStore::open(dir).map_err(|e| {
+        let cache = settings.database.cache_mib as usize * 1024 * 1024;
+        let db = EmbeddedStore::open_with_cache(dir, cache).map_err(|e| {
             anyhow::anyhow!(
                 "cannot open the embedded database in {} ({})",
                 dir.display(),

@@ -57,6 +57,8 @@ pub struct RateLimitSettings {
 pub struct DatabaseSettings {
     pub uri: String,
     pub name: String,
+    /// Page cache of the embedded database, in MiB.
+    pub cache_mib: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

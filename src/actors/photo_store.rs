@@ -17,7 +17,7 @@ use crate::auth::jwt::random_id;
 use crate::domain::{Description, Role, Tags};
 use crate::media::ingest::{self, Format, IngestError};
 use crate::media::{MediaError, MediaStore};
-use crate::store::{new_id, now_millis, PhotoRecord, Store, StoreError, TagCount};
+use crate::store::{new_id, now_millis, PhotoQuery, PhotoRecord, Store, StoreError, TagCount};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
@@ -85,6 +85,15 @@ pub struct ListTags {
     pub prefix: String,
     pub limit: u32,
     pub offset: u64,
+}
+
+/// A page of search results; `owner` is a username, resolved to its account here
+/// (an unknown one matches nothing).
+#[derive(Message)]
+#[rtype(result = "Result<(Vec<PhotoRecord>, u64), PhotoError>")]
+pub struct SearchPhotos {
+    pub query: PhotoQuery,
+    pub owner: Option<String>,
 }
 
 /// How many photos a user has.
@@ -353,6 +362,18 @@ impl Photos {
             .await?)
     }
 
+    async fn search(self, msg: SearchPhotos) -> Result<(Vec<PhotoRecord>, u64), PhotoError> {
+        let mut query = msg.query;
+        if let Some(owner) = msg.owner {
+            let key = owner.to_ascii_lowercase();
+            match self.store.users.by_username(&key).await? {
+                Some(user) => query.owner_id = Some(user.id),
+                None => return Ok((Vec::new(), 0)),
+            }
+        }
+        Ok(self.store.photos.search(&query).await?)
+    }
+
     async fn count(self, msg: PhotoCount) -> Result<u64, PhotoError> {
         Ok(self.store.photos.photo_count(&msg.owner_id).await?)
     }
@@ -401,6 +422,7 @@ service_actor! {
     UpdatePhoto => update,
     DeletePhoto => delete,
     ListTags => tags,
+    SearchPhotos => search,
     PhotoCount => count,
     OpenImage => open,
 }

@@ -6,7 +6,7 @@ mod photo;
 mod user;
 
 pub use feedback::{CommentText, Stars};
-pub use photo::{Description, TagName, Tags, MAX_TAGS};
+pub use photo::{keywords, words, Description, TagName, Tags, MAX_TAGS};
 pub use user::{Bio, Email, FullName, Password, Role, Username};
 
 /// One rejected field, named as the client sent it.

@@ -75,6 +75,31 @@ impl Description {
     }
 }
 
+/// Longest word kept in the search index; longer words are cut to this, on both the
+/// indexing and the query side, so they still match each other.
+pub const MAX_WORD_CHARS: usize = 64;
+
+/// Lower-cased words of free text: runs of Unicode letters and digits, everything else
+/// separates them (`"Sunset, São-Paulo!"` -> `sunset`, `são`, `paulo`).
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase().chars().take(MAX_WORD_CHARS).collect())
+}
+
+/// What keyword search matches a photo by, sorted and distinct: the words of its
+/// description, its tag names whole, and the words inside them (so `q=street art`
+/// finds the tag `street-art`).
+pub fn keywords(description: &str, tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = words(description)
+        .chain(tags.iter().cloned())
+        .chain(tags.iter().flat_map(|t| words(t)))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +134,32 @@ mod tests {
         assert!(Description::parse(&"é".repeat(2000)).is_ok());
         assert!(Description::parse(&"é".repeat(2001)).is_err());
         assert_eq!(Description::parse("  hi ").unwrap().into_inner(), "hi");
+    }
+
+    #[test]
+    fn keywords_are_unicode_words_and_tags_lowercased_and_distinct() {
+        let kw = keywords(
+            "Sunset over São-Paulo, SUNSET again; 東京 2026!",
+            &["street-art".into(), "sea".into()],
+        );
+        assert_eq!(
+            kw,
+            [
+                "2026",
+                "again",
+                "art",
+                "over",
+                "paulo",
+                "sea",
+                "street",
+                "street-art",
+                "sunset",
+                "são",
+                "東京"
+            ]
+        );
+        let long = "x".repeat(100);
+        assert_eq!(keywords(&long, &[]), ["x".repeat(MAX_WORD_CHARS)]);
+        assert!(keywords("  ... !!", &[]).is_empty());
     }
 }

@@ -25,6 +25,7 @@ pub mod photos;
 pub mod public;
 pub mod rate_limit;
 pub mod ratings;
+pub mod search;
 pub mod users;
 
 use crate::actors::comment_board::CommentBoardHandle;

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{admin, auth, comments, ops, photos, public, ratings, users};
+use super::{admin, auth, comments, ops, photos, public, ratings, search, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,7 +21,7 @@ use super::{admin, auth, comments, ops, photos, public, ratings, users};
         users::me, users::update_me, users::change_password, users::profile,
         admin::list_users, admin::set_role, admin::ban, admin::unban,
         photos::upload, photos::get_photo, photos::update_photo, photos::delete_photo,
-        photos::list_tags, public::image,
+        photos::list_tags, search::search_photos, public::image,
         comments::add_comment, comments::list_comments, comments::edit_comment,
         comments::delete_comment,
         ratings::rate, ratings::list_ratings, ratings::delete_rating,

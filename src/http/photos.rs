@@ -21,6 +21,7 @@ use crate::store::PhotoRecord;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(upload)
+        .service(super::search::search_photos)
         .service(get_photo)
         .service(update_photo)
         .service(delete_photo)
@@ -64,6 +65,7 @@ pub struct Photo {
 
 impl Photo {
     pub fn new(p: PhotoRecord, public_url: &str) -> Self {
+        let average = p.rating_average();
         Photo {
             url: format!("{public_url}/i/{}", p.slug),
             id: p.id,
@@ -79,7 +81,7 @@ impl Photo {
             created_at: p.created_at,
             updated_at: p.updated_at,
             rating: RatingSummary {
-                average: (p.rating_count > 0).then(|| p.rating_sum as f64 / p.rating_count as f64),
+                average,
                 count: p.rating_count,
             },
             comment_count: p.comment_count,

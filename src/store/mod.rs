@@ -181,6 +181,58 @@ pub struct PhotoRecord {
     pub comment_count: u64,
 }
 
+impl PhotoRecord {
+    /// Mean of all stars; `None` when nobody has rated the photo.
+    pub fn rating_average(&self) -> Option<f64> {
+        (self.rating_count > 0).then(|| self.rating_sum as f64 / self.rating_count as f64)
+    }
+
+    /// The search keywords of this photo (see [`crate::domain::keywords`]).
+    pub fn keywords(&self) -> Vec<String> {
+        crate::domain::keywords(&self.description, &self.tags)
+    }
+}
+
+/// Search result order. Ties go by upload order: newer first when descending.
+/// Photos nobody has rated sort below every rated one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PhotoSort {
+    #[default]
+    NewestFirst,
+    OldestFirst,
+    BestRated,
+    WorstRated,
+}
+
+impl PhotoSort {
+    pub fn by_rating(self) -> bool {
+        matches!(self, PhotoSort::BestRated | PhotoSort::WorstRated)
+    }
+
+    pub fn descending(self) -> bool {
+        matches!(self, PhotoSort::NewestFirst | PhotoSort::BestRated)
+    }
+}
+
+/// A validated search: every filter given must hold (AND).
+#[derive(Debug, Clone, Default)]
+pub struct PhotoQuery {
+    /// Normalised words (see [`crate::domain::words`]); each must be a keyword.
+    pub keywords: Vec<String>,
+    /// Exact tag names; each must be on the photo.
+    pub tags: Vec<String>,
+    pub owner_id: Option<String>,
+    /// Bounds on the average rating; either one excludes unrated photos.
+    pub min_rating: Option<f64>,
+    pub max_rating: Option<f64>,
+    /// Inclusive bounds on `created_at`.
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub sort: PhotoSort,
+    pub limit: u32,
+    pub offset: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagCount {
     pub name: String,
@@ -204,6 +256,10 @@ pub trait PhotoRepo: Send + Sync {
     /// Removes the record and unlinks its tags; returns what was removed.
     async fn delete_photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError>;
     async fn photo_count(&self, owner_id: &str) -> Result<u64, StoreError>;
+    /// A page of the photos matching every filter, in the asked order, and how many
+    /// match in all. Served from indexes: the cost follows the candidates, not the
+    /// collection.
+    async fn search(&self, query: &PhotoQuery) -> Result<(Vec<PhotoRecord>, u64), StoreError>;
     /// Tags by name with a prefix (may be empty), and the total that match.
     async fn tags(
         &self,

@@ -10,5 +10,6 @@ mod helpers;
 mod ops;
 mod photos;
 mod ratings;
+mod search;
 mod startup;
 mod users;

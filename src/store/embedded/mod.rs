@@ -21,7 +21,7 @@ use redb::{
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::{
-    CommentRecord, CommentRepo, Health, NewUser, PhotoRecord, PhotoRepo, ProfilePatch,
+    CommentRecord, CommentRepo, Health, NewUser, PhotoQuery, PhotoRecord, PhotoRepo, ProfilePatch,
     RatingRecord, RatingRepo, SessionRecord, SessionRepo, StoreError, TagCount, TokenBlocklist,
     UserRecord, UserRepo,
 };
@@ -38,6 +38,7 @@ const PHOTO_BY_SLUG: TableDefinition<&str, &str> = TableDefinition::new("photos_
 const OWNER_PHOTO_COUNT: TableDefinition<&str, u64> = TableDefinition::new("owner_photo_count");
 /// Tags are application-wide objects: name -> number of photos carrying it.
 const TAGS: TableDefinition<&str, u64> = TableDefinition::new("tags");
+/// Replaced by the `t:` postings of the search index; dropped on open.
 const TAG_PHOTOS: TableDefinition<(&str, &str), ()> = TableDefinition::new("tag_photos");
 const COMMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("comments");
 /// (photo id, comment id): comment ids are ObjectIds, so this is oldest first.
@@ -48,6 +49,20 @@ const RATINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("ratings");
 /// (photo id, user id) -> rating id: at most one rating per user per photo.
 const RATING_KEYS: TableDefinition<(&str, &str), &str> = TableDefinition::new("rating_keys");
 const PHOTO_RATINGS: TableDefinition<(&str, &str), ()> = TableDefinition::new("photo_ratings");
+/// Search postings `(term, time key, photo id)`, time-ordered within a term. Terms:
+/// `k:<keyword>`, `t:<tag>`, `o:<owner id>` and `*` (every photo).
+const POSTINGS: TableDefinition<(&str, u64, &str), ()> = TableDefinition::new("search_postings");
+/// Term -> number of postings, to start a query from its rarest term.
+const TERM_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("search_term_counts");
+/// `(rating key, time key, photo id)`: every photo in rating order (unrated = 0).
+const BY_RATING: TableDefinition<(u64, u64, &str), ()> = TableDefinition::new("search_by_rating");
+/// Photo id -> its rating key, for rating bounds on candidates found by term.
+const RATING_OF: TableDefinition<&str, u64> = TableDefinition::new("search_rating_of");
+/// Small settings of the file itself, such as the search index version.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+/// Bumped whenever what the index holds changes; a file with another version is
+/// re-indexed when it is opened.
+const SEARCH_INDEX_VERSION: u64 = 1;
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -97,12 +112,20 @@ fn writer_loop(db: Arc<Database>, jobs: crossbeam_channel::Receiver<Job>) {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) `dir/photoshare.redb` and makes sure every table exists.
+    /// Opens (or creates) `dir/photoshare.redb` with a 64 MiB page cache.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(dir, 64 * 1024 * 1024)
+    }
+
+    /// Opens (or creates) `dir/photoshare.redb` and makes sure every table exists;
+    /// the page cache holds at most `cache_bytes`.
+    pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(StoreError::unavailable)?;
-        let db = Arc::new(
-            Database::create(dir.join("photoshare.redb")).map_err(StoreError::unavailable)?,
-        );
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(dir.join("photoshare.redb"))
+            .map_err(StoreError::unavailable)?;
+        let db = Arc::new(db);
         let (writer, jobs) = crossbeam_channel::unbounded();
         let writer_db = db.clone();
         std::thread::Builder::new()
@@ -121,13 +144,22 @@ impl EmbeddedStore {
             txn.open_table(PHOTO_BY_SLUG)?;
             txn.open_table(OWNER_PHOTO_COUNT)?;
             txn.open_table(TAGS)?;
-            txn.open_table(TAG_PHOTOS)?;
+            txn.delete_table(TAG_PHOTOS)?;
             txn.open_table(COMMENTS)?;
             txn.open_table(PHOTO_COMMENTS)?;
             txn.open_table(AUTHOR_COMMENT_COUNT)?;
             txn.open_table(RATINGS)?;
             txn.open_table(RATING_KEYS)?;
             txn.open_table(PHOTO_RATINGS)?;
+            let version = txn
+                .open_table(META)?
+                .get("search_index")?
+                .map(|v| v.value());
+            if version != Some(SEARCH_INDEX_VERSION) {
+                rebuild_search_index(txn)?;
+                txn.open_table(META)?
+                    .insert("search_index", SEARCH_INDEX_VERSION)?;
+            }
             Ok(())
         })?;
         Ok(store)
@@ -517,21 +549,100 @@ fn bump(table: &mut redb::Table<&str, u64>, key: &str, delta: i64) -> Result<(),
     Ok(())
 }
 
-fn link_tags(
-    txn: &WriteTransaction,
-    photo_id: &str,
-    tags: &[String],
-    delta: i64,
-) -> Result<(), TxError> {
-    let mut counts = txn.open_table(TAGS)?;
-    let mut links = txn.open_table(TAG_PHOTOS)?;
-    for tag in tags {
-        bump(&mut counts, tag, delta)?;
-        if delta > 0 {
-            links.insert((tag.as_str(), photo_id), ())?;
+/// Order-preserving key of a time: signed milliseconds with the sign bit flipped.
+fn time_key(t: DateTime<Utc>) -> u64 {
+    (t.timestamp_millis() as u64) ^ (1 << 63)
+}
+
+/// Order-preserving key of an average rating (positive floats order like their
+/// bits); 0 for an unrated photo, below every rating.
+fn rating_key(average: Option<f64>) -> u64 {
+    average.map_or(0, f64::to_bits)
+}
+
+/// The search terms a photo is posted under.
+fn search_terms(photo: &PhotoRecord) -> Vec<String> {
+    let mut terms: Vec<String> = photo.keywords().iter().map(|k| format!("k:{k}")).collect();
+    terms.extend(photo.tags.iter().map(|t| format!("t:{t}")));
+    terms.push(format!("o:{}", photo.owner_id));
+    terms.push(ALL.to_owned());
+    terms
+}
+
+/// The term every photo is posted under.
+const ALL: &str = "*";
+
+/// Adds (`delta` 1) or removes (-1) a photo's tag counts and every search entry.
+fn index_photo(txn: &WriteTransaction, photo: &PhotoRecord, delta: i64) -> Result<(), TxError> {
+    let mut tag_counts = txn.open_table(TAGS)?;
+    for tag in &photo.tags {
+        bump(&mut tag_counts, tag, delta)?;
+    }
+    let mut postings = txn.open_table(POSTINGS)?;
+    let mut counts = txn.open_table(TERM_COUNTS)?;
+    let (time, id) = (time_key(photo.created_at), photo.id.as_str());
+    for term in search_terms(photo) {
+        let key = (term.as_str(), time, id);
+        let changed = if delta > 0 {
+            postings.insert(key, ())?.is_none()
         } else {
-            links.remove((tag.as_str(), photo_id))?;
+            postings.remove(key)?.is_some()
+        };
+        if changed {
+            bump(&mut counts, &term, delta)?;
         }
+    }
+    let rating = rating_key(photo.rating_average());
+    if delta > 0 {
+        txn.open_table(BY_RATING)?.insert((rating, time, id), ())?;
+        txn.open_table(RATING_OF)?.insert(id, rating)?;
+    } else {
+        txn.open_table(BY_RATING)?.remove((rating, time, id))?;
+        txn.open_table(RATING_OF)?.remove(id)?;
+    }
+    Ok(())
+}
+
+/// Moves a photo within the rating order after its sums changed.
+fn reindex_rating(
+    txn: &WriteTransaction,
+    before: Option<f64>,
+    photo: &PhotoRecord,
+) -> Result<(), TxError> {
+    let (time, id) = (time_key(photo.created_at), photo.id.as_str());
+    let (old, new) = (rating_key(before), rating_key(photo.rating_average()));
+    if old != new {
+        let mut by_rating = txn.open_table(BY_RATING)?;
+        by_rating.remove((old, time, id))?;
+        by_rating.insert((new, time, id), ())?;
+        txn.open_table(RATING_OF)?.insert(id, new)?;
+    }
+    Ok(())
+}
+
+/// Recomputes tag counts and the search index from the photo records.
+fn rebuild_search_index(txn: &WriteTransaction) -> Result<(), TxError> {
+    for table in [TAGS, TERM_COUNTS, RATING_OF] {
+        txn.delete_table(table)?;
+        txn.open_table(table)?;
+    }
+    txn.delete_table(POSTINGS)?;
+    txn.open_table(POSTINGS)?;
+    txn.delete_table(BY_RATING)?;
+    txn.open_table(BY_RATING)?;
+    let photos: Vec<PhotoRecord> = {
+        let table = txn.open_table(PHOTOS)?;
+        let mut all = Vec::new();
+        for entry in table.iter()? {
+            all.push(decode(entry?.1.value())?);
+        }
+        all
+    };
+    for photo in &photos {
+        index_photo(txn, photo, 1)?;
+    }
+    if !photos.is_empty() {
+        tracing::info!(photos = photos.len(), "search index rebuilt");
     }
     Ok(())
 }
@@ -545,7 +656,7 @@ impl PhotoRepo for EmbeddedStore {
             txn.open_table(PHOTO_BY_SLUG)?
                 .insert(photo.slug.as_str(), photo.id.as_str())?;
             bump(&mut txn.open_table(OWNER_PHOTO_COUNT)?, &photo.owner_id, 1)?;
-            link_tags(txn, &photo.id, &photo.tags, 1)
+            index_photo(txn, &photo, 1)
         })
         .await
     }
@@ -583,13 +694,13 @@ impl PhotoRepo for EmbeddedStore {
                 Some(bytes) => decode(bytes.value())?,
                 None => return Err(TxError::Store(StoreError::NotFound)),
             };
+            index_photo(txn, &photo, -1)?;
             if let Some(tags) = tags {
-                link_tags(txn, &photo.id, &photo.tags, -1)?;
-                link_tags(txn, &photo.id, &tags, 1)?;
                 photo.tags = tags;
             }
             photo.description = description;
             photo.updated_at = updated_at;
+            index_photo(txn, &photo, 1)?;
             photos.insert(id.as_str(), encode(&photo)?.as_slice())?;
             Ok(photo)
         })
@@ -607,10 +718,14 @@ impl PhotoRepo for EmbeddedStore {
             drop(photos);
             txn.open_table(PHOTO_BY_SLUG)?.remove(photo.slug.as_str())?;
             bump(&mut txn.open_table(OWNER_PHOTO_COUNT)?, &photo.owner_id, -1)?;
-            link_tags(txn, &photo.id, &photo.tags, -1)?;
+            index_photo(txn, &photo, -1)?;
             Ok(Some(photo))
         })
         .await
+    }
+
+    async fn search(&self, query: &PhotoQuery) -> Result<(Vec<PhotoRecord>, u64), StoreError> {
+        self.search_now(query).map_err(Into::into)
     }
 
     async fn photo_count(&self, owner_id: &str) -> Result<u64, StoreError> {
@@ -646,6 +761,187 @@ impl PhotoRepo for EmbeddedStore {
             total += 1;
         }
         Ok((page, total))
+    }
+}
+
+/// Above every photo id (ids are hex), to close a range over a key prefix.
+const ID_MAX: &str = "\u{10FFFF}";
+
+/// Visits each key of a range, forwards or backwards.
+fn walk<K: redb::Key + 'static>(
+    range: redb::Range<'_, K, ()>,
+    descending: bool,
+    mut visit: impl for<'k> FnMut(K::SelfType<'k>) -> Result<(), TxError>,
+) -> Result<(), TxError> {
+    let mut step = |entry: Result<
+        (redb::AccessGuard<'_, K>, redb::AccessGuard<'_, ()>),
+        redb::StorageError,
+    >| {
+        let (key, _) = entry?;
+        visit(key.value())
+    };
+    if descending {
+        range.rev().try_for_each(&mut step)
+    } else {
+        range.into_iter().try_for_each(&mut step)
+    }
+}
+
+/// One match of a search: where it sorts, and which photo it is.
+struct Hit {
+    rating: u64,
+    time: u64,
+    id: String,
+}
+
+/// Takes the `[offset, offset + limit)` slice of matches as they stream past, in
+/// order, while counting all of them.
+struct Pager {
+    offset: u64,
+    limit: usize,
+    seen: u64,
+    page: Vec<String>,
+}
+
+impl Pager {
+    fn new(query: &PhotoQuery) -> Self {
+        Pager {
+            offset: query.offset,
+            limit: query.limit as usize,
+            seen: 0,
+            page: Vec::with_capacity(query.limit as usize),
+        }
+    }
+
+    fn push(&mut self, id: &str) {
+        if self.seen >= self.offset && self.page.len() < self.limit {
+            self.page.push(id.to_owned());
+        }
+        self.seen += 1;
+    }
+}
+
+impl EmbeddedStore {
+    /// Plan: with only "every photo" as a term and a rating order, walk the rating
+    /// index. Otherwise walk the postings of the rarest term inside the time bounds
+    /// (already in time order) and check each candidate against the other terms
+    /// and the rating bounds with point lookups; a rating order then sorts the
+    /// matches, which are few because the rarest term bounds them.
+    fn search_now(&self, q: &PhotoQuery) -> Result<(Vec<PhotoRecord>, u64), TxError> {
+        let txn = self.db.begin_read()?;
+        let postings = txn.open_table(POSTINGS)?;
+        let counts = txn.open_table(TERM_COUNTS)?;
+        let mut terms: Vec<(u64, String)> = Vec::new();
+        let named = q.keywords.iter().map(|k| format!("k:{k}"));
+        let named = named.chain(q.tags.iter().map(|t| format!("t:{t}")));
+        for term in named.chain(q.owner_id.iter().map(|o| format!("o:{o}"))) {
+            let count = counts.get(term.as_str())?.map_or(0, |c| c.value());
+            if count == 0 {
+                return Ok((Vec::new(), 0));
+            }
+            terms.push((count, term));
+        }
+        terms.sort();
+        terms.dedup_by(|a, b| a.1 == b.1);
+        let lo = q.from.map_or(0, time_key);
+        let hi = q.to.map_or(u64::MAX, time_key);
+        let rated = q.min_rating.is_some() || q.max_rating.is_some();
+        let rating_lo = q.min_rating.map_or(1, |r| rating_key(Some(r)));
+        let rating_hi = q.max_rating.map_or(u64::MAX, |r| rating_key(Some(r)));
+        let mut pager = Pager::new(q);
+
+        if terms.is_empty() && q.sort.by_rating() {
+            let by_rating = txn.open_table(BY_RATING)?;
+            let start = if rated { rating_lo } else { 0 };
+            let range = by_rating.range((start, 0, "")..=(rating_hi, u64::MAX, ID_MAX))?;
+            walk(range, q.sort.descending(), |(_, time, id)| {
+                if (lo..=hi).contains(&time) {
+                    pager.push(id);
+                }
+                Ok(())
+            })?;
+            return self.page_in(&txn, pager);
+        }
+
+        let driver = terms.first().map_or(ALL, |t| t.1.as_str());
+        let others: Vec<&str> = terms.iter().skip(1).map(|t| t.1.as_str()).collect();
+        let range = postings.range((driver, lo, "")..=(driver, hi, ID_MAX))?;
+        if others.is_empty() && !rated && !q.sort.by_rating() && q.from.is_none() && q.to.is_none()
+        {
+            // One term, nothing to check: its count is the total, and the page is a
+            // slice of its postings.
+            let total = terms
+                .first()
+                .map_or(counts.get(ALL)?.map_or(0, |c| c.value()), |t| t.0);
+            let mut pager = Pager::new(q);
+            pager.seen = q.offset;
+            let skip = usize::try_from(q.offset).unwrap_or(usize::MAX);
+            let page = |e: Result<_, redb::StorageError>| -> Result<(), TxError> {
+                let (key, _): (redb::AccessGuard<'_, (&str, u64, &str)>, _) = e?;
+                pager.push(key.value().2);
+                Ok(())
+            };
+            if q.sort.descending() {
+                range
+                    .rev()
+                    .skip(skip)
+                    .take(q.limit as usize)
+                    .try_for_each(page)?;
+            } else {
+                range.skip(skip).take(q.limit as usize).try_for_each(page)?;
+            }
+            let (page, _) = self.page_in(&txn, pager)?;
+            return Ok((page, total));
+        }
+        let rating_of = txn.open_table(RATING_OF)?;
+        let mut hits: Vec<Hit> = Vec::new();
+        walk(range, q.sort.descending(), |(_, time, id)| {
+            for term in &others {
+                if postings.get((*term, time, id))?.is_none() {
+                    return Ok(());
+                }
+            }
+            let rating = if rated || q.sort.by_rating() {
+                rating_of.get(id)?.map_or(0, |r| r.value())
+            } else {
+                0
+            };
+            if rated && !(rating_lo..=rating_hi).contains(&rating) {
+                return Ok(());
+            }
+            if q.sort.by_rating() {
+                let id = id.to_owned();
+                hits.push(Hit { rating, time, id });
+            } else {
+                pager.push(id);
+            }
+            Ok(())
+        })?;
+        if q.sort.by_rating() {
+            hits.sort_unstable_by(|a, b| (a.rating, a.time, &a.id).cmp(&(b.rating, b.time, &b.id)));
+            if q.sort.descending() {
+                hits.reverse();
+            }
+            for hit in &hits {
+                pager.push(&hit.id);
+            }
+        }
+        self.page_in(&txn, pager)
+    }
+
+    fn page_in(
+        &self,
+        txn: &redb::ReadTransaction,
+        pager: Pager,
+    ) -> Result<(Vec<PhotoRecord>, u64), TxError> {
+        let photos = txn.open_table(PHOTOS)?;
+        let mut page = Vec::with_capacity(pager.page.len());
+        for id in &pager.page {
+            if let Some(bytes) = photos.get(id.as_str())? {
+                page.push(decode(bytes.value())?);
+            }
+        }
+        Ok((page, pager.seen))
     }
 }
 
@@ -847,8 +1143,10 @@ impl RatingRepo for EmbeddedStore {
                 return Err(TxError::Store(StoreError::Conflict("rating")));
             }
             keys.insert(key, r.id.as_str())?;
+            let before = photo.rating_average();
             photo.rating_sum += u64::from(r.stars);
             photo.rating_count += 1;
+            reindex_rating(txn, before, &photo)?;
             save_photo_in(txn, &photo)?;
             txn.open_table(RATINGS)?
                 .insert(r.id.as_str(), encode(&r)?.as_slice())?;
@@ -877,8 +1175,10 @@ impl RatingRepo for EmbeddedStore {
                 return Ok(None);
             };
             if let Some(mut photo) = photo_in(txn, &rating.photo_id)? {
+                let before = photo.rating_average();
                 photo.rating_sum = photo.rating_sum.saturating_sub(u64::from(rating.stars));
                 photo.rating_count = photo.rating_count.saturating_sub(1);
+                reindex_rating(txn, before, &photo)?;
                 save_photo_in(txn, &photo)?;
             }
             Ok(Some(rating))
@@ -905,5 +1205,76 @@ impl Health for EmbeddedStore {
         let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
         txn.open_table(USERS).map_err(StoreError::unavailable)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{new_id, now_millis, PhotoSort};
+
+    fn reopen(dir: &Path) -> EmbeddedStore {
+        // The writer thread of the previous handle lets go of the file shortly after.
+        for _ in 0..100 {
+            if let Ok(store) = EmbeddedStore::open(dir) {
+                return store;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("store did not reopen");
+    }
+
+    #[tokio::test]
+    async fn a_file_from_an_older_index_version_is_reindexed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let now = now_millis();
+        let photo = PhotoRecord {
+            id: new_id(),
+            slug: "s".into(),
+            owner_id: "o".into(),
+            owner_username: "o".into(),
+            description: "Old harbour".into(),
+            tags: vec!["sea".into()],
+            width: 1,
+            height: 1,
+            format: "png".into(),
+            size_bytes: 1,
+            media_key: "k".into(),
+            sha256: String::new(),
+            created_at: now,
+            updated_at: now,
+            rating_sum: 9,
+            rating_count: 2,
+            comment_count: 0,
+        };
+        store.insert_photo(photo.clone()).await.unwrap();
+        // Simulate a file written before the index existed: no index, no version.
+        store
+            .write(|txn| {
+                for table in [TERM_COUNTS, RATING_OF, TAGS, META] {
+                    txn.delete_table(table)?;
+                }
+                txn.delete_table(POSTINGS)?;
+                txn.delete_table(BY_RATING)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let query = PhotoQuery {
+            keywords: vec!["harbour".into()],
+            min_rating: Some(4.5),
+            sort: PhotoSort::BestRated,
+            limit: 10,
+            ..PhotoQuery::default()
+        };
+        assert!(store.search_now(&query).is_err(), "the index is gone");
+        drop(store);
+
+        let store = reopen(dir.path());
+        let (page, total) = store.search_now(&query).unwrap();
+        assert_eq!((page, total), (vec![photo], 1));
+        let (tags, _) = store.tags("", 10, 0).await.unwrap();
+        assert_eq!(tags.len(), 1, "tag counts are rebuilt too");
     }
 }

@@ -14,7 +14,7 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CommentRecord, CommentRepo, Health, NewUser, PhotoRecord, PhotoRepo, ProfilePatch,
+    CommentRecord, CommentRepo, Health, NewUser, PhotoQuery, PhotoRecord, PhotoRepo, ProfilePatch,
     RatingRecord, RatingRepo, SessionRecord, SessionRepo, StoreError, TagCount, TokenBlocklist,
     UserRecord, UserRepo,
 };
@@ -68,7 +68,32 @@ impl MongoStore {
         store.ping().await?;
         store.create_indexes().await?;
         store.finish_admin_claim().await?;
+        store.backfill_search_fields().await?;
         Ok(store)
+    }
+
+    /// Photos stored before search existed get their derived search fields.
+    async fn backfill_search_fields(&self) -> Result<(), StoreError> {
+        let mut missing = self
+            .photos
+            .find(doc! { "keywords": { "$exists": false } })
+            .await
+            .map_err(StoreError::unavailable)?;
+        let mut done = 0u64;
+        while let Some(d) = missing.try_next().await.map_err(StoreError::unavailable)? {
+            let oid = d.id;
+            let p = PhotoRecord::from(d);
+            let set = doc! { "keywords": p.keywords(), "rating_average": p.rating_average() };
+            self.photos
+                .update_one(doc! { "_id": oid }, doc! { "$set": set })
+                .await
+                .map_err(StoreError::unavailable)?;
+            done += 1;
+        }
+        if done > 0 {
+            tracing::info!(photos = done, "search fields backfilled");
+        }
+        Ok(())
     }
 
     async fn create_indexes(&self) -> Result<(), StoreError> {
@@ -99,8 +124,29 @@ impl MongoStore {
             .await
             .map_err(StoreError::unavailable)?;
         let plain = |field: &str| IndexModel::builder().keys(doc! { field: 1 }).build();
+        // Search: each filter field leads an index that continues in the default
+        // order (newest first, ties by _id), so a filtered first page is an index
+        // walk; `keywords` is multikey (no $text: not every server has it).
+        let newest = |field: &str| {
+            let keys = if field.is_empty() {
+                doc! { "created_at": -1, "_id": -1 }
+            } else {
+                doc! { field: 1, "created_at": -1, "_id": -1 }
+            };
+            IndexModel::builder().keys(keys).build()
+        };
+        let by_rating = IndexModel::builder()
+            .keys(doc! { "rating_average": -1, "created_at": -1, "_id": -1 })
+            .build();
         self.photos
-            .create_indexes([unique("slug"), plain("owner_id"), plain("tags")])
+            .create_indexes([
+                unique("slug"),
+                newest("owner_id"),
+                newest("tags"),
+                newest("keywords"),
+                newest(""),
+                by_rating,
+            ])
             .await
             .map_err(StoreError::unavailable)?;
         let by_photo = IndexModel::builder()
@@ -518,6 +564,12 @@ struct PhotoDoc {
     rating_sum: i64,
     rating_count: i64,
     comment_count: i64,
+    /// Search fields, derived from the rest: description words and tags, and the
+    /// mean rating (null when unrated, which sorts below every number).
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    rating_average: Option<f64>,
 }
 
 impl From<Document> for TagCount {
@@ -593,6 +645,8 @@ impl MongoStore {
 impl PhotoRepo for MongoStore {
     async fn insert_photo(&self, p: PhotoRecord) -> Result<(), StoreError> {
         let doc = PhotoDoc {
+            keywords: p.keywords(),
+            rating_average: p.rating_average(),
             id: parse_oid(&p.id).unwrap_or_default(),
             slug: p.slug,
             owner_id: p.owner_id,
@@ -637,17 +691,29 @@ impl PhotoRepo for MongoStore {
         updated_at: DateTime<Utc>,
     ) -> Result<PhotoRecord, StoreError> {
         let oid = parse_oid(id).ok_or(StoreError::NotFound)?;
-        let mut set = doc! { "description": description, "updated_at": to_bson_dt(updated_at) };
-        if let Some(tags) = &tags {
-            set.insert("tags", tags.clone());
-        }
-        let before = self
-            .photos
-            .find_one_and_update(doc! { "_id": oid }, doc! { "$set": set })
-            .return_document(ReturnDocument::Before)
-            .await
-            .map_err(StoreError::unavailable)?
-            .ok_or(StoreError::NotFound)?;
+        // Keywords derive from description and tags together: the update applies only
+        // if the tags are still the ones they were computed with, else it reloads.
+        let before = loop {
+            let current = self.photo(id).await?.ok_or(StoreError::NotFound)?;
+            let new_tags = tags.clone().unwrap_or_else(|| current.tags.clone());
+            let set = doc! {
+                "description": &description,
+                "tags": &new_tags,
+                "keywords": crate::domain::keywords(&description, &new_tags),
+                "updated_at": to_bson_dt(updated_at),
+            };
+            let result = self
+                .photos
+                .update_one(
+                    doc! { "_id": oid, "tags": &current.tags },
+                    doc! { "$set": set },
+                )
+                .await
+                .map_err(StoreError::unavailable)?;
+            if result.matched_count == 1 {
+                break current;
+            }
+        };
         if let Some(tags) = &tags {
             let removed: Vec<String> = before
                 .tags
@@ -680,6 +746,46 @@ impl PhotoRepo for MongoStore {
         };
         self.link_tags(&photo.tags, -1).await?;
         Ok(Some(photo))
+    }
+
+    async fn search(&self, q: &PhotoQuery) -> Result<(Vec<PhotoRecord>, u64), StoreError> {
+        let mut filter = Document::new();
+        if !q.keywords.is_empty() {
+            filter.insert("keywords", doc! { "$all": &q.keywords });
+        }
+        if !q.tags.is_empty() {
+            filter.insert("tags", doc! { "$all": &q.tags });
+        }
+        if let Some(owner) = &q.owner_id {
+            filter.insert("owner_id", owner);
+        }
+        let mut rating = Document::new();
+        if let Some(min) = q.min_rating {
+            rating.insert("$gte", min);
+        }
+        if let Some(max) = q.max_rating {
+            rating.insert("$lte", max);
+        }
+        if !rating.is_empty() {
+            filter.insert("rating_average", rating);
+        }
+        let mut created = Document::new();
+        if let Some(from) = q.from {
+            created.insert("$gte", to_bson_dt(from));
+        }
+        if let Some(to) = q.to {
+            created.insert("$lte", to_bson_dt(to));
+        }
+        if !created.is_empty() {
+            filter.insert("created_at", created);
+        }
+        let dir = if q.sort.descending() { -1 } else { 1 };
+        let sort = if q.sort.by_rating() {
+            doc! { "rating_average": dir, "created_at": dir, "_id": dir }
+        } else {
+            doc! { "created_at": dir, "_id": dir }
+        };
+        find_page(&self.photos, filter, sort, q.limit, q.offset).await
     }
 
     async fn photo_count(&self, owner_id: &str) -> Result<u64, StoreError> {
@@ -768,6 +874,30 @@ impl MongoStore {
             .await
             .map_err(StoreError::unavailable)?;
         Ok(result.matched_count == 1)
+    }
+
+    /// Changes a photo's rating sums and recomputes its average in one atomic
+    /// single-document update (an update pipeline sees the new sums).
+    async fn rate_photo(&self, photo_id: &str, stars: i64, count: i64) -> Result<(), StoreError> {
+        let Some(oid) = parse_oid(photo_id) else {
+            return Ok(());
+        };
+        let pipeline = vec![
+            doc! { "$set": {
+                "rating_sum": { "$add": ["$rating_sum", stars] },
+                "rating_count": { "$add": ["$rating_count", count] },
+            } },
+            doc! { "$set": { "rating_average": { "$cond": [
+                { "$gt": ["$rating_count", 0] },
+                { "$divide": ["$rating_sum", "$rating_count"] },
+                null,
+            ] } } },
+        ];
+        self.photos
+            .update_one(doc! { "_id": oid }, pipeline)
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
     }
 }
 
@@ -888,8 +1018,7 @@ impl RatingRepo for MongoStore {
             Err(e) if is_duplicate(&e) => return Err(StoreError::Conflict("rating")),
             Err(e) => return Err(StoreError::unavailable(e)),
         }
-        let inc = doc! { "rating_sum": i64::from(r.stars), "rating_count": 1_i64 };
-        self.bump_photo(&r.photo_id, inc).await?;
+        self.rate_photo(&r.photo_id, i64::from(r.stars), 1).await?;
         Ok(())
     }
 
@@ -914,8 +1043,8 @@ impl RatingRepo for MongoStore {
             .map_err(StoreError::unavailable)?
             .map(RatingRecord::from);
         if let Some(r) = &removed {
-            let inc = doc! { "rating_sum": -i64::from(r.stars), "rating_count": -1_i64 };
-            self.bump_photo(&r.photo_id, inc).await?;
+            self.rate_photo(&r.photo_id, -i64::from(r.stars), -1)
+                .await?;
         }
         Ok(removed)
     }

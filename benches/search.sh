@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Search benchmark on the embedded stack at 100,000 photos (release build, loopback):
+# seeds a store with examples/seed.rs, serves it, and times each query with one
+# connection (latency of one query at a time: p50, p99), then the keyword query at
+# 32 connections (throughput). Prints the server's RSS and the database size.
+# usage: benches/search.sh [seconds per query, default 5] [photos, default 100000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-5}
+photos=${2:-100000}
+cargo build --release --quiet --example seed --bin photoshare
+BENCH_DATA_DIR=$(mktemp -d)
+./target/release/examples/seed "$BENCH_DATA_DIR" "$photos"
+echo "database: $(du -m "$BENCH_DATA_DIR/photoshare.redb" | cut -f1) MiB"
+source benches/common.sh
+
+# The seed's words: rank r of the Zipf-like spread (0 = most common).
+word() { python3 -c "
+S='ka lo mi ne su ta ri po ve da gu ha jo be fi wa ze cu ny xo'.split(); i=$1; w=''
+while True:
+    w+=S[i%20]; i//=20
+    if i==0: break
+print(w)"; }
+month_from=$(date -u -d '-200 days' +%F); month_to=$(date -u -d '-170 days' +%F)
+queries=(
+  "keyword|q=$(word 50)"
+  "keyword, common (in most photos)|q=$(word 0)"
+  "tag|tag=t$(word 10)"
+  "keyword + tag + min_rating, by rating|q=$(word 2)&tag=t$(word 1)&min_rating=3&sort=-rating"
+  "date range (30 days), by date|from=$month_from&to=$month_to&sort=created_at"
+  "deep page (offset 5000), no filter|offset=5000"
+  "deep page (offset 5000), common keyword|q=$(word 0)&offset=5000"
+  "rating bounds, by rating|min_rating=4&sort=-rating"
+)
+for entry in "${queries[@]}"; do
+  name=${entry%%|*}; query=${entry#*|}
+  total=$(curl -sf "$base/api/photos?$query" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+  printf '== %s: ?%s (total %s)\n  1 connection:  ' "$name" "$query" "$total"
+  wrk -t1 -c1 -d"${secs}s" --latency "$base/api/photos?$query" | summary
+done
+printf '== keyword at 32 connections\n  '
+wrk -t2 -c32 -d"${secs}s" --latency "$base/api/photos?q=$(word 50)" | summary
+echo "RSS after the queries: $(rss)"
