@@ -65,6 +65,8 @@ pub struct DatabaseSettings {
 pub struct MediaSettings {
     pub max_upload_bytes: u64,
     pub max_pixels: u64,
+    /// Largest transformation output, in pixels.
+    pub max_output_pixels: u64,
     pub processing_budget_mib: u32,
     pub cache_mib: u32,
     pub cloudinary_api_base: String,

@@ -21,6 +21,15 @@ enum Command {
     },
     /// Exit 0 when the local server answers /healthz (for container health checks).
     Healthcheck,
+    /// Run a transformation on a local image file with the built-in engine.
+    Transform {
+        /// The image to read (JPEG, PNG, WebP or GIF).
+        input: std::path::PathBuf,
+        /// Where to write; its extension picks the format unless `f_` does.
+        output: std::path::PathBuf,
+        /// Cloudinary syntax, e.g. "c_fill,w_800,h_600/e_grayscale/q_80".
+        transformation: String,
+    },
 }
 
 /// Large buffers (argon2 blocks, decoded images) come and go in bursts. glibc raises
@@ -52,6 +61,11 @@ async fn run() -> std::process::ExitCode {
     let command = cli.command.unwrap_or(Command::Serve { no_worker: false });
     let result = match command {
         Command::Healthcheck => return healthcheck(settings.server.port),
+        Command::Transform {
+            input,
+            output,
+            transformation,
+        } => transform(&settings, &input, &output, &transformation),
         Command::Serve { .. } => {
             telemetry::init(&settings.log);
             serve(settings).await
@@ -65,6 +79,41 @@ async fn run() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `photoshare transform IN OUT T`: the engine on one file, as a worker would run it.
+fn transform(
+    settings: &Settings,
+    input: &std::path::Path,
+    output: &std::path::Path,
+    transformation: &str,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use photoshare::media::ingest::Format;
+    use photoshare::transform::{engine, Transformation};
+    let t: Transformation = transformation
+        .parse()
+        .map_err(|e| anyhow::anyhow!("transformation refused: {e}"))?;
+    let by_name = output
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(|e| Format::parse(&e.to_ascii_lowercase()));
+    if by_name.is_none() && t.format().is_none() {
+        anyhow::bail!(
+            "cannot tell the output format from {}: use .jpg, .png, .webp or .gif, or f_",
+            output.display()
+        );
+    }
+    let data = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
+    let limits = engine::Limits {
+        max_output_pixels: settings.media.max_output_pixels,
+        max_input_pixels: settings.media.max_pixels,
+    };
+    let rendered = engine::render(&data, &t, &limits, by_name)
+        .with_context(|| format!("cannot transform {}", input.display()))?;
+    std::fs::write(output, &rendered.bytes)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
