@@ -473,3 +473,147 @@ async fn search_matches_a_brute_force_reference_after_every_kind_of_write() {
         }
     }
 }
+
+fn link(photo: &PhotoRecord, transformation: &str) -> LinkRecord {
+    LinkRecord {
+        id: new_id(),
+        photo_id: photo.id.clone(),
+        owner_id: photo.owner_id.clone(),
+        transformation: transformation.into(),
+        slug: crate::auth::jwt::random_id(),
+        status: LinkStatus::Pending,
+        error: None,
+        attempts: 0,
+        output: None,
+        created_at: now_millis(),
+        completed_at: None,
+    }
+}
+
+fn output(key: &str) -> LinkOutput {
+    LinkOutput {
+        media_key: format!("t/{key}.jpg"),
+        format: "jpeg".into(),
+        width: 10,
+        height: 5,
+        size_bytes: 321,
+        sha256: "cd".repeat(32),
+        qr_key: format!("t/{key}.qr.png"),
+    }
+}
+
+#[tokio::test]
+async fn links_are_one_per_transformation_and_finish_exactly_once() {
+    for (store, _dir) in backends().await {
+        let b = store.backend;
+        let p = photo("owner1", &[]);
+        store.photos.insert_photo(p.clone()).await.unwrap();
+        let first = link(&p, "c_fill,h_10,w_10");
+        let (stored, created) = store.links.create_link(first.clone()).await.unwrap();
+        assert!(created, "{b}");
+        assert_eq!(stored, first);
+        let (again, created) = store
+            .links
+            .create_link(link(&p, "c_fill,h_10,w_10"))
+            .await
+            .unwrap();
+        assert!(!created, "{b}: the same transformation is the same link");
+        assert_eq!(again.id, first.id);
+        let second = link(&p, "e_grayscale");
+        store.links.create_link(second.clone()).await.unwrap();
+        let orphan = link(&photo("x", &[]), "w_1");
+        assert!(matches!(
+            store.links.create_link(orphan).await,
+            Err(StoreError::NotFound)
+        ));
+
+        assert_eq!(
+            store
+                .links
+                .link_by_slug(&first.slug)
+                .await
+                .unwrap()
+                .unwrap(),
+            first
+        );
+        let (page, total) = store.links.links(&p.id, 10, 0).await.unwrap();
+        assert_eq!(total, 2);
+        assert_eq!(page, [first.clone(), second.clone()], "{b}: oldest first");
+        let counts = store.links.link_counts().await.unwrap();
+        assert_eq!((counts.pending, counts.done, counts.failed), (2, 0, 0));
+        let later = now_millis() + Duration::seconds(5);
+        assert_eq!(store.links.pending_links(later, 10).await.unwrap().len(), 2);
+        let earlier = now_millis() - Duration::seconds(60);
+        assert!(store
+            .links
+            .pending_links(earlier, 10)
+            .await
+            .unwrap()
+            .is_empty());
+
+        assert_eq!(store.links.count_attempt(&first.id).await.unwrap(), 1);
+        assert_eq!(store.links.count_attempt(&first.id).await.unwrap(), 2);
+        let at = now_millis();
+        let done = LinkOutcome::Done(output("a"));
+        assert!(store
+            .links
+            .finish_link(&first.id, done.clone(), at)
+            .await
+            .unwrap());
+        assert!(
+            !store.links.finish_link(&first.id, done, at).await.unwrap(),
+            "{b}: a finished link does not finish twice"
+        );
+        let failed = LinkOutcome::Failed("poison".into());
+        assert!(!store
+            .links
+            .finish_link(&first.id, failed.clone(), at)
+            .await
+            .unwrap());
+        assert!(store
+            .links
+            .finish_link(&second.id, failed, at)
+            .await
+            .unwrap());
+        let finished = store.links.link(&first.id).await.unwrap().unwrap();
+        assert_eq!(
+            (finished.status, finished.attempts, finished.completed_at),
+            (LinkStatus::Done, 2, Some(at))
+        );
+        assert_eq!(finished.output, Some(output("a")));
+        let failed = store.links.link(&second.id).await.unwrap().unwrap();
+        assert_eq!(
+            (failed.status, failed.error.as_deref()),
+            (LinkStatus::Failed, Some("poison"))
+        );
+        let counts = store.links.link_counts().await.unwrap();
+        assert_eq!(
+            (counts.pending, counts.done, counts.failed),
+            (0, 1, 1),
+            "{b}"
+        );
+        assert!(store
+            .links
+            .pending_links(later, 10)
+            .await
+            .unwrap()
+            .is_empty());
+
+        let removed = store.links.delete_link(&second.id).await.unwrap().unwrap();
+        assert_eq!(removed.id, second.id);
+        assert!(store.links.delete_link(&second.id).await.unwrap().is_none());
+        // The photo cascade hands back the files to remove.
+        let cascade = store
+            .photo_dependents
+            .iter()
+            .find(|d| d.name() == "transformations")
+            .unwrap();
+        let keys = cascade.remove_for_photo(&p.id).await.unwrap();
+        assert_eq!(keys, ["t/a.jpg", "t/a.qr.png"], "{b}");
+        assert!(store.links.link(&first.id).await.unwrap().is_none());
+        assert_eq!(
+            store.links.link_counts().await.unwrap(),
+            LinkCounts::default()
+        );
+    }
+}

@@ -332,6 +332,137 @@ pub trait RatingRepo: Send + Sync {
     async fn delete_photo_ratings(&self, photo_id: &str) -> Result<(), StoreError>;
 }
 
+/// Where a transformation link stands: the job that makes its image is pending,
+/// done, or failed for good (after its retries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkStatus {
+    Pending,
+    Done,
+    Failed,
+}
+
+impl LinkStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkStatus::Pending => "pending",
+            LinkStatus::Done => "done",
+            LinkStatus::Failed => "failed",
+        }
+    }
+}
+
+/// What a finished job produced.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LinkOutput {
+    pub media_key: String,
+    /// `jpeg`, `png`, `webp` or `gif`.
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    pub size_bytes: u64,
+    /// Hex SHA-256 of the image: its ETag.
+    pub sha256: String,
+    /// The stored QR code (PNG) of the link.
+    pub qr_key: String,
+}
+
+/// A transformation of a photo with its public link. The record is also the job's
+/// outbox entry: written before the job is published, `pending` until a worker
+/// finishes it, so a sweeper can publish again whatever was lost.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LinkRecord {
+    pub id: String,
+    pub photo_id: String,
+    /// The photo's owner, who (with admins) may delete the link.
+    pub owner_id: String,
+    /// Canonical form: one photo has each canonical transformation once.
+    pub transformation: String,
+    /// The unguessable part of `/t/{slug}`.
+    pub slug: String,
+    pub status: LinkStatus,
+    pub error: Option<String>,
+    /// Jobs started for this link so far.
+    pub attempts: u32,
+    pub output: Option<LinkOutput>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone)]
+pub enum LinkOutcome {
+    Done(LinkOutput),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LinkCounts {
+    pub pending: u64,
+    pub done: u64,
+    pub failed: u64,
+}
+
+#[async_trait]
+pub trait LinkRepo: Send + Sync {
+    /// Stores a new link, or returns the one the photo already has for this
+    /// transformation (`false`: nothing was created).
+    async fn create_link(&self, link: LinkRecord) -> Result<(LinkRecord, bool), StoreError>;
+    async fn link(&self, id: &str) -> Result<Option<LinkRecord>, StoreError>;
+    async fn link_by_slug(&self, slug: &str) -> Result<Option<LinkRecord>, StoreError>;
+    /// A photo's links, oldest first, with the total.
+    async fn links(
+        &self,
+        photo_id: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<LinkRecord>, u64), StoreError>;
+    /// Counts one more attempt; returns the new count (`NotFound` if gone).
+    async fn count_attempt(&self, id: &str) -> Result<u32, StoreError>;
+    /// Ends a pending link; `false` when it was not pending (already finished or
+    /// gone), which makes a redelivered job change nothing.
+    async fn finish_link(
+        &self,
+        id: &str,
+        outcome: LinkOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn delete_link(&self, id: &str) -> Result<Option<LinkRecord>, StoreError>;
+    /// Every link of a photo (the photo cascade); returns what was removed.
+    async fn delete_photo_links(&self, photo_id: &str) -> Result<Vec<LinkRecord>, StoreError>;
+    /// Pending links created at or before `before`, oldest first: the sweeper's work.
+    async fn pending_links(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<LinkRecord>, StoreError>;
+    async fn link_counts(&self) -> Result<LinkCounts, StoreError>;
+}
+
+impl LinkRecord {
+    /// Media keys of the files this link owns.
+    pub fn media_keys(&self) -> Vec<String> {
+        self.output
+            .iter()
+            .flat_map(|o| [o.media_key.clone(), o.qr_key.clone()])
+            .collect()
+    }
+}
+
+struct LinkCascade(Arc<dyn LinkRepo>);
+
+#[async_trait]
+impl PhotoDependent for LinkCascade {
+    fn name(&self) -> &'static str {
+        "transformations"
+    }
+
+    async fn remove_for_photo(&self, photo_id: &str) -> Result<Vec<String>, StoreError> {
+        let removed = self.0.delete_photo_links(photo_id).await?;
+        Ok(removed.iter().flat_map(LinkRecord::media_keys).collect())
+    }
+}
+
 /// Anything that hangs off a photo (comments, ratings, links) registers one of these;
 /// deleting a photo calls each, so a new feature plugs into the cascade.
 #[async_trait]
@@ -389,6 +520,7 @@ pub struct Store {
     pub photos: Arc<dyn PhotoRepo>,
     pub comments: Arc<dyn CommentRepo>,
     pub ratings: Arc<dyn RatingRepo>,
+    pub links: Arc<dyn LinkRepo>,
     pub health: Arc<dyn Health>,
     /// Run, in order, when a photo is deleted.
     pub photo_dependents: Vec<Arc<dyn PhotoDependent>>,
@@ -403,11 +535,13 @@ impl Store {
             + PhotoRepo
             + CommentRepo
             + RatingRepo
+            + LinkRepo
             + Health
             + 'static,
     {
         let comments: Arc<dyn CommentRepo> = b.clone();
         let ratings: Arc<dyn RatingRepo> = b.clone();
+        let links: Arc<dyn LinkRepo> = b.clone();
         Store {
             backend,
             users: b.clone(),
@@ -417,7 +551,9 @@ impl Store {
             photo_dependents: vec![
                 Arc::new(CommentCascade(comments.clone())),
                 Arc::new(RatingCascade(ratings.clone())),
+                Arc::new(LinkCascade(links.clone())),
             ],
+            links,
             comments,
             ratings,
             health: b,
