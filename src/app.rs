@@ -13,15 +13,23 @@ use anyhow::Context;
 use crate::actors::comment_board::{CommentBoardHandle, Comments};
 use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle, Photos};
 use crate::actors::rating_ledger::{RatingLedgerHandle, Ratings};
+use crate::actors::transform_worker::{Links, TransformWorkerHandle};
 use crate::actors::user_registry::{Accounts, Registry};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::http::{self, metrics::Metrics, rate_limit::RateLimiter, AppState};
+use crate::jobs::local::LocalQueue;
+use crate::jobs::worker::{self, JobMetrics, Transformer};
+use crate::jobs::JobQueue;
 use crate::media::cloudinary::{Cloudinary, CloudinaryConfig};
 use crate::media::local::LocalMedia;
 use crate::media::MediaStore;
 use crate::store::{embedded::EmbeddedStore, mongo::MongoStore, Store};
+use crate::transform::engine;
+
+/// How often the sweeper publishes jobs of links left pending.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 pub struct Application {
     port: u16,
@@ -30,7 +38,13 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+    /// The API with an in-process transformation worker.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with(settings, true).await
+    }
+
+    /// The API; `run_worker` false leaves transformation jobs to worker processes.
+    pub async fn build_with(mut settings: Settings, run_worker: bool) -> anyhow::Result<Self> {
         if settings.ensure_jwt_secret()? {
             tracing::warn!(
                 path = %settings.data_dir.join("jwt-secret").display(),
@@ -66,7 +80,7 @@ impl Application {
             .with_context(|| format!("cannot create {}", spool_dir.display()))?;
         let photos = Photos::new(
             store.clone(),
-            media,
+            media.clone(),
             PhotoSettings {
                 max_pixels: settings.media.max_pixels,
                 budget_mib: settings.media.processing_budget_mib,
@@ -74,11 +88,42 @@ impl Application {
             },
         );
 
+        let limits = engine::Limits {
+            max_output_pixels: settings.media.max_output_pixels,
+            max_input_pixels: settings.media.max_pixels,
+        };
+        let public_url = settings.public_url(port);
+        let queue = Arc::new(LocalQueue::default());
+        let job_metrics = Arc::new(JobMetrics::default());
+        if run_worker {
+            let transformer = Transformer {
+                store: store.clone(),
+                media: media.clone(),
+                limits,
+                public_url: public_url.clone(),
+                max_attempts: settings.queue.max_attempts,
+                metrics: job_metrics.clone(),
+            };
+            let consumers = match settings.queue.workers {
+                0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                n => n,
+            };
+            worker::run_local(queue.clone(), transformer, consumers, SWEEP_EVERY);
+        } else {
+            tracing::warn!("--no-worker with the in-process queue: transformations stay pending");
+        }
+        let queue: Arc<dyn JobQueue> = queue;
+        let links = Links::new(
+            store.clone(),
+            media.clone(),
+            queue.clone(),
+            limits,
+            public_url.clone(),
+        );
         let comments = Comments::new(store.clone());
         let ratings = Ratings::new(store.clone());
         let limiter = Arc::new(RateLimiter::per_minute(settings.rate_limit.auth_per_minute));
         let metrics = Arc::new(Metrics::default());
-        let public_url = settings.public_url(port);
         let max_upload_bytes = settings.media.max_upload_bytes;
         let trust_forwarded_for = settings.server.trust_forwarded_for;
         let server = HttpServer::new(move || {
@@ -90,6 +135,9 @@ impl Application {
                 photos: PhotoStoreHandle::start(photos.clone()),
                 comments: CommentBoardHandle::start(comments.clone()),
                 ratings: RatingLedgerHandle::start(ratings.clone()),
+                links: TransformWorkerHandle::start(links.clone()),
+                queue: queue.clone(),
+                job_metrics: job_metrics.clone(),
                 keys: keys.clone(),
                 public_url: public_url.clone(),
                 max_upload_bytes,

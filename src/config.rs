@@ -21,6 +21,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub log: LogSettings,
     pub media: MediaSettings,
+    pub queue: QueueSettings,
     /// `CLOUDINARY_URL` (`cloudinary://key:secret@cloud`); empty = local files.
     #[serde(skip, default = "empty_secret")]
     pub cloudinary_url: SecretString,
@@ -75,6 +76,16 @@ pub struct MediaSettings {
 
 fn empty_secret() -> SecretString {
     SecretString::from("")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct QueueSettings {
+    /// `amqp://` URL of RabbitMQ; empty = the in-process queue.
+    pub amqp_url: String,
+    /// Concurrent transformation jobs per worker process; 0 = one per CPU core.
+    pub workers: usize,
+    /// Attempts before a job is failed for good (and dead-lettered).
+    pub max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod media;
 pub mod store;
 pub mod telemetry;

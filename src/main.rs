@@ -14,8 +14,8 @@ struct Cli {
 enum Command {
     /// Run the HTTP API (the default).
     Serve {
-        /// Do not run a transformation worker in this process. Accepted now so
-        /// deployment scripts can pass it; this build has no worker to run yet.
+        /// Do not run a transformation worker in this process (workers run
+        /// elsewhere with `photoshare worker`).
         #[arg(long)]
         no_worker: bool,
     },
@@ -66,9 +66,9 @@ async fn run() -> std::process::ExitCode {
             output,
             transformation,
         } => transform(&settings, &input, &output, &transformation),
-        Command::Serve { .. } => {
+        Command::Serve { no_worker } => {
             telemetry::init(&settings.log);
-            serve(settings).await
+            serve(settings, !no_worker).await
         }
     };
     match result {
@@ -116,8 +116,8 @@ fn transform(
     Ok(())
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let app = Application::build(settings).await?;
+async fn serve(settings: Settings, run_worker: bool) -> anyhow::Result<()> {
+    let app = Application::build_with(settings, run_worker).await?;
     app.run_until_stopped().await?;
     Ok(())
 }

@@ -46,6 +46,7 @@ macro_rules! service_actor {
 pub mod comment_board;
 pub mod photo_store;
 pub mod rating_ledger;
+pub mod transform_worker;
 pub mod user_registry;
 
 /// The typed handle the HTTP layer uses to reach an actor.

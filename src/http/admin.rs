@@ -15,7 +15,50 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(list_users)
         .service(set_role)
         .service(ban)
-        .service(unban);
+        .service(unban)
+        .service(queues);
+}
+
+/// Transformation jobs: the queue as the broker (or the in-process queue) sees it,
+/// and links by status as the database sees them.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct QueueReport {
+    /// `rabbitmq` or `in-process`.
+    pub backend: &'static str,
+    /// The work queue, then the dead-letter queue (RabbitMQ).
+    pub queues: Vec<crate::jobs::QueueStats>,
+    /// Links by status: `pending`, `done`, `failed`.
+    #[schema(value_type = Object)]
+    pub jobs: crate::store::LinkCounts,
+}
+
+/// Queue depth, unacknowledged jobs, consumers, and jobs by status.
+#[utoipa::path(
+    tag = "admin",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = QueueReport),
+        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Queue or database unreachable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/admin/queues")]
+async fn queues(
+    _: AdminUser,
+    state: web::Data<AppState>,
+) -> Result<web::Json<QueueReport>, ApiError> {
+    let queues = state
+        .queue
+        .stats()
+        .await
+        .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
+    let jobs = state.store.links.link_counts().await?;
+    Ok(web::Json(QueueReport {
+        backend: state.queue.backend(),
+        queues,
+        jobs,
+    }))
 }
 
 /// Every account, in sign-up order.

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use crate::actors::comment_board::CommentError;
 use crate::actors::photo_store::PhotoError;
 use crate::actors::rating_ledger::RatingError;
+use crate::actors::transform_worker::LinkError;
 use crate::actors::user_registry::UserError;
 use crate::domain::FieldError;
 use crate::media::ingest::IngestError;
@@ -40,6 +41,12 @@ pub enum ApiError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("{0} is unreachable")]
     DependencyDown(&'static str),
+    /// The resource exists but is not ready yet (503 with Retry-After).
+    #[error("{0}")]
+    NotReady(&'static str),
+    /// The resource will never be available (410).
+    #[error("{0}")]
+    Gone(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -78,6 +85,8 @@ impl ApiError {
             ApiError::Validation(_) => "validation-error",
             ApiError::RateLimited(_) => "rate-limited",
             ApiError::Unavailable(_) | ApiError::DependencyDown(_) => "service-unavailable",
+            ApiError::NotReady(_) => "not-ready",
+            ApiError::Gone(_) => "gone",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -109,9 +118,10 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) | ApiError::DependencyDown(_) => {
+            ApiError::Unavailable(_) | ApiError::DependencyDown(_) | ApiError::NotReady(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,7 +139,7 @@ impl ResponseError for ApiError {
             ApiError::RateLimited(secs) => {
                 response.insert_header((header::RETRY_AFTER, secs.to_string()));
             }
-            ApiError::Unavailable(_) | ApiError::DependencyDown(_) => {
+            ApiError::Unavailable(_) | ApiError::DependencyDown(_) | ApiError::NotReady(_) => {
                 response.insert_header((header::RETRY_AFTER, "2"));
             }
             _ => {}
@@ -202,6 +212,27 @@ impl From<PhotoError> for ApiError {
                 ApiError::Unavailable(cause)
             }
             PhotoError::Processing(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<LinkError> for ApiError {
+    fn from(e: LinkError) -> Self {
+        match e {
+            LinkError::NotFound(what) => ApiError::NotFound(what),
+            LinkError::Forbidden => {
+                ApiError::Forbidden("only the photo's owner or an admin may do this")
+            }
+            LinkError::Invalid(e) => ApiError::validation("transformation", e.to_string()),
+            LinkError::Pending => ApiError::NotReady("the transformed image is still being made"),
+            LinkError::Failed(reason) => {
+                ApiError::Gone(format!("the transformation failed: {reason}"))
+            }
+            LinkError::Store(e) => e.into(),
+            LinkError::Media(crate::media::MediaError::Unavailable(cause)) => {
+                ApiError::Unavailable(cause)
+            }
+            LinkError::Qr(e) => ApiError::Internal(Box::new(e)),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod dto;
 pub mod error;
 pub mod extractors;
 pub mod json;
+pub mod links;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
@@ -31,6 +32,7 @@ pub mod users;
 use crate::actors::comment_board::CommentBoardHandle;
 use crate::actors::photo_store::PhotoStoreHandle;
 use crate::actors::rating_ledger::RatingLedgerHandle;
+use crate::actors::transform_worker::TransformWorkerHandle;
 use crate::actors::user_registry::Registry;
 use crate::auth::jwt::JwtKeys;
 use crate::store::Store;
@@ -45,6 +47,9 @@ pub struct AppState {
     pub photos: PhotoStoreHandle,
     pub comments: CommentBoardHandle,
     pub ratings: RatingLedgerHandle,
+    pub links: TransformWorkerHandle,
+    pub queue: Arc<dyn crate::jobs::JobQueue>,
+    pub job_metrics: Arc<crate::jobs::worker::JobMetrics>,
     pub keys: Arc<JwtKeys>,
     /// Absolute base of the links handed out.
     pub public_url: String,
@@ -68,6 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(photos::routes)
         .configure(comments::routes)
         .configure(ratings::routes)
+        .configure(links::routes)
         .configure(public::routes)
         .configure(ops::routes)
         .configure(openapi::routes);

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{admin, auth, comments, ops, photos, public, ratings, search, users};
+use super::{admin, auth, comments, links, ops, photos, public, ratings, search, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,12 +19,14 @@ use super::{admin, auth, comments, ops, photos, public, ratings, search, users};
     paths(
         auth::signup, auth::login, auth::refresh, auth::logout,
         users::me, users::update_me, users::change_password, users::profile,
-        admin::list_users, admin::set_role, admin::ban, admin::unban,
+        admin::list_users, admin::set_role, admin::ban, admin::unban, admin::queues,
         photos::upload, photos::get_photo, photos::update_photo, photos::delete_photo,
         photos::list_tags, search::search_photos, public::image,
         comments::add_comment, comments::list_comments, comments::edit_comment,
         comments::delete_comment,
         ratings::rate, ratings::list_ratings, ratings::delete_rating,
+        links::create_link, links::list_links, links::get_link, links::delete_link,
+        links::link_image, links::link_qr,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(super::error::Problem, crate::domain::FieldError)),
@@ -37,6 +39,7 @@ use super::{admin, auth, comments, ops, photos, public, ratings, search, users};
         (name = "public", description = "Public image links"),
         (name = "comments", description = "Comments on photos"),
         (name = "ratings", description = "Star ratings of photos"),
+        (name = "transformations", description = "Transformed variants with public links and QR codes"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]

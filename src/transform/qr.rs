@@ -14,6 +14,8 @@ pub enum QrError {
     TooLong(#[from] qrcode::types::QrError),
     #[error("PNG encoding failed")]
     Png(#[from] image::ImageError),
+    #[error("QR rendering failed: {0}")]
+    Render(String),
 }
 
 fn code(url: &str) -> Result<QrCode, QrError> {

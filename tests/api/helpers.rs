@@ -74,11 +74,20 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(customize, true).await
+}
+
+/// The API alone: transformation jobs wait in the queue, nothing runs them.
+pub async fn spawn_app_without_worker() -> TestApp {
+    spawn(|_| {}, false).await
+}
+
+async fn spawn(customize: impl FnOnce(&mut Settings), run_worker: bool) -> TestApp {
     init_logging();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(dir.path());
     customize(&mut settings);
-    let app = Application::build(settings)
+    let app = Application::build_with(settings, run_worker)
         .await
         .expect("application builds");
     let port = app.port();

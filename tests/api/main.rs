@@ -7,6 +7,7 @@ mod cloudinary;
 mod comments;
 mod fixtures;
 mod helpers;
+mod links;
 mod ops;
 mod photos;
 mod ratings;

@@ -1,0 +1,281 @@
+//! TransformWorker: transformation links. Creating one stores it (pending) and
+//! publishes its job; the image is made by a worker (`crate::jobs::worker`). Serves
+//! the finished image and the QR code of a link.
+
+use std::sync::Arc;
+
+use actix::prelude::*;
+use bytes::Bytes;
+
+use super::photo_store::Caller;
+use crate::auth::jwt::random_id;
+use crate::domain::Role;
+use crate::jobs::JobQueue;
+use crate::media::MediaStore;
+use crate::store::{new_id, now_millis, LinkRecord, LinkStatus, Store, StoreError};
+use crate::transform::engine::{self, Limits};
+use crate::transform::{qr, ParseError, Transformation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("only the photo's owner or an admin may do this")]
+    Forbidden,
+    #[error(transparent)]
+    Invalid(#[from] ParseError),
+    #[error("the transformed image is still being made")]
+    Pending,
+    #[error("the transformation failed: {0}")]
+    Failed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Media(#[from] crate::media::MediaError),
+    #[error("QR code could not be made")]
+    Qr(#[from] qr::QrError),
+}
+
+/// Creates (or finds) the link for a canonical transformation of a photo.
+#[derive(Message)]
+#[rtype(result = "Result<(LinkRecord, bool), LinkError>")]
+pub struct CreateLink {
+    pub photo_id: String,
+    pub caller: Caller,
+    pub transformation: String,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<LinkRecord, LinkError>")]
+pub struct GetLink {
+    pub id: String,
+}
+
+/// A photo's links, oldest first.
+#[derive(Message)]
+#[rtype(result = "Result<(Vec<LinkRecord>, u64), LinkError>")]
+pub struct ListLinks {
+    pub photo_id: String,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<(), LinkError>")]
+pub struct DeleteLink {
+    pub id: String,
+    pub caller: Caller,
+}
+
+/// The finished image behind `/t/{slug}`.
+#[derive(Message)]
+#[rtype(result = "Result<LinkImage, LinkError>")]
+pub struct OpenLink {
+    pub slug: String,
+}
+
+pub enum LinkImage {
+    Bytes {
+        bytes: Bytes,
+        content_type: &'static str,
+        etag: String,
+    },
+    Redirect(String),
+}
+
+/// The QR code of `/t/{slug}`: PNG (stored by the job, or made now) or SVG.
+#[derive(Message)]
+#[rtype(result = "Result<(Bytes, &'static str), LinkError>")]
+pub struct LinkQr {
+    pub slug: String,
+    pub svg: bool,
+}
+
+#[derive(Clone)]
+pub struct Links {
+    store: Store,
+    media: Arc<dyn MediaStore>,
+    queue: Arc<dyn JobQueue>,
+    limits: Limits,
+    public_url: String,
+}
+
+impl Links {
+    pub fn new(
+        store: Store,
+        media: Arc<dyn MediaStore>,
+        queue: Arc<dyn JobQueue>,
+        limits: Limits,
+        public_url: String,
+    ) -> Self {
+        Links {
+            store,
+            media,
+            queue,
+            limits,
+            public_url,
+        }
+    }
+
+    pub fn url(&self, link: &LinkRecord) -> String {
+        format!("{}/t/{}", self.public_url, link.slug)
+    }
+
+    async fn create(self, msg: CreateLink) -> Result<(LinkRecord, bool), LinkError> {
+        let t: Transformation = msg.transformation.parse()?;
+        let photo = self
+            .store
+            .photos
+            .photo(&msg.photo_id)
+            .await?
+            .ok_or(LinkError::NotFound("photo"))?;
+        if photo.owner_id != msg.caller.id && msg.caller.role != Role::Admin {
+            return Err(LinkError::Forbidden);
+        }
+        engine::plan(&t, photo.width, photo.height, &self.limits)?;
+        let link = LinkRecord {
+            id: new_id(),
+            photo_id: photo.id.clone(),
+            owner_id: photo.owner_id.clone(),
+            transformation: t.to_string(),
+            slug: random_id(),
+            status: LinkStatus::Pending,
+            error: None,
+            attempts: 0,
+            output: None,
+            created_at: now_millis(),
+            completed_at: None,
+        };
+        let (link, created) = self
+            .store
+            .links
+            .create_link(link)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => LinkError::NotFound("photo"),
+                other => other.into(),
+            })?;
+        if created {
+            // The link is stored: if the queue is down now, the sweeper publishes
+            // the job later, so the client still gets its link.
+            if let Err(e) = self.queue.publish(&link.id).await {
+                tracing::warn!(link_id = %link.id, error = %crate::http::error::error_chain(&e),
+                    "job not published; the sweeper will retry");
+            }
+        }
+        Ok((link, created))
+    }
+
+    async fn get(self, msg: GetLink) -> Result<LinkRecord, LinkError> {
+        self.store
+            .links
+            .link(&msg.id)
+            .await?
+            .ok_or(LinkError::NotFound("transformation"))
+    }
+
+    async fn list(self, msg: ListLinks) -> Result<(Vec<LinkRecord>, u64), LinkError> {
+        if self.store.photos.photo(&msg.photo_id).await?.is_none() {
+            return Err(LinkError::NotFound("photo"));
+        }
+        Ok(self
+            .store
+            .links
+            .links(&msg.photo_id, msg.limit, msg.offset)
+            .await?)
+    }
+
+    async fn delete(self, msg: DeleteLink) -> Result<(), LinkError> {
+        let link = self
+            .store
+            .links
+            .link(&msg.id)
+            .await?
+            .ok_or(LinkError::NotFound("transformation"))?;
+        if link.owner_id != msg.caller.id && msg.caller.role != Role::Admin {
+            return Err(LinkError::Forbidden);
+        }
+        let removed = self
+            .store
+            .links
+            .delete_link(&msg.id)
+            .await?
+            .ok_or(LinkError::NotFound("transformation"))?;
+        for key in removed.media_keys() {
+            if let Err(e) = self.media.delete(&key).await {
+                tracing::error!(key, error = %crate::http::error::error_chain(&e),
+                    "could not remove a deleted link's file");
+            }
+        }
+        Ok(())
+    }
+
+    async fn by_slug(&self, slug: &str) -> Result<LinkRecord, LinkError> {
+        self.store
+            .links
+            .link_by_slug(slug)
+            .await?
+            .ok_or(LinkError::NotFound("link"))
+    }
+
+    async fn open(self, msg: OpenLink) -> Result<LinkImage, LinkError> {
+        let link = self.by_slug(&msg.slug).await?;
+        let output = match (link.status, link.output) {
+            (LinkStatus::Done, Some(output)) => output,
+            (LinkStatus::Failed, _) => {
+                return Err(LinkError::Failed(link.error.unwrap_or_default()))
+            }
+            _ => return Err(LinkError::Pending),
+        };
+        if let Some(url) = self.media.public_url(&output.media_key) {
+            return Ok(LinkImage::Redirect(url));
+        }
+        let bytes = self
+            .media
+            .get(&output.media_key)
+            .await?
+            .ok_or(LinkError::NotFound("link"))?;
+        let format = crate::media::ingest::Format::parse(&output.format)
+            .unwrap_or(crate::media::ingest::Format::Jpeg);
+        Ok(LinkImage::Bytes {
+            bytes,
+            content_type: format.mime(),
+            etag: output.sha256,
+        })
+    }
+
+    async fn qr(self, msg: LinkQr) -> Result<(Bytes, &'static str), LinkError> {
+        let link = self.by_slug(&msg.slug).await?;
+        let url = self.url(&link);
+        if msg.svg {
+            let svg = tokio::task::spawn_blocking(move || qr::svg(&url))
+                .await
+                .map_err(|e| LinkError::Qr(qr::QrError::Render(e.to_string())))??;
+            return Ok((Bytes::from(svg), "image/svg+xml"));
+        }
+        if let Some(output) = &link.output {
+            if let Some(png) = self.media.get(&output.qr_key).await? {
+                return Ok((png, "image/png"));
+            }
+        }
+        let png = tokio::task::spawn_blocking(move || qr::png(&url))
+            .await
+            .map_err(|e| LinkError::Qr(qr::QrError::Render(e.to_string())))??;
+        Ok((Bytes::from(png), "image/png"))
+    }
+}
+
+service_actor! {
+    /// Transformation links and their images and QR codes.
+    TransformWorker(Links) {
+    CreateLink => create,
+    GetLink => get,
+    ListLinks => list,
+    DeleteLink => delete,
+    OpenLink => open,
+    LinkQr => qr,
+}
+}
+
+/// The typed handle the HTTP layer uses.
+pub type TransformWorkerHandle = super::Handle<TransformWorker>;
