@@ -20,6 +20,7 @@ use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::http::{self, metrics::Metrics, rate_limit::RateLimiter, AppState};
 use crate::jobs::local::LocalQueue;
+use crate::jobs::rabbit::{Names, RabbitQueue};
 use crate::jobs::worker::{self, JobMetrics, Transformer};
 use crate::jobs::JobQueue;
 use crate::media::cloudinary::{Cloudinary, CloudinaryConfig};
@@ -27,9 +28,6 @@ use crate::media::local::LocalMedia;
 use crate::media::MediaStore;
 use crate::store::{embedded::EmbeddedStore, mongo::MongoStore, Store};
 use crate::transform::engine;
-
-/// How often the sweeper publishes jobs of links left pending.
-const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 pub struct Application {
     port: u16,
@@ -93,26 +91,16 @@ impl Application {
             max_input_pixels: settings.media.max_pixels,
         };
         let public_url = settings.public_url(port);
-        let queue = Arc::new(LocalQueue::default());
         let job_metrics = Arc::new(JobMetrics::default());
-        if run_worker {
-            let transformer = Transformer {
-                store: store.clone(),
-                media: media.clone(),
-                limits,
-                public_url: public_url.clone(),
-                max_attempts: settings.queue.max_attempts,
-                metrics: job_metrics.clone(),
-            };
-            let consumers = match settings.queue.workers {
-                0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-                n => n,
-            };
-            worker::run_local(queue.clone(), transformer, consumers, SWEEP_EVERY);
-        } else {
-            tracing::warn!("--no-worker with the in-process queue: transformations stay pending");
-        }
-        let queue: Arc<dyn JobQueue> = queue;
+        let transformer = Transformer {
+            store: store.clone(),
+            media: media.clone(),
+            limits,
+            public_url: public_url.clone(),
+            max_attempts: settings.queue.max_attempts,
+            metrics: job_metrics.clone(),
+        };
+        let queue = start_queue(&settings, transformer, run_worker).await;
         let links = Links::new(
             store.clone(),
             media.clone(),
@@ -171,6 +159,71 @@ impl Application {
         tracing::info!("listening on http://{}:{}", self.host, self.port);
         self.server.await
     }
+}
+
+fn consumers(settings: &Settings) -> usize {
+    match settings.queue.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+/// The job queue the settings name, with consumers and the sweeper in this process
+/// when `run_worker`.
+async fn start_queue(
+    settings: &Settings,
+    transformer: Transformer,
+    run_worker: bool,
+) -> Arc<dyn JobQueue> {
+    let sweep_every = Duration::from_secs(settings.queue.sweep_seconds.max(1));
+    if settings.queue.amqp_url.is_empty() {
+        let queue = Arc::new(LocalQueue::default());
+        if run_worker {
+            worker::run_local(queue.clone(), transformer, consumers(settings), sweep_every);
+        } else {
+            tracing::warn!("--no-worker with the in-process queue: transformations stay pending");
+        }
+        return queue;
+    }
+    tracing::info!(url = %redact_uri(&settings.queue.amqp_url), "job queue: RabbitMQ");
+    let names = Names::new(&settings.queue.prefix, settings.queue.idle_expiry_seconds);
+    let queue = RabbitQueue::new(&settings.queue.amqp_url, names).await;
+    if run_worker {
+        queue.run_consumers(transformer.clone(), consumers(settings));
+        // Another process may be publishing a link it has just stored: only links
+        // pending for a while are the sweeper's.
+        worker::spawn_sweeper(queue.clone(), transformer, sweep_every * 2, sweep_every);
+    }
+    queue
+}
+
+/// `photoshare worker`: transformation consumers and the sweeper, no HTTP. Needs
+/// RabbitMQ (the in-process queue lives inside `serve`).
+pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
+    if settings.queue.amqp_url.is_empty() {
+        anyhow::bail!(
+            "photoshare worker needs PHOTOSHARE__QUEUE__AMQP_URL; \
+             with the in-process queue, `photoshare serve` runs the worker itself"
+        );
+    }
+    let store = open_store(&settings).await?;
+    let media = open_media(&settings)?;
+    let transformer = Transformer {
+        store,
+        media,
+        limits: engine::Limits {
+            max_output_pixels: settings.media.max_output_pixels,
+            max_input_pixels: settings.media.max_pixels,
+        },
+        public_url: settings.public_url(settings.server.port),
+        max_attempts: settings.queue.max_attempts,
+        metrics: Arc::new(JobMetrics::default()),
+    };
+    start_queue(&settings, transformer, true).await;
+    tracing::info!(consumers = consumers(&settings), "worker running");
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("worker stopping");
+    Ok(())
 }
 
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {

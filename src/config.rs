@@ -86,6 +86,13 @@ pub struct QueueSettings {
     pub workers: usize,
     /// Attempts before a job is failed for good (and dead-lettered).
     pub max_attempts: u32,
+    /// RabbitMQ queue names start with this (`<prefix>.transformations` ...).
+    pub prefix: String,
+    /// Seconds between sweeps that publish jobs of links left pending.
+    pub sweep_seconds: u64,
+    /// RabbitMQ deletes the queues after this many idle seconds; 0 = never
+    /// (for throwaway test prefixes).
+    pub idle_expiry_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -19,6 +19,8 @@ enum Command {
         #[arg(long)]
         no_worker: bool,
     },
+    /// Run only transformation workers (needs RabbitMQ); scale these out freely.
+    Worker,
     /// Exit 0 when the local server answers /healthz (for container health checks).
     Healthcheck,
     /// Run a transformation on a local image file with the built-in engine.
@@ -66,6 +68,10 @@ async fn run() -> std::process::ExitCode {
             output,
             transformation,
         } => transform(&settings, &input, &output, &transformation),
+        Command::Worker => {
+            telemetry::init(&settings.log);
+            photoshare::app::run_worker(settings).await
+        }
         Command::Serve { no_worker } => {
             telemetry::init(&settings.log);
             serve(settings, !no_worker).await

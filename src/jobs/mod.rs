@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 pub mod local;
+pub mod rabbit;
 pub mod worker;
 
 #[derive(Debug, thiserror::Error)]

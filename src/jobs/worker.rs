@@ -227,8 +227,29 @@ impl Transformer {
     }
 }
 
-/// Runs `consumers` workers on the in-process queue, and its sweeper (at once, then
-/// every `sweep_every`), for as long as the runtime lives.
+/// Publishes jobs of links left pending: first those older than `first_age`, then
+/// every `every` those older than `every`, for as long as the runtime lives.
+pub fn spawn_sweeper(
+    queue: Arc<dyn JobQueue>,
+    transformer: Transformer,
+    first_age: Duration,
+    every: Duration,
+) {
+    tokio::spawn(async move {
+        let mut age = first_age;
+        loop {
+            let n = transformer.sweep(queue.as_ref(), age).await;
+            if n > 0 {
+                tracing::info!(jobs = n, "sweeper published pending jobs");
+            }
+            age = every;
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
+/// Runs `consumers` workers on the in-process queue, and its sweeper (everything
+/// pending at once: the queue was empty at start), for as long as the runtime lives.
 pub fn run_local(
     queue: Arc<LocalQueue>,
     transformer: Transformer,
@@ -253,15 +274,5 @@ pub fn run_local(
             }
         });
     }
-    tokio::spawn(async move {
-        let mut age = Duration::ZERO;
-        loop {
-            let n = transformer.sweep(queue.as_ref(), age).await;
-            if n > 0 {
-                tracing::info!(jobs = n, "sweeper published pending jobs");
-            }
-            age = sweep_every;
-            tokio::time::sleep(sweep_every).await;
-        }
-    });
+    spawn_sweeper(queue, transformer, Duration::ZERO, sweep_every);
 }

@@ -54,7 +54,23 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
         s.database.uri = uri;
         s.database.name = format!("test_{}", random_hex(8));
     }
+    if let Some(url) = amqp_url() {
+        use_rabbitmq(&mut s, &url);
+    }
     s
+}
+
+/// `PHOTOSHARE_TEST_AMQP_URL`: with it, every test app's jobs go through RabbitMQ.
+pub fn amqp_url() -> Option<String> {
+    std::env::var("PHOTOSHARE_TEST_AMQP_URL").ok()
+}
+
+/// RabbitMQ at `url`, with queues of this app's own that the broker drops when
+/// they have been idle for ten minutes.
+pub fn use_rabbitmq(s: &mut Settings, url: &str) {
+    s.queue.amqp_url = url.to_owned();
+    s.queue.prefix = format!("test_{}", random_hex(6));
+    s.queue.idle_expiry_seconds = 600;
 }
 
 pub fn random_hex(bytes: usize) -> String {

@@ -9,16 +9,16 @@ use serde_json::{json, Value};
 
 use crate::fixtures;
 use crate::helpers::{
-    assert_problem, error_fields, spawn_app, spawn_app_with, spawn_app_without_worker, Role,
-    TestApp, TestUser,
+    amqp_url, assert_problem, error_fields, spawn_app, spawn_app_with, spawn_app_without_worker,
+    Role, TestApp, TestUser,
 };
 
-async fn photo(app: &TestApp, user: &TestUser, w: u32, h: u32) -> String {
+pub async fn photo(app: &TestApp, user: &TestUser, w: u32, h: u32) -> String {
     let photo = app.upload_ok(&user.access, fixtures::png(w, h), &[]).await;
     photo["id"].as_str().unwrap().to_owned()
 }
 
-async fn create(app: &TestApp, token: &str, photo: &str, t: &str) -> reqwest::Response {
+pub async fn create(app: &TestApp, token: &str, photo: &str, t: &str) -> reqwest::Response {
     app.post_json(
         &format!("/api/photos/{photo}/transformations"),
         &json!({ "transformation": t }),
@@ -28,8 +28,8 @@ async fn create(app: &TestApp, token: &str, photo: &str, t: &str) -> reqwest::Re
 }
 
 /// Polls the link until it leaves `pending` (the worker runs in the background).
-async fn finished(app: &TestApp, id: &str) -> Value {
-    for _ in 0..300 {
+pub async fn finished(app: &TestApp, id: &str) -> Value {
+    for _ in 0..600 {
         let link: Value = app
             .get(&format!("/api/transformations/{id}"), None)
             .await
@@ -41,10 +41,10 @@ async fn finished(app: &TestApp, id: &str) -> Value {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("link {id} still pending after 15 s");
+    panic!("link {id} still pending after 30 s");
 }
 
-fn decode_qr(png: &[u8]) -> String {
+pub fn decode_qr(png: &[u8]) -> String {
     let img = image::load_from_memory(png).unwrap().into_luma8();
     let mut prepared = rqrr::PreparedImage::prepare(img);
     let grids = prepared.detect_grids();
@@ -216,7 +216,7 @@ async fn only_the_owner_or_an_admin_creates_and_deletes_links() {
     assert!(media.is_empty(), "the link's files are removed: {media:?}");
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -264,9 +264,19 @@ async fn while_pending_the_image_is_503_with_retry_after_and_the_qr_code_already
         .json()
         .await
         .unwrap();
-    assert_eq!(report["backend"], "in-process");
-    assert_eq!(report["queues"][0]["ready"], 1);
-    assert_eq!(report["queues"][0]["consumers"], 0);
+    let backend = if amqp_url().is_some() {
+        "rabbitmq"
+    } else {
+        "in-process"
+    };
+    assert_eq!(report["backend"], backend);
+    let work = &report["queues"][0];
+    let name = work["name"].as_str().unwrap();
+    assert!(name.ends_with("transformations"), "{name}");
+    assert_eq!(
+        (work["ready"].as_u64(), work["consumers"].as_u64()),
+        (Some(1), Some(0))
+    );
     assert_eq!(
         report["jobs"],
         json!({ "pending": 1, "done": 0, "failed": 0 })
@@ -274,10 +284,8 @@ async fn while_pending_the_image_is_503_with_retry_after_and_the_qr_code_already
     let denied = app.get("/api/admin/queues", Some(&user.access)).await;
     assert_problem(denied, StatusCode::FORBIDDEN).await;
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
-    assert!(
-        metrics.contains("photoshare_queue_depth{queue=\"transformations\"} 1"),
-        "{metrics}"
-    );
+    let depth = format!("photoshare_queue_depth{{queue=\"{name}\"}} 1");
+    assert!(metrics.contains(&depth), "{metrics}");
 }
 
 #[actix_web::test]
@@ -325,6 +333,14 @@ async fn a_job_that_keeps_failing_ends_failed_with_a_reason_and_the_worker_goes_
         report["jobs"],
         json!({ "pending": 0, "done": 1, "failed": 1 })
     );
+    if amqp_url().is_some() {
+        let dead = &report["queues"][1];
+        assert!(dead["name"].as_str().unwrap().ends_with(".dead"));
+        assert_eq!(
+            dead["ready"], 1,
+            "the poison job is in the dead-letter queue"
+        );
+    }
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     assert!(
         metrics.contains("photoshare_jobs_total{outcome=\"failed\"} 1"),

@@ -10,6 +10,7 @@ mod helpers;
 mod links;
 mod ops;
 mod photos;
+mod rabbit;
 mod ratings;
 mod search;
 mod startup;

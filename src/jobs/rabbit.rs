@@ -1,0 +1,363 @@
+//! RabbitMQ, when `PHOTOSHARE__QUEUE__AMQP_URL` is set: API and worker processes
+//! scale out independently against one broker.
+//!
+//! Topology (declared by every process, idempotently):
+//! - `photoshare.transformations`: durable work queue; messages are persistent link
+//!   ids; rejected messages dead-letter to
+//! - `photoshare.transformations.dead`: durable dead-letter queue, for inspection;
+//! - `photoshare.transformations.retry`: durable, no consumers; a message waits
+//!   there for its per-message expiration (the backoff), then dead-letters back
+//!   to the work queue.
+//!
+//! Publishing uses its own channel in confirm mode with `mandatory`: `publish`
+//! returns only when the broker has the message. Consumers use another channel,
+//! prefetch sized to the number of concurrent jobs, and ack only after the result
+//! is stored. Lost connections are re-established with backoff; until then publish
+//! fails fast (the link stays pending and the sweeper publishes it later).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, ShortString};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use tokio::sync::Mutex;
+
+use super::worker::{Disposition, Transformer};
+use super::{JobQueue, QueueError, QueueStats};
+use crate::http::error::error_chain;
+
+/// The three queue names, from the configured prefix.
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub work: String,
+    pub dead: String,
+    pub retry: String,
+    /// `x-expires` for every queue, when set.
+    pub idle_expiry_ms: Option<u32>,
+}
+
+impl Names {
+    pub fn new(prefix: &str, idle_expiry_seconds: u64) -> Self {
+        Names {
+            work: format!("{prefix}.transformations"),
+            dead: format!("{prefix}.transformations.dead"),
+            retry: format!("{prefix}.transformations.retry"),
+            idle_expiry_ms: (idle_expiry_seconds > 0)
+                .then(|| u32::try_from(idle_expiry_seconds * 1000).unwrap_or(u32::MAX)),
+        }
+    }
+}
+
+/// How long a publish may wait for a connection and the broker's confirm.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+#[error("the broker returned the message as unroutable")]
+struct Unroutable;
+
+#[derive(Debug, thiserror::Error)]
+#[error("the broker did not answer in time")]
+struct TimedOut;
+
+pub struct RabbitQueue {
+    url: String,
+    names: Names,
+    /// The publishing channel (confirm mode), made on first use and again after a
+    /// connection is lost.
+    publisher: Mutex<Option<(Connection, Channel)>>,
+    in_flight: std::sync::atomic::AtomicU64,
+    consumers: std::sync::atomic::AtomicU64,
+}
+
+async fn connect(url: &str) -> Result<Connection, lapin::Error> {
+    let props = ConnectionProperties::default()
+        .with_connection_name("photoshare".into())
+        .with_executor(tokio_executor_trait::Tokio::current())
+        .with_reactor(tokio_reactor_trait::Tokio::current());
+    Connection::connect(url, props).await
+}
+
+fn durable() -> QueueDeclareOptions {
+    QueueDeclareOptions {
+        durable: true,
+        ..QueueDeclareOptions::default()
+    }
+}
+
+fn queue_args(names: &Names, dead_letter_to: Option<&str>) -> FieldTable {
+    let mut args = FieldTable::default();
+    if let Some(ms) = names.idle_expiry_ms {
+        args.insert(ShortString::from("x-expires"), AMQPValue::LongUInt(ms));
+    }
+    let Some(queue) = dead_letter_to else {
+        return args;
+    };
+    args.insert(
+        ShortString::from("x-dead-letter-exchange"),
+        AMQPValue::LongString("".into()),
+    );
+    args.insert(
+        ShortString::from("x-dead-letter-routing-key"),
+        AMQPValue::LongString(queue.into()),
+    );
+    args
+}
+
+/// Declares the three queues (idempotent: same arguments every time).
+async fn declare(channel: &Channel, names: &Names) -> Result<(), lapin::Error> {
+    let n = names;
+    channel
+        .queue_declare(&n.dead, durable(), queue_args(n, None))
+        .await?;
+    channel
+        .queue_declare(&n.work, durable(), queue_args(n, Some(&n.dead)))
+        .await?;
+    channel
+        .queue_declare(&n.retry, durable(), queue_args(n, Some(&n.work)))
+        .await?;
+    Ok(())
+}
+
+fn persistent() -> BasicProperties {
+    BasicProperties::default()
+        .with_delivery_mode(2)
+        .with_content_type("text/plain".into())
+}
+
+impl RabbitQueue {
+    /// Tries to connect and declare the topology now; a broker that is down is
+    /// logged, not fatal: publishing connects again on its next use.
+    pub async fn new(url: &str, names: Names) -> Arc<Self> {
+        let queue = Arc::new(RabbitQueue {
+            url: url.to_owned(),
+            names,
+            publisher: Mutex::new(None),
+            in_flight: Default::default(),
+            consumers: Default::default(),
+        });
+        match queue.open_publisher().await {
+            Ok(publisher) => *queue.publisher.lock().await = Some(publisher),
+            Err(e) => tracing::warn!(error = %error_chain(&e), "RabbitMQ unreachable at start"),
+        }
+        queue
+    }
+
+    async fn open_publisher(&self) -> Result<(Connection, Channel), QueueError> {
+        let connection = tokio::time::timeout(PUBLISH_TIMEOUT, connect(&self.url))
+            .await
+            .map_err(|_| QueueError::unavailable(TimedOut))?
+            .map_err(QueueError::unavailable)?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(QueueError::unavailable)?;
+        declare(&channel, &self.names)
+            .await
+            .map_err(QueueError::unavailable)?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(QueueError::unavailable)?;
+        Ok((connection, channel))
+    }
+
+    /// Publishes to `queue` and waits for the broker's confirm.
+    async fn publish_to(
+        &self,
+        queue: &str,
+        link_id: &str,
+        properties: BasicProperties,
+    ) -> Result<(), QueueError> {
+        let mut guard = self.publisher.lock().await;
+        if !guard
+            .as_ref()
+            .is_some_and(|(c, ch)| c.status().connected() && ch.status().connected())
+        {
+            *guard = None;
+            *guard = Some(self.open_publisher().await?);
+        }
+        let Some((_, channel)) = guard.as_ref() else {
+            return Err(QueueError::unavailable(TimedOut));
+        };
+        let options = BasicPublishOptions {
+            mandatory: true,
+            ..BasicPublishOptions::default()
+        };
+        let confirmed = tokio::time::timeout(PUBLISH_TIMEOUT, async {
+            channel
+                .basic_publish("", queue, options, link_id.as_bytes(), properties)
+                .await?
+                .await
+        })
+        .await;
+        let confirmation = match confirmed {
+            Ok(Ok(c)) => c,
+            Ok(Err(e)) => {
+                *guard = None;
+                return Err(QueueError::unavailable(e));
+            }
+            Err(_) => {
+                *guard = None;
+                return Err(QueueError::unavailable(TimedOut));
+            }
+        };
+        match confirmation.take_message() {
+            None => Ok(()),
+            Some(_) => Err(QueueError::unavailable(Unroutable)),
+        }
+    }
+
+    /// Runs `consumers` concurrent jobs from the work queue for as long as the
+    /// runtime lives, reconnecting (1 s, 2 s ... 30 s apart) whenever the
+    /// connection is lost.
+    pub fn run_consumers(self: &Arc<Self>, transformer: Transformer, consumers: usize) {
+        let queue = self.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_secs(1);
+            loop {
+                match queue.consume(&transformer, consumers).await {
+                    Ok(()) => delay = Duration::from_secs(1),
+                    Err(e) => tracing::warn!(error = %error_chain(&e),
+                        "job consumer lost the broker; reconnecting"),
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        });
+    }
+
+    /// One connection's worth of consuming: returns when the connection drops.
+    async fn consume(
+        self: &Arc<Self>,
+        transformer: &Transformer,
+        consumers: usize,
+    ) -> Result<(), lapin::Error> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let connection = connect(&self.url).await?;
+        let channel = connection.create_channel().await?;
+        declare(&channel, &self.names).await?;
+        let prefetch = u16::try_from(consumers.max(1)).unwrap_or(u16::MAX);
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await?;
+        let mut deliveries = channel
+            .basic_consume(
+                &self.names.work,
+                "",
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        tracing::info!(queue = %self.names.work, prefetch, "consuming transformation jobs");
+        self.consumers.fetch_add(1, Relaxed);
+        let jobs = Arc::new(tokio::sync::Semaphore::new(consumers.max(1)));
+        let mut result = Ok(());
+        while let Some(delivery) = deliveries.next().await {
+            let delivery = match delivery {
+                Ok(d) => d,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            let Ok(permit) = jobs.clone().acquire_owned().await else {
+                break;
+            };
+            let (queue, transformer) = (self.clone(), transformer.clone());
+            self.in_flight.fetch_add(1, Relaxed);
+            tokio::spawn(async move {
+                let link_id = String::from_utf8_lossy(&delivery.data).into_owned();
+                let requeue = |requeue| BasicNackOptions {
+                    requeue,
+                    ..BasicNackOptions::default()
+                };
+                let settled = match transformer.handle(&link_id).await {
+                    Disposition::Ack => delivery.ack(BasicAckOptions::default()).await,
+                    Disposition::Retry(delay) => match queue.publish_later(&link_id, delay).await {
+                        Ok(()) => delivery.ack(BasicAckOptions::default()).await,
+                        // Could not park it: the broker delivers it again now.
+                        Err(_) => delivery.nack(requeue(true)).await,
+                    },
+                    // Rejected without requeue: the broker dead-letters it.
+                    Disposition::DeadLetter => delivery.nack(requeue(false)).await,
+                };
+                if let Err(e) = settled {
+                    // The channel is gone: the broker delivers the job again.
+                    tracing::warn!(link_id, error = %error_chain(&e), "could not settle a job");
+                }
+                queue.in_flight.fetch_sub(1, Relaxed);
+                drop(permit);
+            });
+        }
+        self.consumers.fetch_sub(1, Relaxed);
+        result
+    }
+
+    /// Parks the job in the retry queue until `delay` has passed.
+    async fn publish_later(&self, link_id: &str, delay: Duration) -> Result<(), QueueError> {
+        let expiration = delay.as_millis().to_string();
+        let properties = persistent().with_expiration(expiration.into());
+        self.publish_to(&self.names.retry, link_id, properties)
+            .await
+    }
+
+    /// Message and consumer counts of a queue, as the broker reports them.
+    async fn count(&self, channel: &Channel, name: &str) -> Result<QueueStats, lapin::Error> {
+        let options = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let q = channel
+            .queue_declare(name, options, FieldTable::default())
+            .await?;
+        Ok(QueueStats {
+            name: name.to_owned(),
+            ready: u64::from(q.message_count()),
+            unacked: 0,
+            consumers: u64::from(q.consumer_count()),
+        })
+    }
+}
+
+#[async_trait]
+impl JobQueue for RabbitQueue {
+    fn backend(&self) -> &'static str {
+        "rabbitmq"
+    }
+
+    async fn publish(&self, link_id: &str) -> Result<(), QueueError> {
+        self.publish_to(&self.names.work, link_id, persistent())
+            .await
+    }
+
+    /// Ready and consumer counts come from the broker; `unacked` is what this
+    /// process's own consumers hold (AMQP does not report the broker-wide figure).
+    async fn stats(&self) -> Result<Vec<QueueStats>, QueueError> {
+        let connection = tokio::time::timeout(PUBLISH_TIMEOUT, connect(&self.url))
+            .await
+            .map_err(|_| QueueError::unavailable(TimedOut))?
+            .map_err(QueueError::unavailable)?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(QueueError::unavailable)?;
+        let mut out = Vec::new();
+        let n = &self.names;
+        for name in [&n.work, &n.dead, &n.retry] {
+            out.push(
+                self.count(&channel, name)
+                    .await
+                    .map_err(QueueError::unavailable)?,
+            );
+        }
+        out[0].unacked = self.in_flight.load(std::sync::atomic::Ordering::Relaxed);
+        let _ = connection.close(200, "stats".into()).await;
+        Ok(out)
+    }
+}
