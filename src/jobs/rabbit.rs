@@ -357,7 +357,7 @@ impl JobQueue for RabbitQueue {
             );
         }
         out[0].unacked = self.in_flight.load(std::sync::atomic::Ordering::Relaxed);
-        let _ = connection.close(200, "stats".into()).await;
+        let _ = connection.close(200, "stats").await;
         Ok(out)
     }
 }
