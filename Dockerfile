@@ -3,6 +3,9 @@
 # is distroless (glibc + CA certificates, no shell), runs as the non-root user 65532.
 
 FROM rust:1-slim-bookworm AS build
+# libjpeg-turbo (the JPEG codec) is compiled from source and linked statically.
+RUN apt-get update && apt-get install -y --no-install-recommends cmake nasm \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so code changes don't rebuild them.
 COPY Cargo.toml Cargo.lock ./

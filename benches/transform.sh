@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-5}
 shared=../shared/bench
 corpus=$(bash "$shared/corpus.sh" bench-corpus)
-cargo build --release --quiet --bin photoshare
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin photoshare
 python3 -c 'import PIL, pyvips' 2>/dev/null || pip install -q pillow pyvips pyvips-binary
 peers=$(mktemp)
 VIPS_CONCURRENCY=1 python3 "$shared/peers.py" "$corpus" --runs "$runs" > "$peers"

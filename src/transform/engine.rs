@@ -366,15 +366,27 @@ fn luma(r: u8, g: u8, b: u8) -> u8 {
     ((u32::from(r) * 299 + u32::from(g) * 587 + u32::from(b) * 114 + 500) / 1000) as u8
 }
 
+/// Format and dimensions from the header, within the input pixel limit. JPEG
+/// headers are read by libjpeg-turbo (no copy of the file).
+fn inspect(data: &[u8], limits: &Limits) -> Result<(Format, u32, u32), EngineError> {
+    let (format, w, h) = if Format::sniff(data) == Some(Format::Jpeg) {
+        let header = turbojpeg::read_header(data).map_err(|_| EngineError::Unsupported)?;
+        let dim = |v: usize| u32::try_from(v).map_err(|_| EngineError::TooLarge);
+        (Format::Jpeg, dim(header.width)?, dim(header.height)?)
+    } else {
+        ingest::inspect(data, u64::MAX).map_err(|_| EngineError::Unsupported)?
+    };
+    if u64::from(w) * u64::from(h) > limits.max_input_pixels {
+        return Err(EngineError::TooLarge);
+    }
+    Ok((format, w, h))
+}
+
 fn decode(
     data: &[u8],
-    limits: &Limits,
+    (format, w, h): (Format, u32, u32),
     first: Option<&Step>,
 ) -> Result<(Canvas, Format, f64), EngineError> {
-    let (format, w, h) = ingest::inspect(data, limits.max_input_pixels).map_err(|e| match e {
-        ingest::IngestError::TooManyPixels { .. } => EngineError::TooLarge,
-        _ => EngineError::Unsupported,
-    })?;
     if format == Format::Jpeg {
         let scale = first
             .and_then(|s| plan_resize(s, w, h, None))
@@ -423,6 +435,8 @@ fn decode_jpeg(data: &[u8], eighths: usize) -> Result<(Canvas, f64), EngineError
     let header = d.read_header(data).map_err(|_| EngineError::Unsupported)?;
     let factor = turbojpeg::ScalingFactor::new(eighths, 8);
     d.set_scaling_factor(factor).map_err(codec)?;
+    // Shrinking anyway: the cheaper chroma upsampling is invisible after it.
+    d.set_fast_upsample(eighths < 8).map_err(codec)?;
     let scaled = header.scaled(factor);
     let gray = matches!(header.colorspace, turbojpeg::Colorspace::Gray);
     let (format, channels) = if gray {
@@ -885,12 +899,10 @@ pub fn render(
     limits: &Limits,
     unspecified: Option<Format>,
 ) -> Result<Rendered, EngineError> {
-    let (_, w, h) = ingest::inspect(input, limits.max_input_pixels).map_err(|e| match e {
-        ingest::IngestError::TooManyPixels { .. } => EngineError::TooLarge,
-        _ => EngineError::Unsupported,
-    })?;
+    let header = inspect(input, limits)?;
+    let (_, w, h) = header;
     plan(t, w, h, limits)?;
-    let (mut img, input_format, mut scale) = decode(input, limits, t.steps.first())?;
+    let (mut img, input_format, mut scale) = decode(input, header, t.steps.first())?;
     let mut dims = (w, h);
     let mut background = WHITE;
     for step in &t.steps {

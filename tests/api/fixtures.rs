@@ -12,8 +12,13 @@ pub const WHITE: [u8; 3] = [250, 250, 250];
 
 /// 64x32, upright: red | green on top, blue | white below.
 pub fn quadrants() -> RgbImage {
-    RgbImage::from_fn(64, 32, |x, y| {
-        Rgb(match (x < 32, y < 16) {
+    quadrants_sized(64, 32)
+}
+
+/// Red, green, blue and white quadrants at any size.
+pub fn quadrants_sized(w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        Rgb(match (x < w / 2, y < h / 2) {
             (true, true) => RED,
             (false, true) => GREEN,
             (true, false) => BLUE,

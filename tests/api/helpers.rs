@@ -19,6 +19,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     admin: tokio::sync::OnceCell<TestUser>,
+    /// What the app was built with (port 0 replaced by the bound one).
+    pub settings: Settings,
     _data_dir: tempfile::TempDir,
 }
 
@@ -103,10 +105,11 @@ async fn spawn(customize: impl FnOnce(&mut Settings), run_worker: bool) -> TestA
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(dir.path());
     customize(&mut settings);
-    let app = Application::build_with(settings, run_worker)
+    let app = Application::build_with(settings.clone(), run_worker)
         .await
         .expect("application builds");
     let port = app.port();
+    settings.server.port = port;
     actix_web::rt::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -115,6 +118,7 @@ async fn spawn(customize: impl FnOnce(&mut Settings), run_worker: bool) -> TestA
             .build()
             .unwrap(),
         admin: tokio::sync::OnceCell::new(),
+        settings,
         _data_dir: dir,
     }
 }

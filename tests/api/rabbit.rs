@@ -131,3 +131,101 @@ async fn links_made_while_the_broker_is_down_complete_after_it_returns() {
     }
     assert_eq!(app.get("/readyz", None).await.status(), StatusCode::OK);
 }
+
+/// A `photoshare worker` process of the test binary, on the app's database,
+/// broker queues and media.
+fn worker_process(app: &crate::helpers::TestApp) -> std::process::Child {
+    use secrecy::ExposeSecret;
+    let s = &app.settings;
+    std::process::Command::new(env!("CARGO_BIN_EXE_photoshare"))
+        .arg("worker")
+        .env("PHOTOSHARE__DATA_DIR", &s.data_dir)
+        .env("PHOTOSHARE__DATABASE__URI", &s.database.uri)
+        .env("PHOTOSHARE__DATABASE__NAME", &s.database.name)
+        .env("PHOTOSHARE__QUEUE__AMQP_URL", &s.queue.amqp_url)
+        .env("PHOTOSHARE__QUEUE__PREFIX", &s.queue.prefix)
+        .env("PHOTOSHARE__QUEUE__IDLE_EXPIRY_SECONDS", "600")
+        .env("PHOTOSHARE__QUEUE__WORKERS", "1")
+        .env("PHOTOSHARE__SERVER__PUBLIC_URL", &app.address)
+        .env(
+            "PHOTOSHARE__AUTH__JWT_SECRET",
+            s.auth.jwt_secret.expose_secret(),
+        )
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .expect("worker starts")
+}
+
+async fn work_queue(app: &crate::helpers::TestApp, admin: &str) -> Value {
+    let report: Value = app
+        .get("/api/admin/queues", Some(admin))
+        .await
+        .json()
+        .await
+        .unwrap();
+    report["queues"][0].clone()
+}
+
+/// A worker killed (SIGKILL) in the middle of a job: the broker delivers the job
+/// again to the next worker, which makes the image. Needs MongoDB too: two
+/// processes cannot share the embedded database file.
+#[actix_web::test]
+async fn a_job_whose_worker_is_killed_mid_job_completes_on_redelivery() {
+    if amqp_url().is_none() || std::env::var("PHOTOSHARE_TEST_MONGODB_URI").is_err() {
+        return;
+    }
+    let app = crate::helpers::spawn_app_without_worker().await;
+    let admin = app.admin().await.access.clone();
+    let user = app.signup_and_login(Role::User).await;
+    // A big image and a rotation by an odd angle: seconds of work in a debug build.
+    let big = crate::fixtures::encode(
+        &image::DynamicImage::ImageRgb8(crate::fixtures::quadrants_sized(4000, 3000)),
+        image::ImageFormat::Jpeg,
+    );
+    let photo: Value = app.upload_ok(&user.access, big, &[]).await;
+    let photo_id = photo["id"].as_str().unwrap();
+
+    let mut first = worker_process(&app);
+    for _ in 0..200 {
+        if work_queue(&app, &admin).await["consumers"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let link: Value = create(&app, &user.access, photo_id, "a_33")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let link_id = link["id"].as_str().unwrap();
+    // Delivered (nothing ready) and not finished: the job is in the worker's hands.
+    for _ in 0..200 {
+        if work_queue(&app, &admin).await["ready"] == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let now: Value = app
+        .get(&format!("/api/transformations/{link_id}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["status"], "pending", "killed before it finished");
+
+    let mut second = worker_process(&app);
+    let done = finished(&app, link_id).await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(done["status"], "done", "completed on redelivery");
+    let res = app.fetch(done["url"].as_str().unwrap()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let img = image::load_from_memory(&res.bytes().await.unwrap()).unwrap();
+    assert!(
+        img.width() > 4000 && img.height() > 3000,
+        "rotated bounding box"
+    );
+}

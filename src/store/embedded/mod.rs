@@ -51,13 +51,17 @@ const RATING_KEYS: TableDefinition<(&str, &str), &str> = TableDefinition::new("r
 const PHOTO_RATINGS: TableDefinition<(&str, &str), ()> = TableDefinition::new("photo_ratings");
 /// Search postings `(term, time key, photo id)`, time-ordered within a term. Terms:
 /// `k:<keyword>`, `t:<tag>`, `o:<owner id>` and `*` (every photo).
-const POSTINGS: TableDefinition<(&str, u64, &str), ()> = TableDefinition::new("search_postings");
+/// The value is the photo's rating key, so rating bounds need no lookup.
+const POSTINGS: TableDefinition<(&str, u64, &str), u64> =
+    TableDefinition::new("search_postings_v2");
+/// Index tables of version 1, dropped when the index is rebuilt.
+const OLD_POSTINGS: TableDefinition<(&str, u64, &str), ()> =
+    TableDefinition::new("search_postings");
+const OLD_RATING_OF: TableDefinition<&str, u64> = TableDefinition::new("search_rating_of");
 /// Term -> number of postings, to start a query from its rarest term.
 const TERM_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("search_term_counts");
 /// `(rating key, time key, photo id)`: every photo in rating order (unrated = 0).
 const BY_RATING: TableDefinition<(u64, u64, &str), ()> = TableDefinition::new("search_by_rating");
-/// Photo id -> its rating key, for rating bounds on candidates found by term.
-const RATING_OF: TableDefinition<&str, u64> = TableDefinition::new("search_rating_of");
 const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
 const LINK_BY_SLUG: TableDefinition<&str, &str> = TableDefinition::new("links_by_slug");
 /// (photo id, canonical transformation) -> link id: one link per transformation.
@@ -72,7 +76,7 @@ const LINK_STATUS_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("lin
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// Bumped whenever what the index holds changes; a file with another version is
 /// re-indexed when it is opened.
-const SEARCH_INDEX_VERSION: u64 = 1;
+const SEARCH_INDEX_VERSION: u64 = 2;
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -597,10 +601,11 @@ fn index_photo(txn: &WriteTransaction, photo: &PhotoRecord, delta: i64) -> Resul
     let mut postings = txn.open_table(POSTINGS)?;
     let mut counts = txn.open_table(TERM_COUNTS)?;
     let (time, id) = (time_key(photo.created_at), photo.id.as_str());
+    let rating = rating_key(photo.rating_average());
     for term in search_terms(photo) {
         let key = (term.as_str(), time, id);
         let changed = if delta > 0 {
-            postings.insert(key, ())?.is_none()
+            postings.insert(key, rating)?.is_none()
         } else {
             postings.remove(key)?.is_some()
         };
@@ -608,18 +613,16 @@ fn index_photo(txn: &WriteTransaction, photo: &PhotoRecord, delta: i64) -> Resul
             bump(&mut counts, &term, delta)?;
         }
     }
-    let rating = rating_key(photo.rating_average());
     if delta > 0 {
         txn.open_table(BY_RATING)?.insert((rating, time, id), ())?;
-        txn.open_table(RATING_OF)?.insert(id, rating)?;
     } else {
         txn.open_table(BY_RATING)?.remove((rating, time, id))?;
-        txn.open_table(RATING_OF)?.remove(id)?;
     }
     Ok(())
 }
 
-/// Moves a photo within the rating order after its sums changed.
+/// Moves a photo within the rating order, and rewrites the rating its postings
+/// carry, after its sums changed.
 fn reindex_rating(
     txn: &WriteTransaction,
     before: Option<f64>,
@@ -631,14 +634,19 @@ fn reindex_rating(
         let mut by_rating = txn.open_table(BY_RATING)?;
         by_rating.remove((old, time, id))?;
         by_rating.insert((new, time, id), ())?;
-        txn.open_table(RATING_OF)?.insert(id, new)?;
+        let mut postings = txn.open_table(POSTINGS)?;
+        for term in search_terms(photo) {
+            postings.insert((term.as_str(), time, id), new)?;
+        }
     }
     Ok(())
 }
 
 /// Recomputes tag counts and the search index from the photo records.
 fn rebuild_search_index(txn: &WriteTransaction) -> Result<(), TxError> {
-    for table in [TAGS, TERM_COUNTS, RATING_OF] {
+    txn.delete_table(OLD_POSTINGS)?;
+    txn.delete_table(OLD_RATING_OF)?;
+    for table in [TAGS, TERM_COUNTS] {
         txn.delete_table(table)?;
         txn.open_table(table)?;
     }
@@ -783,18 +791,18 @@ impl PhotoRepo for EmbeddedStore {
 /// Above every photo id (ids are hex), to close a range over a key prefix.
 const ID_MAX: &str = "\u{10FFFF}";
 
-/// Visits each key of a range, forwards or backwards.
-fn walk<K: redb::Key + 'static>(
-    range: redb::Range<'_, K, ()>,
+/// Visits each entry of a range, forwards or backwards.
+fn walk<K: redb::Key + 'static, V: redb::Value + 'static>(
+    range: redb::Range<'_, K, V>,
     descending: bool,
-    mut visit: impl for<'k> FnMut(K::SelfType<'k>) -> Result<(), TxError>,
+    mut visit: impl for<'k> FnMut(K::SelfType<'k>, V::SelfType<'k>) -> Result<(), TxError>,
 ) -> Result<(), TxError> {
     let mut step = |entry: Result<
-        (redb::AccessGuard<'_, K>, redb::AccessGuard<'_, ()>),
+        (redb::AccessGuard<'_, K>, redb::AccessGuard<'_, V>),
         redb::StorageError,
     >| {
-        let (key, _) = entry?;
-        visit(key.value())
+        let (key, value) = entry?;
+        visit(key.value(), value.value())
     };
     if descending {
         range.rev().try_for_each(&mut step)
@@ -870,7 +878,7 @@ impl EmbeddedStore {
             let by_rating = txn.open_table(BY_RATING)?;
             let start = if rated { rating_lo } else { 0 };
             let range = by_rating.range((start, 0, "")..=(rating_hi, u64::MAX, ID_MAX))?;
-            walk(range, q.sort.descending(), |(_, time, id)| {
+            walk(range, q.sort.descending(), |(_, time, id), ()| {
                 if (lo..=hi).contains(&time) {
                     pager.push(id);
                 }
@@ -909,21 +917,16 @@ impl EmbeddedStore {
             let (page, _) = self.page_in(&txn, pager)?;
             return Ok((page, total));
         }
-        let rating_of = txn.open_table(RATING_OF)?;
         let mut hits: Vec<Hit> = Vec::new();
-        walk(range, q.sort.descending(), |(_, time, id)| {
+        walk(range, q.sort.descending(), |(_, time, id), rating| {
+            // The rating rides along in the posting: cheap checks first.
+            if rated && !(rating_lo..=rating_hi).contains(&rating) {
+                return Ok(());
+            }
             for term in &others {
                 if postings.get((*term, time, id))?.is_none() {
                     return Ok(());
                 }
-            }
-            let rating = if rated || q.sort.by_rating() {
-                rating_of.get(id)?.map_or(0, |r| r.value())
-            } else {
-                0
-            };
-            if rated && !(rating_lo..=rating_hi).contains(&rating) {
-                return Ok(());
             }
             if q.sort.by_rating() {
                 let id = id.to_owned();
@@ -1488,7 +1491,7 @@ mod tests {
         // Simulate a file written before the index existed: no index, no version.
         store
             .write(|txn| {
-                for table in [TERM_COUNTS, RATING_OF, TAGS, META] {
+                for table in [TERM_COUNTS, TAGS, META] {
                     txn.delete_table(table)?;
                 }
                 txn.delete_table(POSTINGS)?;
