@@ -2,7 +2,7 @@
 # embedded stack in a temp DATA_DIR on a free port, and signs up a user.
 # Sets: pid, base, token. Defines: summary (wrk output -> one line), rss.
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
-cargo build --release --quiet --bin photoshare
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin photoshare
 dir=${BENCH_DATA_DIR:-$(mktemp -d)}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 PHOTOSHARE__DATA_DIR="$dir" PHOTOSHARE__SERVER__PORT="$port" PHOTOSHARE__RATE_LIMIT__AUTH_PER_MINUTE=0 \

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 photos=${2:-100000}
-cargo build --release --quiet --example seed --bin photoshare
+[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --example seed --bin photoshare
 BENCH_DATA_DIR=$(mktemp -d)
 ./target/release/examples/seed "$BENCH_DATA_DIR" "$photos"
 echo "database: $(du -m "$BENCH_DATA_DIR/photoshare.redb" | cut -f1) MiB"

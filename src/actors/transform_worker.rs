@@ -227,6 +227,9 @@ impl Links {
             }
             _ => return Err(LinkError::Pending),
         };
+        if let Some(url) = output.url.clone() {
+            return Ok(LinkImage::Redirect(url));
+        }
         if let Some(url) = self.media.public_url(&output.media_key) {
             return Ok(LinkImage::Redirect(url));
         }
@@ -254,7 +257,8 @@ impl Links {
             return Ok((Bytes::from(svg), "image/svg+xml"));
         }
         if let Some(output) = &link.output {
-            if let Some(png) = self.media.get(&output.qr_key).await? {
+            // The stored one saves rendering; if storage cannot give it, render.
+            if let Ok(Some(png)) = self.media.get(&output.qr_key).await {
                 return Ok((png, "image/png"));
             }
         }

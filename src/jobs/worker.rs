@@ -156,12 +156,20 @@ impl Transformer {
             .photo(&link.photo_id)
             .await?
             .ok_or(JobError::MissingOriginal)?;
+        let url = format!("{}/t/{}", self.public_url, link.slug);
+        // A backend that makes derived images itself (Cloudinary) needs no bytes here.
+        if let Some(derived) = self
+            .media
+            .derive(&photo.media_key, &link.transformation)
+            .await?
+        {
+            return self.finish_derived(link, &photo, &t, url, derived).await;
+        }
         let original = self
             .media
             .get(&photo.media_key)
             .await?
             .ok_or(JobError::MissingOriginal)?;
-        let url = format!("{}/t/{}", self.public_url, link.slug);
         let limits = self.limits;
         let (rendered, qr_png) = tokio::task::spawn_blocking(move || {
             let rendered = engine::render(&original, &t, &limits, None)?;
@@ -179,6 +187,7 @@ impl Transformer {
             size_bytes: rendered.bytes.len() as u64,
             sha256,
             qr_key: qr_key.clone(),
+            url: None,
         };
         self.media
             .put(&key, Bytes::from(rendered.bytes), rendered.format.mime())
@@ -199,6 +208,47 @@ impl Transformer {
                 let _ = self.media.delete(&key).await;
             }
         }
+        Ok(())
+    }
+
+    /// The media backend made the image (Cloudinary): store the QR code and the
+    /// URL that serves the image.
+    async fn finish_derived(
+        &self,
+        link: &LinkRecord,
+        photo: &crate::store::PhotoRecord,
+        t: &Transformation,
+        url: String,
+        derived: String,
+    ) -> Result<(), JobError> {
+        let (width, height) = engine::plan(t, photo.width, photo.height, &self.limits)
+            .map_err(|e| JobError::Engine(EngineError::Invalid(e)))?;
+        let format = match t.format() {
+            Some(crate::transform::OutputFormat::Jpg) => "jpeg",
+            Some(crate::transform::OutputFormat::Png) => "png",
+            Some(crate::transform::OutputFormat::Webp) => "webp",
+            Some(crate::transform::OutputFormat::Gif) => "gif",
+            _ => photo.format.as_str(),
+        };
+        let qr_png = tokio::task::spawn_blocking(move || qr::png(&url)).await??;
+        let (_, qr_key) = link_keys(&link.slug, crate::media::ingest::Format::Png);
+        self.media
+            .put(&qr_key, Bytes::from(qr_png), "image/png")
+            .await?;
+        let output = LinkOutput {
+            media_key: String::new(),
+            format: format.to_owned(),
+            width,
+            height,
+            size_bytes: 0,
+            sha256: String::new(),
+            qr_key,
+            url: Some(derived),
+        };
+        self.store
+            .links
+            .finish_link(&link.id, LinkOutcome::Done(output), now_millis())
+            .await?;
         Ok(())
     }
 

@@ -149,6 +149,28 @@ impl Cloudinary {
 
 #[async_trait]
 impl MediaStore for Cloudinary {
+    /// The Explicit API with an eager transformation (signed like every call):
+    /// Cloudinary makes the derived image, which its CDN then serves.
+    async fn derive(&self, key: &str, transformation: &str) -> Result<Option<String>, MediaError> {
+        let (public_id, ext) = Self::public_id(key);
+        let params = self.signed(vec![
+            ("eager", transformation.to_owned()),
+            ("public_id", public_id.clone()),
+            ("type", "upload".into()),
+        ]);
+        let body = self.post_form("explicit", Self::form(params)).await?;
+        let url = body["eager"][0]["secure_url"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| {
+                format!(
+                    "{}/{}/image/upload/{transformation}/{public_id}.{ext}",
+                    self.config.delivery_base, self.config.cloud_name
+                )
+            });
+        Ok(Some(url))
+    }
+
     fn backend(&self) -> &'static str {
         "cloudinary"
     }

@@ -32,4 +32,14 @@ pub trait MediaStore: Send + Sync {
     async fn delete(&self, key: &str) -> Result<(), MediaError>;
     /// A public URL to redirect clients to (a CDN), when the backend has one.
     fn public_url(&self, key: &str) -> Option<String>;
+    /// Has the backend make a transformed copy of `key` itself (Cloudinary's eager
+    /// transformations) and returns the URL that serves it; `None` when the backend
+    /// cannot, and the local engine renders it instead.
+    async fn derive(
+        &self,
+        _key: &str,
+        _transformation: &str,
+    ) -> Result<Option<String>, MediaError> {
+        Ok(None)
+    }
 }

@@ -499,6 +499,7 @@ fn output(key: &str) -> LinkOutput {
         size_bytes: 321,
         sha256: "cd".repeat(32),
         qr_key: format!("t/{key}.qr.png"),
+        url: None,
     }
 }
 

@@ -365,6 +365,10 @@ pub struct LinkOutput {
     pub sha256: String,
     /// The stored QR code (PNG) of the link.
     pub qr_key: String,
+    /// Where the image is served when the media backend made it itself
+    /// (Cloudinary); then `media_key` is empty.
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// A transformation of a photo with its public link. The record is also the job's
@@ -445,6 +449,7 @@ impl LinkRecord {
         self.output
             .iter()
             .flat_map(|o| [o.media_key.clone(), o.qr_key.clone()])
+            .filter(|k| !k.is_empty())
             .collect()
     }
 }

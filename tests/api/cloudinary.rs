@@ -173,3 +173,60 @@ async fn a_rejected_signature_or_an_outage_is_503_and_stores_nothing() {
     assert!(!problem["detail"].as_str().unwrap().contains("Signature"));
     assert_eq!(app.me(&user.access).await["photo_count"], 0);
 }
+
+#[actix_web::test]
+async fn transformations_are_made_by_cloudinary_eagerly_and_links_redirect_to_them() {
+    let fake = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1_1/{CLOUD}/image/upload")))
+        .and(SignedByOurKey)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"version": 1})))
+        .mount(&fake)
+        .await;
+    let derived = format!("{CDN}/{CLOUD}/image/upload/c_fill,h_50,w_50/photoshare/derived.jpg");
+    Mock::given(method("POST"))
+        .and(path(format!("/v1_1/{CLOUD}/image/explicit")))
+        .and(SignedByOurKey)
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"eager": [{"secure_url": derived}]})),
+        )
+        .expect(1)
+        .mount(&fake)
+        .await;
+    let app = app_on(&fake).await;
+    let user = app.signup_and_login(Role::User).await;
+    let photo = app
+        .upload_ok(&user.access, fixtures::png(80, 60), &[])
+        .await;
+    let photo_id = photo["id"].as_str().unwrap();
+
+    let res = crate::links::create(&app, &user.access, photo_id, "w_50,h_50,c_fill").await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let link: serde_json::Value = res.json().await.unwrap();
+    let done = crate::links::finished(&app, link["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "done");
+
+    let image = app.fetch(link["url"].as_str().unwrap()).await;
+    assert_eq!(image.status(), StatusCode::FOUND);
+    assert_eq!(image.headers()["location"], derived.as_str());
+    let requests = fake.received_requests().await.unwrap();
+    let upload = form_fields(&requests[0]);
+    let explicit = requests
+        .iter()
+        .map(form_fields)
+        .find(|f| f.contains_key("eager"))
+        .expect("an explicit call");
+    assert_eq!(
+        explicit["eager"], b"c_fill,h_50,w_50",
+        "the canonical transformation"
+    );
+    assert_eq!(explicit["type"], b"upload");
+    assert_eq!(
+        explicit["public_id"], upload["public_id"],
+        "of the photo's original"
+    );
+    let qr = app.fetch(link["qr_url"].as_str().unwrap()).await;
+    assert_eq!(qr.status(), StatusCode::OK);
+    let png = qr.bytes().await.unwrap();
+    assert_eq!(crate::links::decode_qr(&png), link["url"].as_str().unwrap());
+}

@@ -1097,6 +1097,8 @@ struct LinkOutputDoc {
     size_bytes: i64,
     sha256: String,
     qr_key: String,
+    #[serde(default)]
+    url: Option<String>,
 }
 
 impl From<LinkOutput> for LinkOutputDoc {
@@ -1109,6 +1111,7 @@ impl From<LinkOutput> for LinkOutputDoc {
             size_bytes: o.size_bytes as i64,
             sha256: o.sha256,
             qr_key: o.qr_key,
+            url: o.url,
         }
     }
 }
@@ -1132,6 +1135,7 @@ impl From<LinkDoc> for LinkRecord {
                 size_bytes: u64::try_from(o.size_bytes).unwrap_or(0),
                 sha256: o.sha256,
                 qr_key: o.qr_key,
+                url: o.url,
             }),
             created_at: from_bson_dt(d.created_at),
             completed_at: d.completed_at.map(from_bson_dt),
