@@ -5,7 +5,7 @@ use photoshare::app::Application;
 use photoshare::config::Environment;
 use reqwest::StatusCode;
 use secrecy::SecretString;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{random_hex, test_settings, PASSWORD};
 
@@ -39,8 +39,16 @@ async fn unreachable_mongodb_is_a_clear_startup_error_without_credentials() {
 
 /// Starts the real binary on the embedded stack and returns it with its address.
 fn start_binary(data_dir: &std::path::Path, secret: &str) -> (std::process::Child, String) {
+    start_serve(data_dir, secret, &["serve", "--no-worker"])
+}
+
+fn start_serve(
+    data_dir: &std::path::Path,
+    secret: &str,
+    args: &[&str],
+) -> (std::process::Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_photoshare"))
-        .args(["serve", "--no-worker"])
+        .args(args)
         .env("PHOTOSHARE__DATA_DIR", data_dir)
         .env("PHOTOSHARE__SERVER__PORT", "0")
         .env("PHOTOSHARE__AUTH__JWT_SECRET", secret)
@@ -112,4 +120,133 @@ async fn healthcheck_command_reports_the_servers_health() {
 
     assert!(healthy.success());
     assert!(!down.success());
+}
+
+#[test]
+fn transform_command_writes_the_transformed_file_and_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.png");
+    std::fs::write(&input, crate::fixtures::png(80, 40)).unwrap();
+    let run = |out: &str, t: &str| {
+        Command::new(env!("CARGO_BIN_EXE_photoshare"))
+            .arg("transform")
+            .arg(&input)
+            .arg(dir.path().join(out))
+            .arg(t)
+            .env("PHOTOSHARE__DATA_DIR", dir.path())
+            .output()
+            .unwrap()
+    };
+
+    let ok = run("out.JPG", "c_fill,w_20,h_10");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let written = std::fs::read(dir.path().join("out.JPG")).unwrap();
+    assert_eq!(&written[..3], [0xFF, 0xD8, 0xFF], "JPEG from the extension");
+    let img = image::load_from_memory(&written).unwrap();
+    assert_eq!((img.width(), img.height()), (20, 10));
+
+    let png = run("out.jpg", "w_10/f_png");
+    assert!(png.status.success());
+    let written = std::fs::read(dir.path().join("out.jpg")).unwrap();
+    assert_eq!(&written[1..4], b"PNG", "f_ wins over the extension");
+
+    for (out, t, says) in [
+        ("bad.jpg", "w_abc", "w:"),
+        ("bad.bmp", "w_10", "output format"),
+        ("bad.jpg", "c_crop,w_10,x_5/zz_1", "zz"),
+    ] {
+        let failed = run(out, t);
+        assert!(!failed.status.success(), "{t} must fail");
+        let stderr = String::from_utf8_lossy(&failed.stderr);
+        assert!(stderr.contains(says), "{t}: {stderr}");
+        assert!(!dir.path().join(out).exists(), "{t}: nothing written");
+    }
+    let missing = Command::new(env!("CARGO_BIN_EXE_photoshare"))
+        .args(["transform", "/nonexistent.png", "/tmp/x.png", "w_1"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
+}
+
+/// The in-process queue keeps nothing itself: a pending link in the embedded database
+/// is the job, so a process killed before running it loses nothing.
+#[actix_web::test]
+async fn a_pending_job_survives_a_killed_process_and_runs_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = random_hex(32);
+    let client = reqwest::Client::new();
+    let (mut first, address) = start_binary(dir.path(), &secret);
+    client
+        .post(format!("{address}/api/auth/signup"))
+        .json(&json!({"username": "resumer", "email": "r@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let login: Value = client
+        .post(format!("{address}/api/auth/login"))
+        .json(&json!({"username": "resumer", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    let part = reqwest::multipart::Part::bytes(crate::fixtures::png(40, 20)).file_name("a.png");
+    let photo: Value = client
+        .post(format!("{address}/api/photos"))
+        .bearer_auth(&token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let link: Value = client
+        .post(format!(
+            "{address}/api/photos/{}/transformations",
+            photo["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"transformation": "w_10"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(link["status"], "pending", "no worker in the first process");
+    first.kill().unwrap();
+    first.wait().unwrap();
+
+    let (mut second, address) = start_serve(dir.path(), &secret, &["serve"]);
+    let path = format!(
+        "{address}/api/transformations/{}",
+        link["id"].as_str().unwrap()
+    );
+    let mut status = Value::Null;
+    for _ in 0..300 {
+        let now: Value = client
+            .get(&path)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status = now["status"].clone();
+        if status != "pending" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(status, "done", "the restarted process ran the job");
 }
