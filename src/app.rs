@@ -19,15 +19,15 @@ use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::http::{self, metrics::Metrics, rate_limit::RateLimiter, AppState};
-use crate::jobs::local::LocalQueue;
-use crate::jobs::rabbit::{Names, RabbitQueue};
-use crate::jobs::worker::{self, JobMetrics, Transformer};
-use crate::jobs::JobQueue;
 use crate::media::cloudinary::{Cloudinary, CloudinaryConfig};
+use crate::media::engine;
 use crate::media::local::LocalMedia;
 use crate::media::MediaStore;
+use crate::queue::inprocess::InProcessQueue;
+use crate::queue::rabbitmq::{Names, RabbitQueue};
+use crate::queue::worker::{self, JobMetrics, Transformer};
+use crate::queue::JobQueue;
 use crate::store::{embedded::EmbeddedStore, mongo::MongoStore, Store};
-use crate::transform::engine;
 
 pub struct Application {
     port: u16,
@@ -100,7 +100,7 @@ impl Application {
             max_attempts: settings.queue.max_attempts,
             metrics: job_metrics.clone(),
         };
-        let queue = start_queue(&settings, transformer, run_worker).await;
+        let queue = start_queue(&settings, transformer, run_worker).await?;
         let links = Links::new(
             store.clone(),
             media.clone(),
@@ -174,27 +174,34 @@ async fn start_queue(
     settings: &Settings,
     transformer: Transformer,
     run_worker: bool,
-) -> Arc<dyn JobQueue> {
+) -> anyhow::Result<Arc<dyn JobQueue>> {
     let sweep_every = Duration::from_secs(settings.queue.sweep_seconds.max(1));
     if settings.queue.amqp_url.is_empty() {
-        let queue = Arc::new(LocalQueue::default());
+        let queue = Arc::new(InProcessQueue::default());
         if run_worker {
             worker::run_local(queue.clone(), transformer, consumers(settings), sweep_every);
         } else {
             tracing::warn!("--no-worker with the in-process queue: transformations stay pending");
         }
-        return queue;
+        return Ok(queue);
     }
     tracing::info!(url = %redact_uri(&settings.queue.amqp_url), "job queue: RabbitMQ");
     let names = Names::new(&settings.queue.prefix, settings.queue.idle_expiry_seconds);
-    let queue = RabbitQueue::new(&settings.queue.amqp_url, names).await;
+    let url = &settings.queue.amqp_url;
+    let queue = RabbitQueue::connect(url, names).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot reach RabbitMQ at {} ({})",
+            redact_uri(url),
+            http::error::error_chain(&e)
+        )
+    })?;
     if run_worker {
         queue.run_consumers(transformer.clone(), consumers(settings));
         // Another process may be publishing a link it has just stored: only links
         // pending for a while are the sweeper's.
         worker::spawn_sweeper(queue.clone(), transformer, sweep_every * 2, sweep_every);
     }
-    queue
+    Ok(queue)
 }
 
 /// `photoshare worker`: transformation consumers and the sweeper, no HTTP. Needs
@@ -219,7 +226,7 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
         max_attempts: settings.queue.max_attempts,
         metrics: Arc::new(JobMetrics::default()),
     };
-    start_queue(&settings, transformer, true).await;
+    start_queue(&settings, transformer, true).await?;
     tracing::info!(consumers = consumers(&settings), "worker running");
     tokio::signal::ctrl_c().await?;
     tracing::info!("worker stopping");

@@ -95,8 +95,9 @@ fn transform(
     transformation: &str,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
+    use photoshare::domain::Transformation;
+    use photoshare::media::engine;
     use photoshare::media::ingest::Format;
-    use photoshare::transform::{engine, Transformation};
     let t: Transformation = transformation
         .parse()
         .map_err(|e| anyhow::anyhow!("transformation refused: {e}"))?;

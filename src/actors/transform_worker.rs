@@ -1,5 +1,5 @@
 //! TransformWorker: transformation links. Creating one stores it (pending) and
-//! publishes its job; the image is made by a worker (`crate::jobs::worker`). Serves
+//! publishes its job; the image is made by a worker (`crate::queue::worker`). Serves
 //! the finished image and the QR code of a link.
 
 use std::sync::Arc;
@@ -10,11 +10,12 @@ use bytes::Bytes;
 use super::photo_store::Caller;
 use crate::auth::jwt::random_id;
 use crate::domain::Role;
-use crate::jobs::JobQueue;
+use crate::domain::{ParseError, Transformation};
+use crate::media::engine::{self, Limits};
+use crate::media::qr;
 use crate::media::MediaStore;
+use crate::queue::JobQueue;
 use crate::store::{new_id, now_millis, LinkRecord, LinkStatus, Store, StoreError};
-use crate::transform::engine::{self, Limits};
-use crate::transform::{qr, ParseError, Transformation};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {

@@ -3,10 +3,12 @@
 
 mod feedback;
 mod photo;
+mod transformation;
 mod user;
 
 pub use feedback::{CommentText, Stars};
 pub use photo::{keywords, words, Description, TagName, Tags, MAX_TAGS};
+pub use transformation::*;
 pub use user::{Bio, Email, FullName, Password, Role, Username};
 
 /// One rejected field, named as the client sent it.

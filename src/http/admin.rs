@@ -26,7 +26,7 @@ pub struct QueueReport {
     /// `rabbitmq` or `in-process`.
     pub backend: &'static str,
     /// The work queue, then the dead-letter queue (RabbitMQ).
-    pub queues: Vec<crate::jobs::QueueStats>,
+    pub queues: Vec<crate::queue::QueueStats>,
     /// Links by status: `pending`, `done`, `failed`.
     #[schema(value_type = Object)]
     pub jobs: crate::store::LinkCounts,

@@ -18,7 +18,6 @@ pub mod dto;
 pub mod error;
 pub mod extractors;
 pub mod json;
-pub mod links;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
@@ -27,6 +26,7 @@ pub mod public;
 pub mod rate_limit;
 pub mod ratings;
 pub mod search;
+pub mod transformations;
 pub mod users;
 
 use crate::actors::comment_board::CommentBoardHandle;
@@ -48,8 +48,8 @@ pub struct AppState {
     pub comments: CommentBoardHandle,
     pub ratings: RatingLedgerHandle,
     pub links: TransformWorkerHandle,
-    pub queue: Arc<dyn crate::jobs::JobQueue>,
-    pub job_metrics: Arc<crate::jobs::worker::JobMetrics>,
+    pub queue: Arc<dyn crate::queue::JobQueue>,
+    pub job_metrics: Arc<crate::queue::worker::JobMetrics>,
     pub keys: Arc<JwtKeys>,
     /// Absolute base of the links handed out.
     pub public_url: String,
@@ -73,7 +73,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(photos::routes)
         .configure(comments::routes)
         .configure(ratings::routes)
-        .configure(links::routes)
+        .configure(transformations::routes)
         .configure(public::routes)
         .configure(ops::routes)
         .configure(openapi::routes);

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{admin, auth, comments, links, ops, photos, public, ratings, search, users};
+use super::{admin, auth, comments, ops, photos, public, ratings, search, transformations, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,8 +25,9 @@ use super::{admin, auth, comments, links, ops, photos, public, ratings, search, 
         comments::add_comment, comments::list_comments, comments::edit_comment,
         comments::delete_comment,
         ratings::rate, ratings::list_ratings, ratings::delete_rating,
-        links::create_link, links::list_links, links::get_link, links::delete_link,
-        links::link_image, links::link_qr,
+        transformations::create_link, transformations::list_links, transformations::get_link,
+        transformations::delete_link,
+        transformations::link_image, transformations::link_qr,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(super::error::Problem, crate::domain::FieldError)),

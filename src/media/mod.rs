@@ -1,9 +1,11 @@
-//! Media: what an upload becomes (`ingest`) and where the bytes live (`MediaStore`:
-//! local files or Cloudinary).
+//! Media: what an upload becomes (`ingest`), where the bytes live (`MediaStore`:
+//! local files or Cloudinary), the local transformation `engine` and link QR codes.
 
 pub mod cloudinary;
+pub mod engine;
 pub mod ingest;
 pub mod local;
+pub mod qr;
 
 use async_trait::async_trait;
 use bytes::Bytes;

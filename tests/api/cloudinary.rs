@@ -200,10 +200,11 @@ async fn transformations_are_made_by_cloudinary_eagerly_and_links_redirect_to_th
         .await;
     let photo_id = photo["id"].as_str().unwrap();
 
-    let res = crate::links::create(&app, &user.access, photo_id, "w_50,h_50,c_fill").await;
+    let res =
+        crate::transformations::create(&app, &user.access, photo_id, "w_50,h_50,c_fill").await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let link: serde_json::Value = res.json().await.unwrap();
-    let done = crate::links::finished(&app, link["id"].as_str().unwrap()).await;
+    let done = crate::transformations::finished(&app, link["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "done");
 
     let image = app.fetch(link["url"].as_str().unwrap()).await;
@@ -228,5 +229,8 @@ async fn transformations_are_made_by_cloudinary_eagerly_and_links_redirect_to_th
     let qr = app.fetch(link["qr_url"].as_str().unwrap()).await;
     assert_eq!(qr.status(), StatusCode::OK);
     let png = qr.bytes().await.unwrap();
-    assert_eq!(crate::links::decode_qr(&png), link["url"].as_str().unwrap());
+    assert_eq!(
+        crate::transformations::decode_qr(&png),
+        link["url"].as_str().unwrap()
+    );
 }

@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{amqp_url, spawn_app_with, use_rabbitmq, Role};
-use crate::links::{create, finished, photo};
+use crate::transformations::{create, created, finished, photo};
 
 /// Forwards 127.0.0.1:<port> to the broker while up.
 struct Proxy {
@@ -192,11 +192,7 @@ async fn a_job_whose_worker_is_killed_mid_job_completes_on_redelivery() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let link: Value = create(&app, &user.access, photo_id, "a_33")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let link: Value = created(&app, &user.access, photo_id, "a_33").await;
     let link_id = link["id"].as_str().unwrap();
     // Delivered (nothing ready) and not finished: the job is in the worker's hands.
     for _ in 0..200 {

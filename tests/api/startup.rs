@@ -37,6 +37,23 @@ async fn unreachable_mongodb_is_a_clear_startup_error_without_credentials() {
     assert!(!text.contains("s3cret"));
 }
 
+#[actix_web::test]
+async fn unreachable_rabbitmq_is_a_clear_startup_error_without_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path());
+    settings.database.uri = String::new();
+    settings.queue.amqp_url = "amqp://bob:hunter2@127.0.0.1:1/%2f".into();
+
+    let err = Application::build(settings).await.err().expect("refused");
+
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("cannot reach RabbitMQ at amqp://127.0.0.1:1/%2f"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"));
+}
+
 /// Starts the real binary on the embedded stack and returns it with its address.
 fn start_binary(data_dir: &std::path::Path, secret: &str) -> (std::process::Child, String) {
     start_serve(data_dir, secret, &["serve", "--no-worker"])

@@ -27,6 +27,11 @@ pub async fn create(app: &TestApp, token: &str, photo: &str, t: &str) -> reqwest
     .await
 }
 
+/// Creates a link and returns its JSON, whatever the status.
+pub async fn created(app: &TestApp, token: &str, photo: &str, t: &str) -> Value {
+    create(app, token, photo, t).await.json().await.unwrap()
+}
+
 /// Polls the link until it leaves `pending` (the worker runs in the background).
 pub async fn finished(app: &TestApp, id: &str) -> Value {
     for _ in 0..600 {
@@ -111,11 +116,7 @@ async fn the_same_canonical_transformation_returns_the_existing_link() {
     let app = spawn_app().await;
     let user = app.signup_and_login(Role::User).await;
     let id = photo(&app, &user, 40, 40).await;
-    let first: Value = create(&app, &user.access, &id, "w_20,c_scale")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first: Value = created(&app, &user.access, &id, "w_20,c_scale").await;
     let res = create(&app, &user.access, &id, "c_scale,w_20").await;
     assert_eq!(res.status(), StatusCode::OK);
     let second: Value = res.json().await.unwrap();
@@ -192,11 +193,7 @@ async fn only_the_owner_or_an_admin_creates_and_deletes_links() {
     assert_problem(res, StatusCode::NOT_FOUND).await;
 
     let admin = app.admin().await.access.clone();
-    let link: Value = create(&app, &admin, &id, "w_10")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let link: Value = created(&app, &admin, &id, "w_10").await;
     let link_id = link["id"].as_str().unwrap();
     finished(&app, link_id).await;
     let path = format!("/api/transformations/{link_id}");
@@ -238,11 +235,7 @@ async fn while_pending_the_image_is_503_with_retry_after_and_the_qr_code_already
     let app = spawn_app_without_worker().await;
     let user = app.signup_and_login(Role::User).await;
     let id = photo(&app, &user, 40, 40).await;
-    let link: Value = create(&app, &user.access, &id, "w_10")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let link: Value = created(&app, &user.access, &id, "w_10").await;
     assert_eq!(link["status"], "pending");
     let url = link["url"].as_str().unwrap();
     let res = app.fetch(url).await;
@@ -297,17 +290,9 @@ async fn a_job_that_keeps_failing_ends_failed_with_a_reason_and_the_worker_goes_
     for file in walk(&app.data_dir().join("media").join("p")) {
         std::fs::remove_file(file).unwrap();
     }
-    let link: Value = create(&app, &user.access, &broken, "w_10")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let link: Value = created(&app, &user.access, &broken, "w_10").await;
     let healthy = photo(&app, &user, 30, 30).await;
-    let other: Value = create(&app, &user.access, &healthy, "w_10")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let other: Value = created(&app, &user.access, &healthy, "w_10").await;
 
     let failed = finished(&app, link["id"].as_str().unwrap()).await;
     assert_eq!(failed["status"], "failed");
@@ -353,11 +338,7 @@ async fn deleting_the_photo_deletes_its_links() {
     let app = spawn_app().await;
     let user = app.signup_and_login(Role::User).await;
     let id = photo(&app, &user, 40, 40).await;
-    let link: Value = create(&app, &user.access, &id, "w_10")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let link: Value = created(&app, &user.access, &id, "w_10").await;
     finished(&app, link["id"].as_str().unwrap()).await;
     let res = app
         .delete(&format!("/api/photos/{id}"), Some(&user.access))

@@ -10,8 +10,8 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
-pub mod local;
-pub mod rabbit;
+pub mod inprocess;
+pub mod rabbitmq;
 pub mod worker;
 
 #[derive(Debug, thiserror::Error)]

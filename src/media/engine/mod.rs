@@ -16,7 +16,7 @@ use std::io::Cursor;
 use fast_image_resize::images::Image as FirImage;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 
-use super::parse::{
+use crate::domain::{
     Angle, Color, Crop, Effect, Gravity, OutputFormat, ParseError, Quality, Radius, Size, Step,
     Transformation,
 };

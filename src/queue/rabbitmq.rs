@@ -131,9 +131,10 @@ fn persistent() -> BasicProperties {
 }
 
 impl RabbitQueue {
-    /// Tries to connect and declare the topology now; a broker that is down is
-    /// logged, not fatal: publishing connects again on its next use.
-    pub async fn new(url: &str, names: Names) -> Arc<Self> {
+    /// Connects and declares the topology: a broker that cannot be reached at
+    /// start is a startup error (a wrong URL should not look like an outage). Later
+    /// outages are survived: publishing connects again on its next use.
+    pub async fn connect(url: &str, names: Names) -> Result<Arc<Self>, QueueError> {
         let queue = Arc::new(RabbitQueue {
             url: url.to_owned(),
             names,
@@ -141,14 +142,13 @@ impl RabbitQueue {
             in_flight: Default::default(),
             consumers: Default::default(),
         });
-        match queue.open_publisher().await {
-            Ok(publisher) => *queue.publisher.lock().await = Some(publisher),
-            Err(e) => tracing::warn!(error = %error_chain(&e), "RabbitMQ unreachable at start"),
-        }
-        queue
+        let publisher = queue.open_publisher().await?;
+        *queue.publisher.lock().await = Some(publisher);
+        Ok(queue)
     }
 
-    async fn open_publisher(&self) -> Result<(Connection, Channel), QueueError> {
+    /// A new connection (within the publish timeout) and a channel on it.
+    async fn channel(&self) -> Result<(Connection, Channel), QueueError> {
         let connection = tokio::time::timeout(PUBLISH_TIMEOUT, connect(&self.url))
             .await
             .map_err(|_| QueueError::unavailable(TimedOut))?
@@ -157,6 +157,11 @@ impl RabbitQueue {
             .create_channel()
             .await
             .map_err(QueueError::unavailable)?;
+        Ok((connection, channel))
+    }
+
+    async fn open_publisher(&self) -> Result<(Connection, Channel), QueueError> {
+        let (connection, channel) = self.channel().await?;
         declare(&channel, &self.names)
             .await
             .map_err(QueueError::unavailable)?;
@@ -339,14 +344,7 @@ impl JobQueue for RabbitQueue {
     /// Ready and consumer counts come from the broker; `unacked` is what this
     /// process's own consumers hold (AMQP does not report the broker-wide figure).
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError> {
-        let connection = tokio::time::timeout(PUBLISH_TIMEOUT, connect(&self.url))
-            .await
-            .map_err(|_| QueueError::unavailable(TimedOut))?
-            .map_err(QueueError::unavailable)?;
-        let channel = connection
-            .create_channel()
-            .await
-            .map_err(QueueError::unavailable)?;
+        let (connection, channel) = self.channel().await?;
         let mut out = Vec::new();
         let n = &self.names;
         for name in [&n.work, &n.dead, &n.retry] {

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use super::{JobQueue, QueueError, QueueStats};
 
 #[derive(Default)]
-pub struct LocalQueue {
+pub struct InProcessQueue {
     state: Mutex<State>,
     ready: Notify,
 }
@@ -25,7 +25,7 @@ struct State {
     consumers: u64,
 }
 
-impl LocalQueue {
+impl InProcessQueue {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding this lock cannot leave the state half-changed.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -59,7 +59,7 @@ impl LocalQueue {
 }
 
 #[async_trait]
-impl JobQueue for LocalQueue {
+impl JobQueue for InProcessQueue {
     fn backend(&self) -> &'static str {
         "in-process"
     }
@@ -91,7 +91,7 @@ mod tests {
 
     #[tokio::test]
     async fn jobs_come_out_in_order_once_until_acked() {
-        let q = LocalQueue::default();
+        let q = InProcessQueue::default();
         q.publish("a").await.unwrap();
         q.publish("b").await.unwrap();
         q.publish("a").await.unwrap();
@@ -112,7 +112,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_consumer_wakes_on_publish() {
-        let q = std::sync::Arc::new(LocalQueue::default());
+        let q = std::sync::Arc::new(InProcessQueue::default());
         let consumer = tokio::spawn({
             let q = q.clone();
             async move { q.next().await }

@@ -7,13 +7,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::local::LocalQueue;
+use super::inprocess::InProcessQueue;
 use super::JobQueue;
+use crate::domain::Transformation;
 use crate::http::error::error_chain;
+use crate::media::engine::{self, EngineError, Limits};
+use crate::media::qr;
 use crate::media::MediaStore;
 use crate::store::{now_millis, LinkOutcome, LinkOutput, LinkRecord, LinkStatus, Store};
-use crate::transform::engine::{self, EngineError, Limits};
-use crate::transform::{qr, Transformation};
 
 /// What to do with a delivered job.
 #[derive(Debug, PartialEq, Eq)]
@@ -149,7 +150,7 @@ impl Transformer {
         let t: Transformation = link
             .transformation
             .parse()
-            .map_err(|e: crate::transform::ParseError| JobError::Transformation(e.to_string()))?;
+            .map_err(|e: crate::domain::ParseError| JobError::Transformation(e.to_string()))?;
         let photo = self
             .store
             .photos
@@ -224,10 +225,10 @@ impl Transformer {
         let (width, height) = engine::plan(t, photo.width, photo.height, &self.limits)
             .map_err(|e| JobError::Engine(EngineError::Invalid(e)))?;
         let format = match t.format() {
-            Some(crate::transform::OutputFormat::Jpg) => "jpeg",
-            Some(crate::transform::OutputFormat::Png) => "png",
-            Some(crate::transform::OutputFormat::Webp) => "webp",
-            Some(crate::transform::OutputFormat::Gif) => "gif",
+            Some(crate::domain::OutputFormat::Jpg) => "jpeg",
+            Some(crate::domain::OutputFormat::Png) => "png",
+            Some(crate::domain::OutputFormat::Webp) => "webp",
+            Some(crate::domain::OutputFormat::Gif) => "gif",
             _ => photo.format.as_str(),
         };
         let qr_png = tokio::task::spawn_blocking(move || qr::png(&url)).await??;
@@ -301,7 +302,7 @@ pub fn spawn_sweeper(
 /// Runs `consumers` workers on the in-process queue, and its sweeper (everything
 /// pending at once: the queue was empty at start), for as long as the runtime lives.
 pub fn run_local(
-    queue: Arc<LocalQueue>,
+    queue: Arc<InProcessQueue>,
     transformer: Transformer,
     consumers: usize,
     sweep_every: Duration,
