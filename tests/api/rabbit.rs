@@ -177,9 +177,10 @@ async fn a_job_whose_worker_is_killed_mid_job_completes_on_redelivery() {
     let app = crate::helpers::spawn_app_without_worker().await;
     let admin = app.admin().await.access.clone();
     let user = app.signup_and_login(Role::User).await;
-    // A big image and a rotation by an odd angle: seconds of work in a debug build.
+    // A 6 MP image and two rotations by odd angles (12 then 23 MP of bilinear
+    // sampling): seconds of work in a debug build, for a modest upload.
     let big = crate::fixtures::encode(
-        &image::DynamicImage::ImageRgb8(crate::fixtures::quadrants_sized(4000, 3000)),
+        &image::DynamicImage::ImageRgb8(crate::fixtures::quadrants_sized(3000, 2000)),
         image::ImageFormat::Jpeg,
     );
     let photo: Value = app.upload_ok(&user.access, big, &[]).await;
@@ -192,7 +193,7 @@ async fn a_job_whose_worker_is_killed_mid_job_completes_on_redelivery() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let link: Value = created(&app, &user.access, photo_id, "a_33").await;
+    let link: Value = created(&app, &user.access, photo_id, "a_33/a_-33").await;
     let link_id = link["id"].as_str().unwrap();
     // Delivered (nothing ready) and not finished: the job is in the worker's hands.
     for _ in 0..200 {

@@ -34,7 +34,7 @@ pub async fn created(app: &TestApp, token: &str, photo: &str, t: &str) -> Value 
 
 /// Polls the link until it leaves `pending` (the worker runs in the background).
 pub async fn finished(app: &TestApp, id: &str) -> Value {
-    for _ in 0..600 {
+    for _ in 0..2400 {
         let link: Value = app
             .get(&format!("/api/transformations/{id}"), None)
             .await
@@ -46,7 +46,7 @@ pub async fn finished(app: &TestApp, id: &str) -> Value {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("link {id} still pending after 30 s");
+    panic!("link {id} still pending after 120 s");
 }
 
 pub fn decode_qr(png: &[u8]) -> String {
