@@ -50,6 +50,7 @@ impl Application {
                  set PHOTOSHARE__AUTH__JWT_SECRET in production"
             );
         }
+        let cors_origins = settings.cors_origins()?;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| {
                 format!(
@@ -137,6 +138,7 @@ impl Application {
             });
             App::new()
                 .app_data(state)
+                .wrap(http::cors(&cors_origins))
                 .wrap(from_fn(http::observe))
                 .configure(http::configure)
                 .default_service(web::to(http::not_found))
@@ -228,9 +230,25 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     };
     start_queue(&settings, transformer, true).await?;
     tracing::info!(consumers = consumers(&settings), "worker running");
-    tokio::signal::ctrl_c().await?;
+    shutdown_signal().await?;
+    // Jobs in flight stay unacknowledged: the broker hands them to another worker.
     tracing::info!("worker stopping");
     Ok(())
+}
+
+/// SIGINT or SIGTERM (what `docker stop` and Koyeb send).
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
 }
 
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {

@@ -130,6 +130,10 @@ pub enum SettingsError {
     MissingJwtSecret,
     #[error("PHOTOSHARE__AUTH__JWT_SECRET must be at least 32 characters")]
     WeakJwtSecret,
+    #[error(
+        "PHOTOSHARE__SERVER__CORS_ORIGINS: {0:?} is not an origin (scheme://host[:port], or *)"
+    )]
+    CorsOrigin(String),
     #[error("cannot keep the development JWT secret in {path}: {source}")]
     SecretFile {
         path: PathBuf,
@@ -182,6 +186,28 @@ impl Settings {
         } else {
             configured.to_owned()
         }
+    }
+
+    /// The CORS origins, each checked to be `*` or exactly `scheme://host[:port]`.
+    pub fn cors_origins(&self) -> Result<Vec<String>, SettingsError> {
+        self.server
+            .cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                let is_origin = o == "*"
+                    || reqwest::Url::parse(o).is_ok_and(|u| {
+                        matches!(u.scheme(), "http" | "https")
+                            && u.origin().ascii_serialization() == o
+                    });
+                if is_origin {
+                    Ok(o.to_owned())
+                } else {
+                    Err(SettingsError::CorsOrigin(o.to_owned()))
+                }
+            })
+            .collect()
     }
 
     pub fn uses_mongodb(&self) -> bool {
@@ -252,6 +278,28 @@ mod tests {
         assert_eq!(s.server.port, 8000);
         assert!(!s.uses_mongodb());
         assert_eq!(s.rate_limit.auth_per_minute, 20);
+    }
+
+    #[test]
+    fn cors_origins_must_be_origins() {
+        let mut s = Settings::defaults();
+        assert!(s.cors_origins().unwrap().is_empty());
+        s.server.cors_origins = " https://app.example.com, http://localhost:3000 ,".into();
+        assert_eq!(
+            s.cors_origins().unwrap(),
+            ["https://app.example.com", "http://localhost:3000"]
+        );
+        s.server.cors_origins = "*".into();
+        assert_eq!(s.cors_origins().unwrap(), ["*"]);
+        for bad in [
+            "app.example.com",
+            "https://a.example/path",
+            "ftp://a.example",
+            "https://a.example/",
+        ] {
+            s.server.cors_origins = bad.into();
+            assert!(s.cors_origins().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -148,6 +148,32 @@ impl ResponseError for ApiError {
     }
 }
 
+/// problem+json for an error actix-web rendered itself (an extractor or the payload
+/// reader): same shape as ours; 5xx details are not passed on.
+pub fn framework_problem(status: StatusCode, cause: &actix_web::Error) -> HttpResponse {
+    let detail = if status.is_server_error() {
+        tracing::error!(error = %cause, status = status.as_u16(), "request failed");
+        "internal error".to_owned()
+    } else if status == StatusCode::PAYLOAD_TOO_LARGE {
+        format!(
+            "the request body is larger than {} bytes",
+            super::JSON_LIMIT
+        )
+    } else {
+        cause.to_string()
+    };
+    let problem = Problem {
+        kind: format!("urn:photoshare:problem:http-{}", status.as_u16()),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        errors: None,
+    };
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "application/problem+json"))
+        .body(serde_json::to_string(&problem).unwrap_or_default())
+}
+
 /// `outer: inner: root` — for logs only.
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();

@@ -95,26 +95,65 @@ fn path_error(_: PathError) -> ApiError {
     ApiError::NotFound("resource")
 }
 
-/// Records method, route pattern, status and latency of every request, and adds the
-/// security headers every response carries.
+/// Header carrying the request id: taken from the client (or the proxy in front)
+/// when it is a plausible id, else made here; echoed on the response and attached to
+/// every log line of the request.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Records method, route pattern, status and latency of every request, gives it a
+/// request id and an access log line, and adds the security headers every response
+/// carries.
 pub async fn observe(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use tracing::Instrument;
     let started = Instant::now();
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| plausible_request_id(v))
+        .map_or_else(new_request_id, str::to_owned);
     let method = req.method().as_str().to_owned();
-    let mut res = next.call(req).await?;
+    let path = req.path().to_owned();
+    let span = tracing::info_span!("request", request_id = %request_id);
+    let res = next.call(req).instrument(span.clone()).await?;
+    // Errors actix-web renders itself (text/plain) get our problem+json shape.
+    let mut res = match res.response().error() {
+        Some(cause) if !is_problem(res.headers()) => {
+            let problem = error::framework_problem(res.status(), cause);
+            let (req, _) = res.into_parts();
+            ServiceResponse::new(req, problem).map_into_right_body()
+        }
+        _ => res.map_into_left_body(),
+    };
     let route = res
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".into());
+    let status = res.status().as_u16();
+    let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.observe(&method, &route, res.status().as_u16(), started.elapsed());
+        metrics.observe(&method, &route, status, elapsed);
     }
+    span.in_scope(|| {
+        tracing::info!(
+            target: "photoshare::access",
+            method = %method,
+            path = %path,
+            status,
+            micros = elapsed.as_micros() as u64,
+            "request"
+        )
+    });
     let headers = res.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(header::HeaderName::from_static(REQUEST_ID), value);
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -128,4 +167,68 @@ pub async fn observe(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(res)
+}
+
+fn is_problem(headers: &header::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
+}
+
+/// 1 to 64 characters of `[A-Za-z0-9._-]`: anything else could forge log fields.
+fn plausible_request_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn new_request_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// CORS for `origins` (checked by `Settings::cors_origins`), `*` meaning any. Bearer tokens, not cookies, so no credentials. Off when the list is empty.
+pub fn cors(origins: &[String]) -> actix_web::middleware::Condition<actix_cors::Cors> {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_header(header::HeaderName::from_static(REQUEST_ID))
+        .expose_headers([
+            header::LOCATION,
+            header::ETAG,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static(REQUEST_ID),
+        ])
+        .block_on_origin_mismatch(false)
+        .max_age(3600);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    actix_web::middleware::Condition::new(!origins.is_empty(), cors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_from_outside_are_taken_only_when_plausible() {
+        assert!(plausible_request_id("abc-123_X.y"));
+        assert!(plausible_request_id(&"a".repeat(64)));
+        assert!(!plausible_request_id(""));
+        assert!(!plausible_request_id(&"a".repeat(65)));
+        assert!(!plausible_request_id("a b"));
+        assert!(!plausible_request_id("a\"\nlevel=ERROR"));
+        let id = new_request_id();
+        assert_eq!(id.len(), 24);
+        assert!(plausible_request_id(&id));
+        assert_ne!(id, new_request_id());
+    }
 }

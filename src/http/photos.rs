@@ -139,6 +139,68 @@ fn multipart_error(e: MultipartError) -> ApiError {
     }
 }
 
+/// The parts of an upload form as they arrived, not yet validated.
+pub struct UploadParts {
+    /// The spooled file (deleted when dropped).
+    pub file: Option<tempfile::TempPath>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// Reads a multipart upload form: the `file` part is streamed into `spool_dir` and
+/// refused as soon as it passes `max` bytes; text parts are small; any other or a
+/// repeated part is a 422.
+pub async fn read_form(
+    payload: &mut Multipart,
+    spool_dir: &std::path::Path,
+    max: u64,
+) -> Result<UploadParts, ApiError> {
+    let too_large = || ApiError::PayloadTooLarge(format!("uploads are limited to {max} bytes"));
+    let mut form = UploadParts {
+        file: None,
+        description: None,
+        tags: Vec::new(),
+    };
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(multipart_error)?;
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" if form.file.is_none() => {
+                let spool = tempfile::NamedTempFile::new_in(spool_dir)
+                    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+                let (std_file, path) = spool.into_parts();
+                let mut out = tokio::fs::File::from_std(std_file);
+                let mut written = 0u64;
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk.map_err(multipart_error)?;
+                    written += chunk.len() as u64;
+                    if written > max {
+                        return Err(too_large());
+                    }
+                    out.write_all(&chunk)
+                        .await
+                        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+                }
+                out.flush()
+                    .await
+                    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+                form.file = Some(path);
+            }
+            "description" if form.description.is_none() => {
+                form.description = Some(read_text(&mut field, "description").await?);
+            }
+            "tags" => form.tags.push(read_text(&mut field, "tags").await?),
+            other => {
+                return Err(ApiError::validation(
+                    other,
+                    "unknown or repeated field; expected file, description, tags",
+                ))
+            }
+        }
+    }
+    Ok(form)
+}
+
 /// Upload a photo. The body is streamed to a temporary file and reading stops as soon
 /// as it passes the size limit.
 #[utoipa::path(
@@ -174,46 +236,8 @@ async fn upload(
         return Err(too_large());
     }
 
-    let mut file: Option<tempfile::TempPath> = None;
-    let mut description = None;
-    let mut tags: Vec<String> = Vec::new();
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(multipart_error)?;
-        let name = field.name().unwrap_or_default().to_owned();
-        match name.as_str() {
-            "file" if file.is_none() => {
-                let spool = tempfile::NamedTempFile::new_in(&state.spool_dir)
-                    .map_err(|e| ApiError::Internal(Box::new(e)))?;
-                let (std_file, path) = spool.into_parts();
-                let mut out = tokio::fs::File::from_std(std_file);
-                let mut written = 0u64;
-                while let Some(chunk) = field.next().await {
-                    let chunk = chunk.map_err(multipart_error)?;
-                    written += chunk.len() as u64;
-                    if written > max {
-                        return Err(too_large());
-                    }
-                    out.write_all(&chunk)
-                        .await
-                        .map_err(|e| ApiError::Internal(Box::new(e)))?;
-                }
-                out.flush()
-                    .await
-                    .map_err(|e| ApiError::Internal(Box::new(e)))?;
-                file = Some(path);
-            }
-            "description" if description.is_none() => {
-                description = Some(read_text(&mut field, "description").await?);
-            }
-            "tags" => tags.push(read_text(&mut field, "tags").await?),
-            other => {
-                return Err(ApiError::validation(
-                    other,
-                    "unknown or repeated field; expected file, description, tags",
-                ))
-            }
-        }
-    }
+    let form = read_form(&mut payload, &state.spool_dir, max).await?;
+    let (file, description, tags) = (form.file, form.description, form.tags);
     let mut v = Validator::new();
     let description = v.check(
         "description",

@@ -3,90 +3,19 @@
 //! every connection and refuses new ones, so other tests sharing the broker are
 //! not disturbed.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::{amqp_url, spawn_app_with, use_rabbitmq, Role};
+use crate::proxy::{host_port, via, Proxy};
 use crate::transformations::{create, created, finished, photo};
-
-/// Forwards 127.0.0.1:<port> to the broker while up.
-struct Proxy {
-    port: u16,
-    up: Arc<AtomicBool>,
-    connections: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
-}
-
-impl Proxy {
-    async fn start(upstream: String) -> Proxy {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let up = Arc::new(AtomicBool::new(true));
-        let connections: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Default::default();
-        let (up2, conns) = (up.clone(), connections.clone());
-        actix_web::rt::spawn(async move {
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else {
-                    continue;
-                };
-                if !up2.load(Ordering::SeqCst) {
-                    continue; // dropped: the connection closes at once
-                }
-                let upstream = upstream.clone();
-                let task = tokio::spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                conns.lock().unwrap().push(task.abort_handle());
-            }
-        });
-        Proxy {
-            port,
-            up,
-            connections,
-        }
-    }
-
-    fn down(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for c in self.connections.lock().unwrap().drain(..) {
-            c.abort();
-        }
-    }
-
-    fn up(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-}
-
-/// The broker URL with its host and port replaced by the proxy's.
-fn via(url: &str, port: u16) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (auth, rest) = rest.rsplit_once('@').map_or(("", rest), |(a, r)| (a, r));
-    let path = rest.find('/').map_or("", |i| &rest[i..]);
-    let auth = if auth.is_empty() {
-        String::new()
-    } else {
-        format!("{auth}@")
-    };
-    format!("{scheme}://{auth}127.0.0.1:{port}{path}")
-}
-
-fn broker_addr(url: &str) -> String {
-    let rest = url.split_once("://").unwrap().1;
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
-    rest.split('/').next().unwrap().to_owned()
-}
 
 #[actix_web::test]
 async fn links_made_while_the_broker_is_down_complete_after_it_returns() {
     let Some(url) = amqp_url() else {
         return;
     };
-    let proxy = Proxy::start(broker_addr(&url)).await;
+    let proxy = Proxy::start(host_port(&url)).await;
     let proxied = via(&url, proxy.port);
     let app = spawn_app_with(|s| {
         use_rabbitmq(s, &proxied);

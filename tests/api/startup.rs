@@ -59,11 +59,26 @@ fn start_binary(data_dir: &std::path::Path, secret: &str) -> (std::process::Chil
     start_serve(data_dir, secret, &["serve", "--no-worker"])
 }
 
-fn start_serve(
+pub fn start_serve(
     data_dir: &std::path::Path,
     secret: &str,
     args: &[&str],
 ) -> (std::process::Child, String) {
+    let (child, address, _log) = start_serve_logged(data_dir, secret, args);
+    (child, address)
+}
+
+/// Like `start_serve`, with the JSON log lines after the "listening" one: the
+/// receiver ends when the process exits.
+pub fn start_serve_logged(
+    data_dir: &std::path::Path,
+    secret: &str,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    std::sync::mpsc::Receiver<String>,
+) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_photoshare"))
         .args(args)
         .env("PHOTOSHARE__DATA_DIR", data_dir)
@@ -84,8 +99,13 @@ fn start_serve(
             break rest.split('"').next().unwrap().to_owned();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
-    (child, address)
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, address, rx)
 }
 
 #[actix_web::test]
