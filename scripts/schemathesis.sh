@@ -63,7 +63,7 @@ run() {
   local who=$1; shift
   printf '\n== schemathesis: %s ==\n' "$who"
   "$venv/bin/schemathesis" run "$base/openapi.json" --checks "$checks" \
-    --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" --seed 1 --workers 2 \
+    --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" --seed "${SCHEMATHESIS_SEED:-1}" --workers 2 \
     --suppress-health-check all --warnings off "$@"
 }
 status=0

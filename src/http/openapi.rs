@@ -31,7 +31,7 @@ use super::{admin, auth, comments, ops, photos, public, ratings, search, transfo
         ops::healthz, ops::readyz, ops::metrics,
     ),
     components(schemas(super::error::Problem, crate::domain::FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "auth", description = "Sign up, log in, refresh, log out"),
         (name = "users", description = "Own account and public profiles"),
@@ -61,6 +61,72 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Answers every route of a kind can give, added where a handler's annotation does not
+/// list them: malformed, oversized or wrongly typed JSON bodies (400, 413, 415),
+/// malformed or out-of-range query strings (400, 422), a rejected token (401), and a
+/// database or queue that is down (503).
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let json_body = op
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|b| b.content.contains_key("application/json"));
+                if json_body {
+                    add(op, 400, "Malformed JSON body");
+                    add(op, 413, "Body larger than 64 KiB");
+                    add(op, 415, "Body not sent as application/json");
+                }
+                let query = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+                if query {
+                    add(op, 400, "Malformed query string");
+                    add(op, 422, "Query parameter out of range");
+                }
+                if op.security.is_some() {
+                    add(op, 401, "No or bad token");
+                }
+                if !matches!(path.as_str(), "/healthz" | "/metrics") {
+                    add(op, 503, "A dependency (database, queue, media) is down; retry after Retry-After seconds");
+                }
+            }
+        }
+    }
+}
+
+fn add(op: &mut utoipa::openapi::path::Operation, status: u16, description: &str) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    op.responses
+        .responses
+        .entry(status.to_string())
+        .or_insert_with(|| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+                .into()
+        });
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
