@@ -236,6 +236,55 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `photoshare create-admin`: the first account of an empty database, made from the
+/// command line before the service is exposed, so no stranger can sign up first.
+pub async fn create_admin(
+    mut settings: Settings,
+    username: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<()> {
+    use crate::actors::user_registry::Signup;
+    use crate::domain::{Email, Password, Role, Username};
+    let invalid = |field: &str, e: String| anyhow::anyhow!("{field} {e}");
+    let msg = Signup {
+        username: Username::parse(username).map_err(|e| invalid("username", e))?,
+        email: Email::parse(email).map_err(|e| invalid("email", e))?,
+        password: Password::parse(password).map_err(|e| invalid("password", e))?,
+        full_name: None,
+    };
+    settings.ensure_jwt_secret()?;
+    let store = open_store(&settings).await?;
+    let (_, existing) = store.users.list(1, 0).await?;
+    if existing > 0 {
+        anyhow::bail!(
+            "the database already has {existing} account(s) and its first one is the admin; \
+             an admin promotes others with PUT /api/admin/users/{{username}}/role"
+        );
+    }
+    let keys = Arc::new(JwtKeys::new(
+        &settings.auth.jwt_secret,
+        &settings.auth.issuer,
+        &settings.auth.audience,
+        settings.auth.access_ttl_seconds,
+        settings.auth.refresh_ttl_seconds,
+    ));
+    let accounts = Accounts::new(store, Hasher::new(1), keys);
+    let user = accounts
+        .signup(msg)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the account: {e}"))?;
+    if user.role != Role::Admin {
+        anyhow::bail!(
+            "another account was created at the same moment and became the admin; \
+             {} is a user",
+            user.username
+        );
+    }
+    tracing::info!(username = %user.username, "admin account created");
+    Ok(())
+}
+
 /// SIGINT or SIGTERM (what `docker stop` and Koyeb send).
 async fn shutdown_signal() -> std::io::Result<()> {
     #[cfg(unix)]

@@ -21,6 +21,14 @@ enum Command {
     },
     /// Run only transformation workers (needs RabbitMQ); scale these out freely.
     Worker,
+    /// Create the admin account of an empty database (the first account is the admin).
+    /// The password is read from PHOTOSHARE_ADMIN_PASSWORD, else from standard input.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+    },
     /// Exit 0 when the local server answers /healthz (for container health checks).
     Healthcheck,
     /// Run a transformation on a local image file with the built-in engine.
@@ -68,6 +76,12 @@ async fn run() -> std::process::ExitCode {
             output,
             transformation,
         } => transform(&settings, &input, &output, &transformation),
+        Command::CreateAdmin { username, email } => match admin_password() {
+            Ok(password) => photoshare::app::create_admin(settings, &username, &email, &password)
+                .await
+                .map(|()| println!("admin account {username} created")),
+            Err(e) => Err(e),
+        },
         Command::Worker => {
             telemetry::init(&settings.log);
             photoshare::app::run_worker(settings).await
@@ -85,6 +99,17 @@ async fn run() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// PHOTOSHARE_ADMIN_PASSWORD, else the first line of standard input: never an
+/// argument, which other users of the machine could read from the process list.
+fn admin_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("PHOTOSHARE_ADMIN_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// `photoshare transform IN OUT T`: the engine on one file, as a worker would run it.

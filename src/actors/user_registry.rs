@@ -157,7 +157,8 @@ impl Accounts {
         }
     }
 
-    async fn signup(self, msg: Signup) -> Result<UserRecord, UserError> {
+    /// Creates an account (also `photoshare create-admin`, without the actor).
+    pub async fn signup(self, msg: Signup) -> Result<UserRecord, UserError> {
         let password_hash = self.hasher.hash(msg.password).await?;
         let new = NewUser {
             id: new_id(),

@@ -287,3 +287,59 @@ async fn a_pending_job_survives_a_killed_process_and_runs_after_restart() {
     second.wait().unwrap();
     assert_eq!(status, "done", "the restarted process ran the job");
 }
+
+/// `photoshare create-admin` makes the admin of an empty database (password from the
+/// environment, never an argument); on a database with accounts it refuses.
+#[actix_web::test]
+async fn create_admin_bootstraps_an_empty_database_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = random_hex(32);
+    let create = |username: &str| {
+        Command::new(env!("CARGO_BIN_EXE_photoshare"))
+            .args(["create-admin", "--username", username, "--email"])
+            .arg(format!("{username}@example.com"))
+            .env("PHOTOSHARE__DATA_DIR", dir.path())
+            .env("PHOTOSHARE__AUTH__JWT_SECRET", &secret)
+            .env("PHOTOSHARE_ADMIN_PASSWORD", PASSWORD)
+            .env_remove("PHOTOSHARE__DATABASE__URI")
+            .output()
+            .unwrap()
+    };
+    let first = create("root");
+    assert!(first.status.success(), "{first:?}");
+    assert!(String::from_utf8_lossy(&first.stdout).contains("admin account root created"));
+    let second = create("another");
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("already has 1 account"),
+        "{second:?}"
+    );
+
+    let (mut child, address) = start_binary(dir.path(), &secret);
+    let client = reqwest::Client::new();
+    let login = |user: &'static str| {
+        client
+            .post(format!("{address}/api/auth/login"))
+            .json(&json!({"username": user, "password": PASSWORD}))
+            .send()
+    };
+    let tokens: Value = login("root").await.unwrap().json().await.unwrap();
+    let me: Value = client
+        .get(format!("{address}/api/users/me"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refused = login("another").await.unwrap().status();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(me["role"], "admin");
+    assert_eq!(
+        refused,
+        StatusCode::UNAUTHORIZED,
+        "the refused account does not exist"
+    );
+}
