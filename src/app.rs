@@ -71,7 +71,7 @@ impl Application {
         let hasher = Hasher::new(settings.auth.max_concurrent_hashes);
         let accounts = Accounts::new(store.clone(), hasher, keys.clone());
         spawn_blocklist_purge(store.clone());
-        let media = open_media(&settings)?;
+        let media = open_media(&settings).await?;
         let spool_dir = settings.data_dir.join("uploads");
         // Spooled bodies of requests that were in flight when the process stopped.
         let _ = std::fs::remove_dir_all(&spool_dir);
@@ -216,7 +216,7 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
         );
     }
     let store = open_store(&settings).await?;
-    let media = open_media(&settings)?;
+    let media = open_media(&settings).await?;
     let transformer = Transformer {
         store,
         media,
@@ -327,7 +327,7 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     }
 }
 
-fn open_media(settings: &Settings) -> anyhow::Result<Arc<dyn MediaStore>> {
+async fn open_media(settings: &Settings) -> anyhow::Result<Arc<dyn MediaStore>> {
     use secrecy::ExposeSecret;
     if settings.uses_cloudinary() {
         let mut config = CloudinaryConfig::from_url(settings.cloudinary_url.expose_secret())?;
@@ -342,7 +342,9 @@ fn open_media(settings: &Settings) -> anyhow::Result<Arc<dyn MediaStore>> {
             .trim_end_matches('/')
             .to_owned();
         tracing::info!(cloud = %config.cloud_name, "media on Cloudinary");
-        return Ok(Arc::new(Cloudinary::new(config)));
+        let cloudinary = Cloudinary::new(config);
+        cloudinary.ping().await?;
+        return Ok(Arc::new(cloudinary));
     }
     let dir = settings.data_dir.join("media");
     let local = LocalMedia::open(&dir)

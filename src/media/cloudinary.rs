@@ -92,6 +92,45 @@ impl Cloudinary {
         Self { config, http }
     }
 
+    /// The Admin API's `ping` with the account's key and secret (HTTP basic auth), so
+    /// that an unreachable API or a wrong `CLOUDINARY_URL` is a clear startup error.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        let url = format!(
+            "{}/v1_1/{}/ping",
+            self.config.api_base, self.config.cloud_name
+        );
+        let res = self
+            .http
+            .get(&url)
+            .basic_auth(
+                &self.config.api_key,
+                Some(self.config.api_secret.expose_secret()),
+            )
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot reach Cloudinary at {} ({})",
+                    self.config.api_base,
+                    crate::http::error::error_chain(&e.without_url())
+                )
+            })?;
+        match res.status() {
+            s if s.is_success() => Ok(()),
+            s @ (reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::FORBIDDEN) => {
+                anyhow::bail!(
+                    "Cloudinary refused the key and secret of CLOUDINARY_URL for cloud {} ({s})",
+                    self.config.cloud_name
+                )
+            }
+            s => anyhow::bail!(
+                "Cloudinary at {} answered {s} to ping",
+                self.config.api_base
+            ),
+        }
+    }
+
     pub fn config(&self) -> &CloudinaryConfig {
         &self.config
     }

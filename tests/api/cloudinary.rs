@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::json;
 use sha1::{Digest, Sha1};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{basic_auth, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::fixtures::{self, contains};
@@ -20,7 +20,13 @@ const CDN: &str = "https://res.cdn.test";
 
 /// Form fields of a multipart body (file parts keep their raw bytes).
 fn form_fields(req: &Request) -> BTreeMap<String, Vec<u8>> {
-    let content_type = req.headers.get("content-type").unwrap().to_str().unwrap();
+    let Some(content_type) = req
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return BTreeMap::new(); // not a form: nothing signed
+    };
     let boundary = content_type
         .split("boundary=")
         .nth(1)
@@ -89,7 +95,31 @@ impl wiremock::Match for SignedByOurKey {
     }
 }
 
+/// What the fake received apart from the startup ping.
+async fn posted(fake: &MockServer) -> Vec<Request> {
+    let all = fake.received_requests().await.unwrap();
+    all.into_iter()
+        .filter(|r| r.method == wiremock::http::Method::POST)
+        .collect()
+}
+
+/// The Admin API's ping answers only our key and secret.
+async fn mount_ping(fake: &MockServer) {
+    Mock::given(method("GET"))
+        .and(path(format!("/v1_1/{CLOUD}/ping")))
+        .and(basic_auth(KEY, SECRET))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "ok"})))
+        .mount(fake)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("/v1_1/{CLOUD}/ping")))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(fake)
+        .await;
+}
+
 async fn app_on(fake: &MockServer) -> TestApp {
+    mount_ping(fake).await;
     let api = fake.uri();
     spawn_app_with(move |s| {
         s.cloudinary_url = SecretString::from(format!("cloudinary://{KEY}:{SECRET}@{CLOUD}"));
@@ -126,7 +156,7 @@ async fn uploads_are_signed_and_links_redirect_to_the_cdn() {
 
     assert_eq!(link.status(), StatusCode::FOUND);
     let location = link.headers()["location"].to_str().unwrap().to_owned();
-    let uploads = fake.received_requests().await.unwrap();
+    let uploads = posted(&fake).await;
     let fields = form_fields(&uploads[0]);
     let public_id = String::from_utf8(fields["public_id"].clone()).unwrap();
     assert_eq!(
@@ -146,7 +176,7 @@ async fn uploads_are_signed_and_links_redirect_to_the_cdn() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let requests = fake.received_requests().await.unwrap();
+    let requests = posted(&fake).await;
     let destroy = form_fields(requests.last().unwrap());
     assert_eq!(destroy["public_id"], public_id.as_bytes());
     assert_eq!(destroy["invalidate"], b"true");
@@ -210,7 +240,7 @@ async fn transformations_are_made_by_cloudinary_eagerly_and_links_redirect_to_th
     let image = app.fetch(link["url"].as_str().unwrap()).await;
     assert_eq!(image.status(), StatusCode::FOUND);
     assert_eq!(image.headers()["location"], derived.as_str());
-    let requests = fake.received_requests().await.unwrap();
+    let requests = posted(&fake).await;
     let upload = form_fields(&requests[0]);
     let explicit = requests
         .iter()
@@ -233,4 +263,41 @@ async fn transformations_are_made_by_cloudinary_eagerly_and_links_redirect_to_th
         crate::transformations::decode_qr(&png),
         link["url"].as_str().unwrap()
     );
+}
+
+/// Startup pings Cloudinary: unreachable, or refusing the credentials, is a clear
+/// error that names neither the key's secret nor anything but the API base.
+#[actix_web::test]
+async fn an_unreachable_cloudinary_or_wrong_credentials_stop_startup_clearly() {
+    let configure = |api: String, secret: &'static str| {
+        move |s: &mut photoshare::config::Settings| {
+            s.cloudinary_url = SecretString::from(format!("cloudinary://{KEY}:{secret}@{CLOUD}"));
+            s.media.cloudinary_api_base = api;
+        }
+    };
+    let build = |customize: Box<dyn FnOnce(&mut photoshare::config::Settings)>| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = crate::helpers::test_settings(dir.path());
+        customize(&mut settings);
+        photoshare::app::Application::build(settings)
+            .await
+            .err()
+            .map(|e| format!("{e:#}"))
+    };
+    let unreachable = build(Box::new(configure("http://127.0.0.1:1".into(), SECRET)))
+        .await
+        .expect("refused");
+    assert!(
+        unreachable.contains("cannot reach Cloudinary at http://127.0.0.1:1"),
+        "{unreachable}"
+    );
+    assert!(!unreachable.contains(SECRET));
+
+    let fake = MockServer::start().await;
+    mount_ping(&fake).await;
+    let refused = build(Box::new(configure(fake.uri(), "not-the-secret")))
+        .await
+        .expect("refused");
+    assert!(refused.contains("refused the key and secret"), "{refused}");
+    assert!(!refused.contains("not-the-secret"));
 }
