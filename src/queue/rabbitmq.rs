@@ -172,6 +172,24 @@ impl RabbitQueue {
         Ok((connection, channel))
     }
 
+    /// The publishing channel, opened again if its connection was lost.
+    async fn ensure_publisher<'a>(
+        &self,
+        guard: &'a mut Option<(Connection, Channel)>,
+    ) -> Result<&'a Channel, QueueError> {
+        if !guard
+            .as_ref()
+            .is_some_and(|(c, ch)| c.status().connected() && ch.status().connected())
+        {
+            *guard = None;
+            *guard = Some(self.open_publisher().await?);
+        }
+        match guard.as_ref() {
+            Some((_, channel)) => Ok(channel),
+            None => Err(QueueError::unavailable(TimedOut)),
+        }
+    }
+
     /// Publishes to `queue` and waits for the broker's confirm.
     async fn publish_to(
         &self,
@@ -180,16 +198,7 @@ impl RabbitQueue {
         properties: BasicProperties,
     ) -> Result<(), QueueError> {
         let mut guard = self.publisher.lock().await;
-        if !guard
-            .as_ref()
-            .is_some_and(|(c, ch)| c.status().connected() && ch.status().connected())
-        {
-            *guard = None;
-            *guard = Some(self.open_publisher().await?);
-        }
-        let Some((_, channel)) = guard.as_ref() else {
-            return Err(QueueError::unavailable(TimedOut));
-        };
+        let channel = self.ensure_publisher(&mut guard).await?;
         let options = BasicPublishOptions {
             mandatory: true,
             ..BasicPublishOptions::default()
@@ -343,19 +352,32 @@ impl JobQueue for RabbitQueue {
 
     /// Ready and consumer counts come from the broker; `unacked` is what this
     /// process's own consumers hold (AMQP does not report the broker-wide figure).
+    /// Asked on the publishing connection (no new connection per `/readyz` or
+    /// `/metrics` call).
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError> {
-        let (connection, channel) = self.channel().await?;
-        let mut out = Vec::new();
+        let mut guard = self.publisher.lock().await;
+        let channel = self.ensure_publisher(&mut guard).await?;
         let n = &self.names;
-        for name in [&n.work, &n.dead, &n.retry] {
-            out.push(
-                self.count(&channel, name)
-                    .await
-                    .map_err(QueueError::unavailable)?,
-            );
-        }
+        let counted = tokio::time::timeout(PUBLISH_TIMEOUT, async {
+            let mut out = Vec::new();
+            for name in [&n.work, &n.dead, &n.retry] {
+                out.push(self.count(channel, name).await?);
+            }
+            Ok::<_, lapin::Error>(out)
+        })
+        .await;
+        let mut out = match counted {
+            Ok(Ok(out)) => out,
+            Ok(Err(e)) => {
+                *guard = None;
+                return Err(QueueError::unavailable(e));
+            }
+            Err(_) => {
+                *guard = None;
+                return Err(QueueError::unavailable(TimedOut));
+            }
+        };
         out[0].unacked = self.in_flight.load(std::sync::atomic::Ordering::Relaxed);
-        let _ = connection.close(200, "stats").await;
         Ok(out)
     }
 }
