@@ -430,7 +430,98 @@ fn shrink_on_load(w: u32, h: u32, r: &Resize) -> usize {
         .unwrap_or(8)
 }
 
+/// A progressive JPEG without its AC scans, or None when `data` is not a progressive
+/// Huffman JPEG this can rewrite. At 1/8 scale libjpeg-turbo's 1x1 IDCT reads only
+/// each block's DC coefficient, so decoding this gives the same pixels as decoding
+/// everything, without entropy-decoding the AC scans (most of the file and the time).
+/// Every other segment (tables, restart interval) is kept in order, except that the
+/// AC entries of the quantization tables are zeroed: libjpeg-turbo's block smoothing
+/// (which would otherwise re-estimate the DC of a file with no AC data for a
+/// progressive preview) stays off when they are zero, and the 1x1 IDCT never reads
+/// them.
+fn dc_scans_only(data: &[u8]) -> Option<Vec<u8>> {
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data.len() / 4);
+    out.extend_from_slice(&data[..2]);
+    let mut progressive = false;
+    let mut i = 2;
+    loop {
+        if i + 1 >= data.len() || data[i] != 0xFF {
+            return None;
+        }
+        let marker = data[i + 1];
+        match marker {
+            0xFF => {
+                i += 1; // fill byte
+                continue;
+            }
+            0xD9 => {
+                out.extend_from_slice(&[0xFF, 0xD9]);
+                return progressive.then_some(out);
+            }
+            0xC2 => progressive = true,
+            // Any other frame type (baseline, lossless, arithmetic): leave it alone.
+            0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes([*data.get(i + 2)?, *data.get(i + 3)?]));
+        let end = i + 2 + len;
+        if len < 2 || end > data.len() {
+            return None;
+        }
+        if marker == 0xDB {
+            let at = out.len();
+            out.extend_from_slice(&data[i..end]);
+            zero_ac_quantizers(&mut out[at + 4..])?;
+            i = end;
+            continue;
+        }
+        if marker != 0xDA {
+            out.extend_from_slice(&data[i..end]);
+            i = end;
+            continue;
+        }
+        // SOS: Ns, Ns component selectors, then Ss, Se, AhAl; then entropy-coded
+        // data up to the next marker that is not a restart or a stuffed 0xFF.
+        let components = usize::from(*data.get(i + 4)?);
+        let spectral_start = *data.get(i + 5 + 2 * components)?;
+        let mut j = end;
+        while j + 1 < data.len()
+            && !(data[j] == 0xFF && data[j + 1] != 0 && !(0xD0..=0xD7).contains(&data[j + 1]))
+        {
+            j += 1;
+        }
+        if j + 1 >= data.len() {
+            return None; // truncated: let the decoder report it
+        }
+        if spectral_start == 0 {
+            out.extend_from_slice(&data[i..j]);
+        }
+        i = j;
+    }
+}
+
+/// Zeroes entries 1..64 (zigzag order: every AC entry) of each table in a DQT
+/// segment's payload; None if the payload is malformed.
+fn zero_ac_quantizers(mut tables: &mut [u8]) -> Option<()> {
+    while let Some((spec, rest)) = tables.split_first_mut() {
+        let width = if *spec >> 4 == 0 { 1 } else { 2 };
+        let table = rest.get_mut(..64 * width)?;
+        table[width..].fill(0);
+        tables = &mut rest[64 * width..];
+    }
+    Some(())
+}
+
 fn decode_jpeg(data: &[u8], eighths: usize) -> Result<(Canvas, f64), EngineError> {
+    let dc_only = if eighths == 1 {
+        dc_scans_only(data)
+    } else {
+        None
+    };
+    let data = dc_only.as_deref().unwrap_or(data);
     let mut d = turbojpeg::Decompressor::new().map_err(codec)?;
     let header = d.read_header(data).map_err(|_| EngineError::Unsupported)?;
     let factor = turbojpeg::ScalingFactor::new(eighths, 8);
@@ -1022,6 +1113,82 @@ mod tests {
 
     fn dims(t: &str, w: u32, h: u32) -> Result<(u32, u32), ParseError> {
         plan(&t.parse().unwrap(), w, h, &Limits::default())
+    }
+
+    /// A noisy photo-like JPEG (so the AC scans carry data), progressive or not,
+    /// with a restart interval when asked.
+    fn textured_jpeg(w: usize, h: usize, progressive: bool) -> Vec<u8> {
+        let mut seed = 0x2545_f491_u32;
+        let pixels: Vec<u8> = (0..w * h * 3)
+            .map(|i| {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                let smooth = ((i / 3 % w) * 255 / w) as u8;
+                smooth.wrapping_add((seed % 64) as u8)
+            })
+            .collect();
+        let image = turbojpeg::Image {
+            pixels: pixels.as_slice(),
+            width: w,
+            pitch: w * 3,
+            height: h,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        let mut c = turbojpeg::Compressor::new().unwrap();
+        c.set_quality(90).unwrap();
+        c.set_progressive(progressive).unwrap();
+        c.compress_to_vec(image).unwrap()
+    }
+
+    #[test]
+    fn dc_scans_alone_decode_to_the_same_pixels_at_one_eighth() {
+        let full = textured_jpeg(640, 480, true);
+        let dc = dc_scans_only(&full).expect("a progressive JPEG is rewritten");
+        assert!(
+            dc.len() * 3 < full.len(),
+            "the AC scans are most of the file: {} of {}",
+            dc.len(),
+            full.len()
+        );
+        let (a, sa) = decode_jpeg(&full, 1).unwrap();
+        // decode_jpeg rewrites on its own at 1/8; decode the rewritten file too.
+        let (b, sb) = decode_jpeg(&dc, 1).unwrap();
+        assert_eq!((a.w, a.h, sa), (80, 60, sb));
+        assert_eq!((b.w, b.h), (80, 60));
+        let mut d = turbojpeg::Decompressor::new().unwrap();
+        d.set_scaling_factor(turbojpeg::ScalingFactor::new(1, 8))
+            .unwrap();
+        d.set_fast_upsample(true).unwrap();
+        let mut whole = turbojpeg::Image {
+            pixels: vec![0u8; 80 * 60 * 3],
+            width: 80,
+            pitch: 240,
+            height: 60,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        d.decompress(&full, whole.as_deref_mut()).unwrap();
+        let differing = |x: &[u8]| x.iter().zip(&whole.pixels).filter(|(p, q)| p != q).count();
+        assert_eq!(differing(&a.data), 0, "same pixels as decoding every scan");
+        assert_eq!(differing(&b.data), 0);
+        // At 1/4 the AC coefficients matter: the full file is decoded.
+        let (quarter, _) = decode_jpeg(&full, 2).unwrap();
+        assert_eq!((quarter.w, quarter.h), (160, 120));
+    }
+
+    #[test]
+    fn only_complete_progressive_huffman_jpegs_are_rewritten() {
+        assert!(
+            dc_scans_only(&textured_jpeg(64, 48, false)).is_none(),
+            "baseline"
+        );
+        let full = textured_jpeg(64, 48, true);
+        assert!(
+            dc_scans_only(&full[..full.len() / 2]).is_none(),
+            "truncated"
+        );
+        assert!(dc_scans_only(b"not a jpeg").is_none());
+        assert!(dc_scans_only(&png_input()).is_none());
     }
 
     #[test]
