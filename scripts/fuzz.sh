@@ -16,7 +16,7 @@ for t in "${targets[@]}"; do
   mkdir -p "corpus/$t"
   echo "== $t: ${seconds}s =="
   cargo +nightly fuzz run -O "$t" "corpus/$t" "seeds/$t" -- \
-    -max_total_time="$seconds" -rss_limit_mb=2048 -print_final_stats=1 2>&1 |
+    -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 |
     grep -E '^(#[0-9]+ *DONE|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==|SUMMARY|thread .* panicked|Done [0-9]+ runs)' || true
   if ls "artifacts/$t"/crash-* "artifacts/$t"/oom-* "artifacts/$t"/timeout-* >/dev/null 2>&1; then
     echo "$t: failing inputs in fuzz/artifacts/$t"; exit 1

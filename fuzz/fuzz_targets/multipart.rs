@@ -1,14 +1,13 @@
-//! Multipart parsing of uploads as the handler does it (actix-multipart and
-//! `photos::read_form`): the first byte picks where the body is split into network
-//! chunks, the rest is the body for a fixed boundary. Never a panic; a file part
-//! never passes the byte limit.
+//! Multipart parsing of uploads as the handler does it (`photos::UploadBody` over
+//! actix-multipart, then `photos::read_form`): the first byte picks where the body is split into network
+//! chunks, the rest is the body for a fixed boundary. Never a panic or a hang (run
+//! with -timeout); a file part never passes the byte limit.
 #![no_main]
 
-use actix_multipart::Multipart;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use photoshare::http::photos::read_form;
+use photoshare::http::photos::{read_form, UploadBody};
 
 const MAX: u64 = 4096;
 
@@ -32,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         .unwrap();
     let spool = tempfile::tempdir().unwrap();
     runtime.block_on(async {
-        let mut payload = Multipart::new(&headers, stream);
+        let mut payload = UploadBody::new(&headers, stream);
         if let Ok(form) = read_form(&mut payload, spool.path(), MAX).await {
             if let Some(file) = &form.file {
                 let len = std::fs::metadata(file).unwrap().len();

@@ -573,3 +573,26 @@ async fn profiles_count_photos() {
     assert_eq!(me["photo_count"], 2);
     assert_eq!(public["photo_count"], 2);
 }
+
+/// Found by fuzzing: a body that ends inside a part (no closing boundary, a trailing
+/// CRLF) used to leave the request waiting forever; now it is a 400 at once.
+#[actix_web::test]
+async fn an_upload_that_ends_inside_a_part_is_400_not_a_hang() {
+    let app = spawn_app().await;
+    let user = app.signup_and_login(Role::User).await;
+    let body: &[u8] = b"--XfuzzX\r\ncontent-disposition: form-data; name=\"description\"\r\n\r\n\
+        hell\ro\n--XfuzzX\r\nbroken\r\n--X:X--\r\n";
+    let res = app
+        .client
+        .post(app.url("/api/photos"))
+        .bearer_auth(&user.access)
+        .header("content-type", "multipart/form-data; boundary=XfuzzX")
+        .body(body)
+        .timeout(std::time::Duration::from_secs(30))
+        .send()
+        .await
+        .expect("an answer, not a wait forever");
+    let problem = assert_problem(res, StatusCode::BAD_REQUEST).await;
+    assert!(problem["detail"].as_str().unwrap().contains("multipart"));
+    assert_eq!(app.me(&user.access).await["photo_count"], 0);
+}
