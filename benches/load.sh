@@ -27,7 +27,7 @@ wait $reads
 cd ../..
 report() { # wrk --latency output -> one line
   awk -v what="$1" '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
-       /^ +Latency/ {max=$4} /Non-2xx/ {err+=$5}
+       /^ +Latency/ && $2 ~ /[0-9]/ {max=$4} /Non-2xx/ {err+=$5}
        /Socket errors/ {gsub(",", ""); err+=$4+$6+$8+$10}
        / requests in / {n=$1}
        END {printf "%-7s %6s requests, %8s req/s, p50 %7s, p99 %7s, max %7s, errors %d\n",

@@ -109,9 +109,9 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     use tracing::Instrument;
     let started = Instant::now();
-    let metrics = req
-        .app_data::<web::Data<AppState>>()
-        .map(|s| s.metrics.clone());
+    let state = req.app_data::<web::Data<AppState>>();
+    let metrics = state.map(|s| s.metrics.clone());
+    let https = state.is_some_and(|s| s.public_url.starts_with("https://"));
     let request_id = req
         .headers()
         .get(REQUEST_ID)
@@ -165,6 +165,20 @@ pub async fn observe(
     );
     if route.starts_with("/api/") {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    // Nothing the API serves is a page to run scripts in or to frame; the Swagger UI
+    // under /docs/ is the one exception.
+    if !path.starts_with("/docs") {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
     }
     Ok(res)
 }

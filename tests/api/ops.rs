@@ -108,4 +108,21 @@ async fn responses_carry_security_headers() {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(
+        h["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+    assert!(h.get("strict-transport-security").is_none(), "plain HTTP");
+    let docs = app.get("/docs/", None).await;
+    assert!(
+        docs.headers().get("content-security-policy").is_none(),
+        "Swagger UI runs its scripts"
+    );
+
+    let behind_tls = crate::helpers::spawn_app_with(|s| {
+        s.server.public_url = "https://photos.example.com".into();
+    })
+    .await;
+    let res = behind_tls.get("/healthz", None).await;
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000");
 }
