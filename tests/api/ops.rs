@@ -124,5 +124,8 @@ async fn responses_carry_security_headers() {
     })
     .await;
     let res = behind_tls.get("/healthz", None).await;
-    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000");
+    assert_eq!(
+        res.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
 }

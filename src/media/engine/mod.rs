@@ -385,13 +385,15 @@ fn inspect(data: &[u8], limits: &Limits) -> Result<(Format, u32, u32), EngineErr
 fn decode(
     data: &[u8],
     (format, w, h): (Format, u32, u32),
-    first: Option<&Step>,
+    t: &Transformation,
 ) -> Result<(Canvas, Format, f64), EngineError> {
     if format == Format::Jpeg {
-        let scale = first
+        let scale = t
+            .steps
+            .first()
             .and_then(|s| plan_resize(s, w, h, None))
             .map_or(8, |r| shrink_on_load(w, h, &r));
-        return decode_jpeg(data, scale).map(|(c, s)| (c, format, s));
+        return decode_jpeg(data, scale, gray_from_the_start(t)).map(|(c, s)| (c, format, s));
     }
     let img = image::load_from_memory(data).map_err(|_| EngineError::Unsupported)?;
     let canvas = match img {
@@ -416,6 +418,32 @@ fn raw(w: u32, h: u32, channels: u8, data: Vec<u8>) -> Canvas {
         channels,
         data,
     }
+}
+
+/// True when the first thing the transformation does to colour is `e_grayscale`, with
+/// only cropping and scaling before it (no padding, background, content-aware
+/// gravity, rotation, corners, border or other effect). A colour JPEG can then be
+/// decoded straight to its luma: JPEG's Y is the Rec. 601 weighting `luma` uses, and
+/// libjpeg-turbo skips the chroma IDCT, upsampling and colour conversion. Scaling
+/// and cropping commute with that weighting, so only rounding differs.
+fn gray_from_the_start(t: &Transformation) -> bool {
+    for s in &t.steps {
+        let only_geometry = s.background.is_none()
+            && s.angle.is_none()
+            && s.radius.is_none()
+            && s.border.is_none()
+            && s.crop != Some(Crop::Pad)
+            && s.gravity != Some(Gravity::Auto);
+        if !only_geometry {
+            return false;
+        }
+        match s.effect {
+            Some(Effect::Grayscale) => return true,
+            Some(_) => return false,
+            None => {}
+        }
+    }
+    false
 }
 
 /// The DCT scale, in eighths, to decode at: the smallest that still gives the
@@ -515,7 +543,9 @@ fn zero_ac_quantizers(mut tables: &mut [u8]) -> Option<()> {
     Some(())
 }
 
-fn decode_jpeg(data: &[u8], eighths: usize) -> Result<(Canvas, f64), EngineError> {
+/// Decodes at `eighths`/8 scale; to one luma channel when `luma` (or when the JPEG
+/// is greyscale), else to RGB.
+fn decode_jpeg(data: &[u8], eighths: usize, luma: bool) -> Result<(Canvas, f64), EngineError> {
     let dc_only = if eighths == 1 {
         dc_scans_only(data)
     } else {
@@ -529,7 +559,7 @@ fn decode_jpeg(data: &[u8], eighths: usize) -> Result<(Canvas, f64), EngineError
     // Shrinking anyway: the cheaper chroma upsampling is invisible after it.
     d.set_fast_upsample(eighths < 8).map_err(codec)?;
     let scaled = header.scaled(factor);
-    let gray = matches!(header.colorspace, turbojpeg::Colorspace::Gray);
+    let gray = luma || matches!(header.colorspace, turbojpeg::Colorspace::Gray);
     let (format, channels) = if gray {
         (turbojpeg::PixelFormat::GRAY, 1)
     } else {
@@ -993,7 +1023,7 @@ pub fn render(
     let header = inspect(input, limits)?;
     let (_, w, h) = header;
     plan(t, w, h, limits)?;
-    let (mut img, input_format, mut scale) = decode(input, header, t.steps.first())?;
+    let (mut img, input_format, mut scale) = decode(input, header, t)?;
     let mut dims = (w, h);
     let mut background = WHITE;
     for step in &t.steps {
@@ -1151,9 +1181,9 @@ mod tests {
             dc.len(),
             full.len()
         );
-        let (a, sa) = decode_jpeg(&full, 1).unwrap();
+        let (a, sa) = decode_jpeg(&full, 1, false).unwrap();
         // decode_jpeg rewrites on its own at 1/8; decode the rewritten file too.
-        let (b, sb) = decode_jpeg(&dc, 1).unwrap();
+        let (b, sb) = decode_jpeg(&dc, 1, false).unwrap();
         assert_eq!((a.w, a.h, sa), (80, 60, sb));
         assert_eq!((b.w, b.h), (80, 60));
         let mut d = turbojpeg::Decompressor::new().unwrap();
@@ -1172,8 +1202,47 @@ mod tests {
         assert_eq!(differing(&a.data), 0, "same pixels as decoding every scan");
         assert_eq!(differing(&b.data), 0);
         // At 1/4 the AC coefficients matter: the full file is decoded.
-        let (quarter, _) = decode_jpeg(&full, 2).unwrap();
+        let (quarter, _) = decode_jpeg(&full, 2, false).unwrap();
         assert_eq!((quarter.w, quarter.h), (160, 120));
+    }
+
+    #[test]
+    fn grey_first_transformations_decode_jpeg_luma_with_the_same_result() {
+        for (t, gray) in [
+            ("c_fill,w_160,h_120/e_grayscale/q_80", true),
+            ("w_100,e_grayscale", true),
+            ("e_grayscale", true),
+            ("c_fill,w_160,h_120,g_auto/e_grayscale", false),
+            ("c_pad,w_300,h_300,b_red/e_grayscale", false),
+            ("e_sepia/e_grayscale", false),
+            ("a_90/e_grayscale", false),
+            ("w_100", false),
+        ] {
+            assert_eq!(gray_from_the_start(&t.parse().unwrap()), gray, "{t}");
+        }
+        // Luma straight from the JPEG against luma of the decoded RGB.
+        let input = textured_jpeg(640, 480, false);
+        let (luma, _) = decode_jpeg(&input, 2, true).unwrap();
+        let (rgb, _) = decode_jpeg(&input, 2, false).unwrap();
+        let reference = rgb.convert(1, WHITE);
+        assert_eq!((luma.w, luma.h, luma.channels), (160, 120, 1));
+        let mean_difference = |a: &[u8]| {
+            let total: u64 = a
+                .iter()
+                .zip(&reference.data)
+                .map(|(p, q)| u64::from(p.abs_diff(*q)))
+                .sum();
+            total as f64 / reference.data.len() as f64
+        };
+        let decoded = mean_difference(&luma.data);
+        assert!(decoded < 1.0, "mean difference of the decodes {decoded}");
+        // And through the whole pipeline (PNG out: no re-encoding loss).
+        let t: Transformation = "c_fill,w_160,h_120/e_grayscale/f_png".parse().unwrap();
+        let out = render(&input, &t, &Limits::default(), None).unwrap();
+        let out = image::load_from_memory(&out.bytes).unwrap().into_luma8();
+        assert_eq!(out.dimensions(), (160, 120));
+        let rendered = mean_difference(out.as_raw());
+        assert!(rendered < 1.0, "mean difference of the renders {rendered}");
     }
 
     #[test]
