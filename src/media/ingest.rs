@@ -196,7 +196,7 @@ pub fn strip_metadata(format: Format, data: &[u8]) -> Result<Vec<u8>, IngestErro
 /// start of scan on is copied verbatim.
 fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(data.len());
-    out.extend_from_slice(&data[..2]);
+    out.extend_from_slice(data.get(..2)?);
     let mut i = 2;
     loop {
         // Markers may be preceded by fill bytes 0xFF.
@@ -217,6 +217,9 @@ fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
             continue;
         }
         let len = usize::from(u16::from_be_bytes([*data.get(i + 2)?, *data.get(i + 3)?]));
+        if len < 2 {
+            return None; // the length counts its own two bytes
+        }
         let end = i + 2 + len;
         let segment = data.get(i..end)?;
         let payload = &segment[4..];
@@ -346,6 +349,22 @@ fn strip_gif(data: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `ingest` fuzz target: a JPEG the decoder accepts, with a marker
+    /// segment whose length is below 2; cutting its metadata panicked (slice out of
+    /// range) instead of refusing it.
+    #[test]
+    fn a_segment_length_below_two_is_refused_not_a_panic() {
+        let data = include_bytes!("../../fuzz/regressions/ingest/segment-length-below-2.jpg");
+        assert!(strip_jpeg(data).is_none());
+        assert!(ingest(data.to_vec(), 50_000_000).is_err());
+        for len in [0u8, 1] {
+            let mut tiny = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, len, 0xFF, 0xD9];
+            assert!(strip_jpeg(&tiny).is_none(), "length {len}");
+            tiny.truncate(3);
+            assert!(strip_jpeg(&tiny).is_none());
+        }
+    }
 
     fn encoded(format: image::ImageFormat) -> Vec<u8> {
         let img = DynamicImage::ImageRgb8(image::RgbImage::from_fn(40, 30, |x, y| {

@@ -596,3 +596,21 @@ async fn an_upload_that_ends_inside_a_part_is_400_not_a_hang() {
     assert!(problem["detail"].as_str().unwrap().contains("multipart"));
     assert_eq!(app.me(&user.access).await["photo_count"], 0);
 }
+
+/// Found by fuzzing the ingest path: a JPEG that decodes but has a marker segment
+/// shorter than its own length field used to panic while its metadata was cut.
+#[actix_web::test]
+async fn a_jpeg_with_a_broken_segment_length_is_415_and_the_server_goes_on() {
+    let app = spawn_app().await;
+    let user = app.signup_and_login(Role::User).await;
+    let data = include_bytes!("../../fuzz/regressions/ingest/segment-length-below-2.jpg");
+    let res = app
+        .upload(&user.access, data.to_vec(), "broken.jpg", &[])
+        .await;
+    assert_problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    let ok = app
+        .upload(&user.access, fixtures::png(8, 8), "fine.png", &[])
+        .await;
+    assert_eq!(ok.status(), StatusCode::CREATED);
+    assert_eq!(app.me(&user.access).await["photo_count"], 1);
+}
