@@ -229,8 +229,9 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
         metrics: Arc::new(JobMetrics::default()),
     };
     start_queue(&settings, transformer, true).await?;
+    let stop = shutdown_signal()?;
     tracing::info!(consumers = consumers(&settings), "worker running");
-    shutdown_signal().await?;
+    stop.await;
     // Jobs in flight stay unacknowledged: the broker hands them to another worker.
     tracing::info!("worker stopping");
     Ok(())
@@ -285,19 +286,25 @@ pub async fn create_admin(
     Ok(())
 }
 
-/// SIGINT or SIGTERM (what `docker stop` and Koyeb send).
-async fn shutdown_signal() -> std::io::Result<()> {
+/// SIGINT or SIGTERM (what `docker stop` and Koyeb send). The handlers are in place
+/// when this returns, before the caller reports that it runs.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
+        let mut int = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
     }
     #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
