@@ -61,13 +61,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let store = open_store(&settings).await?;
 
-        let keys = Arc::new(JwtKeys::new(
-            &settings.auth.jwt_secret,
-            &settings.auth.issuer,
-            &settings.auth.audience,
-            settings.auth.access_ttl_seconds,
-            settings.auth.refresh_ttl_seconds,
-        ));
+        let keys = jwt_keys(&settings);
         let hasher = Hasher::new(settings.auth.max_concurrent_hashes);
         let accounts = Accounts::new(store.clone(), hasher, keys.clone());
         spawn_blocklist_purge(store.clone());
@@ -87,10 +81,7 @@ impl Application {
             },
         );
 
-        let limits = engine::Limits {
-            max_output_pixels: settings.media.max_output_pixels,
-            max_input_pixels: settings.media.max_pixels,
-        };
+        let limits = engine::Limits::from_settings(&settings.media);
         let public_url = settings.public_url(port);
         let job_metrics = Arc::new(JobMetrics::default());
         let transformer = Transformer {
@@ -220,10 +211,7 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let transformer = Transformer {
         store,
         media,
-        limits: engine::Limits {
-            max_output_pixels: settings.media.max_output_pixels,
-            max_input_pixels: settings.media.max_pixels,
-        },
+        limits: engine::Limits::from_settings(&settings.media),
         public_url: settings.public_url(settings.server.port),
         max_attempts: settings.queue.max_attempts,
         metrics: Arc::new(JobMetrics::default()),
@@ -263,14 +251,7 @@ pub async fn create_admin(
              an admin promotes others with PUT /api/admin/users/{{username}}/role"
         );
     }
-    let keys = Arc::new(JwtKeys::new(
-        &settings.auth.jwt_secret,
-        &settings.auth.issuer,
-        &settings.auth.audience,
-        settings.auth.access_ttl_seconds,
-        settings.auth.refresh_ttl_seconds,
-    ));
-    let accounts = Accounts::new(store, Hasher::new(1), keys);
+    let accounts = Accounts::new(store, Hasher::new(1), jwt_keys(&settings));
     let user = accounts
         .signup(msg)
         .await
@@ -284,6 +265,17 @@ pub async fn create_admin(
     }
     tracing::info!(username = %user.username, "admin account created");
     Ok(())
+}
+
+/// Signing and verifying keys from the auth settings (secret, issuer, audience, TTLs).
+fn jwt_keys(settings: &Settings) -> Arc<JwtKeys> {
+    Arc::new(JwtKeys::new(
+        &settings.auth.jwt_secret,
+        &settings.auth.issuer,
+        &settings.auth.audience,
+        settings.auth.access_ttl_seconds,
+        settings.auth.refresh_ttl_seconds,
+    ))
 }
 
 /// SIGINT or SIGTERM (what `docker stop` and Koyeb send). The handlers are in place

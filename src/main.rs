@@ -137,10 +137,7 @@ fn transform(
         );
     }
     let data = std::fs::read(input).with_context(|| format!("cannot read {}", input.display()))?;
-    let limits = engine::Limits {
-        max_output_pixels: settings.media.max_output_pixels,
-        max_input_pixels: settings.media.max_pixels,
-    };
+    let limits = engine::Limits::from_settings(&settings.media);
     let rendered = engine::render(&data, &t, &limits, by_name)
         .with_context(|| format!("cannot transform {}", input.display()))?;
     std::fs::write(output, &rendered.bytes)

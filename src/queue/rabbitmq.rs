@@ -190,6 +190,28 @@ impl RabbitQueue {
         }
     }
 
+    /// Runs `work` on the publishing channel (one caller at a time) within
+    /// `PUBLISH_TIMEOUT`; a failure or a timeout drops the connection, so the next
+    /// call opens a fresh one.
+    async fn on_publisher<T, F>(&self, work: impl FnOnce(Channel) -> F) -> Result<T, QueueError>
+    where
+        F: std::future::Future<Output = Result<T, lapin::Error>>,
+    {
+        let mut guard = self.publisher.lock().await;
+        let channel = self.ensure_publisher(&mut guard).await?.clone();
+        match tokio::time::timeout(PUBLISH_TIMEOUT, work(channel)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => {
+                *guard = None;
+                Err(QueueError::unavailable(e))
+            }
+            Err(_) => {
+                *guard = None;
+                Err(QueueError::unavailable(TimedOut))
+            }
+        }
+    }
+
     /// Publishes to `queue` and waits for the broker's confirm.
     async fn publish_to(
         &self,
@@ -197,30 +219,18 @@ impl RabbitQueue {
         link_id: &str,
         properties: BasicProperties,
     ) -> Result<(), QueueError> {
-        let mut guard = self.publisher.lock().await;
-        let channel = self.ensure_publisher(&mut guard).await?;
         let options = BasicPublishOptions {
             mandatory: true,
             ..BasicPublishOptions::default()
         };
-        let confirmed = tokio::time::timeout(PUBLISH_TIMEOUT, async {
-            channel
-                .basic_publish("", queue, options, link_id.as_bytes(), properties)
-                .await?
-                .await
-        })
-        .await;
-        let confirmation = match confirmed {
-            Ok(Ok(c)) => c,
-            Ok(Err(e)) => {
-                *guard = None;
-                return Err(QueueError::unavailable(e));
-            }
-            Err(_) => {
-                *guard = None;
-                return Err(QueueError::unavailable(TimedOut));
-            }
-        };
+        let confirmation = self
+            .on_publisher(|channel| async move {
+                channel
+                    .basic_publish("", queue, options, link_id.as_bytes(), properties)
+                    .await?
+                    .await
+            })
+            .await?;
         match confirmation.take_message() {
             None => Ok(()),
             Some(_) => Err(QueueError::unavailable(Unroutable)),
@@ -355,28 +365,16 @@ impl JobQueue for RabbitQueue {
     /// Asked on the publishing connection (no new connection per `/readyz` or
     /// `/metrics` call).
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError> {
-        let mut guard = self.publisher.lock().await;
-        let channel = self.ensure_publisher(&mut guard).await?;
         let n = &self.names;
-        let counted = tokio::time::timeout(PUBLISH_TIMEOUT, async {
-            let mut out = Vec::new();
-            for name in [&n.work, &n.dead, &n.retry] {
-                out.push(self.count(channel, name).await?);
-            }
-            Ok::<_, lapin::Error>(out)
-        })
-        .await;
-        let mut out = match counted {
-            Ok(Ok(out)) => out,
-            Ok(Err(e)) => {
-                *guard = None;
-                return Err(QueueError::unavailable(e));
-            }
-            Err(_) => {
-                *guard = None;
-                return Err(QueueError::unavailable(TimedOut));
-            }
-        };
+        let mut out = self
+            .on_publisher(|channel| async move {
+                let mut out = Vec::new();
+                for name in [&n.work, &n.dead, &n.retry] {
+                    out.push(self.count(&channel, name).await?);
+                }
+                Ok(out)
+            })
+            .await?;
         out[0].unacked = self.in_flight.load(std::sync::atomic::Ordering::Relaxed);
         Ok(out)
     }

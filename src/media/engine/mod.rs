@@ -52,6 +52,16 @@ pub struct Limits {
     pub max_input_pixels: u64,
 }
 
+impl Limits {
+    /// The configured limits (`media.max_output_pixels`, `media.max_pixels`).
+    pub fn from_settings(media: &crate::config::MediaSettings) -> Self {
+        Limits {
+            max_output_pixels: media.max_output_pixels,
+            max_input_pixels: media.max_pixels,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
