@@ -102,24 +102,7 @@ async fn sigterm_finishes_the_request_in_flight_and_exits_0() {
     let secret = crate::helpers::random_hex(32);
     let (mut child, address) = crate::startup::start_serve(dir.path(), &secret, &["serve"]);
     let client = reqwest::Client::new();
-    let signup = client
-        .post(format!("{address}/api/auth/signup"))
-        .json(&json!({"username": "term", "email": "t@example.com",
-                      "password": crate::helpers::PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signup.status(), StatusCode::CREATED);
-    let tokens: Value = client
-        .post(format!("{address}/api/auth/login"))
-        .json(&json!({"username": "term", "password": crate::helpers::PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let token = crate::startup::signup_and_login(&client, &address, "term").await;
 
     let boundary = "XtermX";
     let mut body = format!(

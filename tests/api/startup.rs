@@ -108,6 +108,31 @@ pub fn start_serve_logged(
     (child, address, rx)
 }
 
+/// Signs up `username` (password `PASSWORD`) on a running binary and returns an
+/// access token.
+pub async fn signup_and_login(client: &reqwest::Client, address: &str, username: &str) -> String {
+    let signup = client
+        .post(format!("{address}/api/auth/signup"))
+        .json(
+            &json!({"username": username, "email": format!("{username}@example.com"),
+                      "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), StatusCode::CREATED, "signup of {username}");
+    let tokens: Value = client
+        .post(format!("{address}/api/auth/login"))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
 #[actix_web::test]
 async fn a_killed_process_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
@@ -218,22 +243,7 @@ async fn a_pending_job_survives_a_killed_process_and_runs_after_restart() {
     let secret = random_hex(32);
     let client = reqwest::Client::new();
     let (mut first, address) = start_binary(dir.path(), &secret);
-    client
-        .post(format!("{address}/api/auth/signup"))
-        .json(&json!({"username": "resumer", "email": "r@example.com", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let login: Value = client
-        .post(format!("{address}/api/auth/login"))
-        .json(&json!({"username": "resumer", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["access_token"].as_str().unwrap().to_owned();
+    let token = signup_and_login(&client, &address, "resumer").await;
     let part = reqwest::multipart::Part::bytes(crate::fixtures::png(40, 20)).file_name("a.png");
     let photo: Value = client
         .post(format!("{address}/api/photos"))
