@@ -201,7 +201,7 @@ fn new_request_id() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 12];
     rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 /// CORS for `origins` (checked by `Settings::cors_origins`), `*` meaning any. Bearer tokens, not cookies, so no credentials. Off when the list is empty.
