@@ -38,7 +38,6 @@ pub struct QueueReport {
     security(("bearer" = [])),
     responses(
         (status = 200, body = QueueReport),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Queue or database unreachable", body = Problem, content_type = "application/problem+json"),
     )
@@ -68,8 +67,6 @@ async fn queues(
     params(PageQuery),
     responses(
         (status = 200, body = Page<PrivateUser>),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "limit/offset out of range", body = Problem, content_type = "application/problem+json"),
     )
@@ -105,8 +102,6 @@ async fn list_users(
     request_body = RoleRequest,
     responses(
         (status = 200, body = PrivateUser),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Self-demotion", body = Problem, content_type = "application/problem+json"),
@@ -155,7 +150,6 @@ async fn set_banned(
     params(("username" = String, Path)),
     responses(
         (status = 200, description = "Banned (`is_active: false`)", body = PrivateUser),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Self-ban", body = Problem, content_type = "application/problem+json"),
@@ -177,7 +171,6 @@ async fn ban(
     params(("username" = String, Path)),
     responses(
         (status = 200, body = PrivateUser),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     )

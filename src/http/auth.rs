@@ -45,7 +45,6 @@ impl TryFrom<SignupRequest> for Signup {
     request_body = SignupRequest,
     responses(
         (status = 201, description = "Account created", body = PrivateUser),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Username or email taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field values", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many auth requests from this address", body = Problem, content_type = "application/problem+json"),
@@ -116,7 +115,6 @@ async fn login(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New token pair", body = Tokens),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid, expired, rotated or revoked refresh token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown or missing fields", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many auth requests from this address", body = Problem, content_type = "application/problem+json"),
@@ -139,7 +137,6 @@ async fn refresh(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/api/auth/logout")]

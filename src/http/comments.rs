@@ -73,8 +73,6 @@ fn text(body: CommentRequest) -> Result<CommentText, ApiError> {
     request_body = CommentRequest,
     responses(
         (status = 201, body = Comment),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid text", body = Problem, content_type = "application/problem+json"),
     )
@@ -101,7 +99,6 @@ async fn add_comment(
     params(("id" = String, Path, description = "photo id"), PageQuery),
     responses(
         (status = 200, body = Page<Comment>),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "A token was sent and is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "limit/offset out of range", body = Problem, content_type = "application/problem+json"),
@@ -137,8 +134,6 @@ async fn list_comments(
     request_body = CommentRequest,
     responses(
         (status = 200, body = Comment),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the author", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such comment", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid text", body = Problem, content_type = "application/problem+json"),
@@ -167,7 +162,6 @@ async fn edit_comment(
     params(("id" = String, Path, description = "comment id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a moderator or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such comment", body = Problem, content_type = "application/problem+json"),
     )

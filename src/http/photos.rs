@@ -261,7 +261,6 @@ pub async fn read_form(
     responses(
         (status = 201, body = Photo),
         (status = 400, description = "Malformed multipart body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "File or pixel count over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a JPEG, PNG, WebP or GIF", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid description or tags, or no file", body = Problem, content_type = "application/problem+json"),
@@ -350,8 +349,6 @@ pub struct UpdatePhotoRequest {
     request_body = UpdatePhotoRequest,
     responses(
         (status = 200, body = Photo),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the owner or an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields", body = Problem, content_type = "application/problem+json"),
@@ -386,7 +383,6 @@ async fn update_photo(
     params(("id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the owner or an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
     )
@@ -428,7 +424,6 @@ pub struct Tag {
     params(TagQuery),
     responses(
         (status = 200, body = Page<Tag>),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "A token was sent and is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad prefix, limit or offset", body = Problem, content_type = "application/problem+json"),
     )

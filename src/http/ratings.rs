@@ -64,8 +64,6 @@ impl From<RatingRecord> for Rating {
     request_body = RatingRequest,
     responses(
         (status = 201, body = Rating),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Own photo", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already rated", body = Problem, content_type = "application/problem+json"),
@@ -96,8 +94,6 @@ async fn rate(
     params(("id" = String, Path, description = "photo id"), PageQuery),
     responses(
         (status = 200, body = Page<Rating>),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a moderator or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "limit/offset out of range", body = Problem, content_type = "application/problem+json"),
@@ -132,7 +128,6 @@ async fn list_ratings(
     params(("id" = String, Path, description = "rating id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a moderator or admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such rating", body = Problem, content_type = "application/problem+json"),
     )

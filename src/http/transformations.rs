@@ -94,7 +94,6 @@ impl Link {
     responses(
         (status = 202, description = "Link created; the job is queued", body = Link),
         (status = 200, description = "The photo already has this (canonical) transformation", body = Link),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the photo's owner or an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unsupported parameter, value out of range or output too large; the message names the parameter", body = Problem, content_type = "application/problem+json"),
@@ -187,7 +186,6 @@ async fn get_link(
     params(("id" = String, Path, description = "transformation id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the photo's owner or an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such transformation", body = Problem, content_type = "application/problem+json"),
     )

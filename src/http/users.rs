@@ -25,7 +25,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     security(("bearer" = [])),
     responses(
         (status = 200, body = PrivateUser),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/api/users/me")]
@@ -70,8 +69,6 @@ impl UpdateMeRequest {
     request_body = UpdateMeRequest,
     responses(
         (status = 200, body = PrivateUser),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Email taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid or unknown fields", body = Problem, content_type = "application/problem+json"),
     )
@@ -95,8 +92,6 @@ async fn update_me(
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Password changed"),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No or bad token", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong current password or invalid new one", body = Problem, content_type = "application/problem+json"),
     )
 )]
