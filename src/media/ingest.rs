@@ -13,6 +13,8 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader};
 use sha2::{Digest, Sha256};
 
+use super::jpeg;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
@@ -195,45 +197,26 @@ pub fn strip_metadata(format: Format, data: &[u8]) -> Result<Vec<u8>, IngestErro
 /// APP1 (Exif, XMP), other APPn (IPTC, Photoshop, ...) and COM. Everything from the
 /// start of scan on is copied verbatim.
 fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
+    let segments = jpeg::segments(data)?;
     let mut out = Vec::with_capacity(data.len());
-    out.extend_from_slice(data.get(..2)?);
-    let mut i = 2;
-    loop {
-        // Markers may be preceded by fill bytes 0xFF.
-        while *data.get(i)? == 0xFF && *data.get(i + 1)? == 0xFF {
-            i += 1;
-        }
-        if *data.get(i)? != 0xFF {
-            return None;
-        }
-        let marker = *data.get(i + 1)?;
-        if marker == 0xDA || marker == 0xD9 {
-            out.extend_from_slice(&data[i..]);
+    out.extend_from_slice(&data[..2]);
+    for segment in segments {
+        let segment = segment.ok()?;
+        if matches!(segment.marker, jpeg::SOS | jpeg::EOI) {
+            out.extend_from_slice(&data[segment.offset..]);
             return Some(out);
         }
-        if (0xD0..=0xD7).contains(&marker) || marker == 0x01 {
-            out.extend_from_slice(&data[i..i + 2]);
-            i += 2;
-            continue;
-        }
-        let len = usize::from(u16::from_be_bytes([*data.get(i + 2)?, *data.get(i + 3)?]));
-        if len < 2 {
-            return None; // the length counts its own two bytes
-        }
-        let end = i + 2 + len;
-        let segment = data.get(i..end)?;
-        let payload = &segment[4..];
-        let keep = match marker {
+        let keep = match segment.marker {
             0xE0 | 0xEE => true,
-            0xE2 => payload.starts_with(b"ICC_PROFILE\0"),
+            0xE2 => segment.payload().starts_with(b"ICC_PROFILE\0"),
             0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
             _ => true,
         };
         if keep {
-            out.extend_from_slice(segment);
+            out.extend_from_slice(segment.bytes);
         }
-        i = end;
     }
+    None
 }
 
 /// Drops eXIf, tEXt, zTXt, iTXt and tIME chunks.

@@ -4,6 +4,7 @@
 pub mod cloudinary;
 pub mod engine;
 pub mod ingest;
+pub mod jpeg;
 pub mod local;
 pub mod qr;
 

@@ -21,6 +21,7 @@ use crate::domain::{
     Transformation,
 };
 use crate::media::ingest::{self, Format};
+use crate::media::jpeg;
 
 /// Quality when the transformation does not say (`q_auto` too).
 pub const DEFAULT_QUALITY: u8 = 80;
@@ -478,67 +479,44 @@ fn shrink_on_load(w: u32, h: u32, r: &Resize) -> usize {
 /// progressive preview) stays off when they are zero, and the 1x1 IDCT never reads
 /// them.
 fn dc_scans_only(data: &[u8]) -> Option<Vec<u8>> {
-    if !data.starts_with(&[0xFF, 0xD8]) {
-        return None;
-    }
+    let segments = jpeg::segments(data)?;
     let mut out = Vec::with_capacity(data.len() / 4);
     out.extend_from_slice(&data[..2]);
     let mut progressive = false;
-    let mut i = 2;
-    loop {
-        if i + 1 >= data.len() || data[i] != 0xFF {
-            return None;
+    // Where the DC scan being copied started: it runs up to the next segment.
+    let mut scan_from = None;
+    for segment in segments {
+        let segment = segment.ok()?; // truncated or malformed: let the decoder report it
+        if let Some(from) = scan_from.take() {
+            out.extend_from_slice(&data[from..segment.offset]);
         }
-        let marker = data[i + 1];
-        match marker {
-            0xFF => {
-                i += 1; // fill byte
-                continue;
-            }
-            0xD9 => {
-                out.extend_from_slice(&[0xFF, 0xD9]);
+        match segment.marker {
+            jpeg::EOI => {
+                out.extend_from_slice(segment.bytes);
                 return progressive.then_some(out);
             }
-            0xC2 => progressive = true,
             // Any other frame type (baseline, lossless, arithmetic): leave it alone.
             0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
-            _ => {}
+            jpeg::DQT => {
+                let at = out.len();
+                out.extend_from_slice(segment.bytes);
+                zero_ac_quantizers(&mut out[at + 4..])?;
+            }
+            // SOS: Ns, Ns component selectors, then Ss (0 for a DC scan), Se, AhAl.
+            jpeg::SOS => {
+                let payload = segment.payload();
+                let components = usize::from(*payload.first()?);
+                if *payload.get(1 + 2 * components)? == 0 {
+                    scan_from = Some(segment.offset);
+                }
+            }
+            marker => {
+                progressive |= marker == 0xC2;
+                out.extend_from_slice(segment.bytes);
+            }
         }
-        let len = usize::from(u16::from_be_bytes([*data.get(i + 2)?, *data.get(i + 3)?]));
-        let end = i + 2 + len;
-        if len < 2 || end > data.len() {
-            return None;
-        }
-        if marker == 0xDB {
-            let at = out.len();
-            out.extend_from_slice(&data[i..end]);
-            zero_ac_quantizers(&mut out[at + 4..])?;
-            i = end;
-            continue;
-        }
-        if marker != 0xDA {
-            out.extend_from_slice(&data[i..end]);
-            i = end;
-            continue;
-        }
-        // SOS: Ns, Ns component selectors, then Ss, Se, AhAl; then entropy-coded
-        // data up to the next marker that is not a restart or a stuffed 0xFF.
-        let components = usize::from(*data.get(i + 4)?);
-        let spectral_start = *data.get(i + 5 + 2 * components)?;
-        let mut j = end;
-        while j + 1 < data.len()
-            && !(data[j] == 0xFF && data[j + 1] != 0 && !(0xD0..=0xD7).contains(&data[j + 1]))
-        {
-            j += 1;
-        }
-        if j + 1 >= data.len() {
-            return None; // truncated: let the decoder report it
-        }
-        if spectral_start == 0 {
-            out.extend_from_slice(&data[i..j]);
-        }
-        i = j;
     }
+    None
 }
 
 /// Zeroes entries 1..64 (zigzag order: every AC entry) of each table in a DQT
