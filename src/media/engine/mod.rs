@@ -458,11 +458,12 @@ fn gray_from_the_start(t: &Transformation) -> bool {
 }
 
 /// The DCT scale, in eighths, to decode at: the smallest that still gives the
-/// resize at least as many source pixels as it outputs along both axes.
+/// resize at least as many source pixels as it outputs along both axes. Every M/8
+/// works: libjpeg-turbo has an MxM inverse DCT for each, and builds the chroma at
+/// that scale in the IDCT too (a 2Mx2M one for 4:2:0), not by upsampling.
 fn shrink_on_load(w: u32, h: u32, r: &Resize) -> usize {
     let need = (f64::from(r.out.0) / r.src.2).max(f64::from(r.out.1) / r.src.3);
-    [1, 2, 4, 8]
-        .into_iter()
+    (1..=8)
         .find(|eighths| {
             *eighths as f64 / 8.0 >= need && w as usize * eighths >= 8 && h as usize * eighths >= 8
         })
@@ -1453,8 +1454,20 @@ mod tests {
         .unwrap();
         assert_eq!(
             shrink_on_load(1600, 1200, &r),
+            5,
+            "900 of 1600 is decoded at 5/8 (1000 wide)"
+        );
+        let r = plan_resize(
+            &"w_1500".parse::<Transformation>().unwrap().steps[0],
+            1600,
+            1200,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            shrink_on_load(1600, 1200, &r),
             8,
-            "900 of 1600 needs full size"
+            "1500 of 1600 needs full size"
         );
         let (out, img) = run(&input, "c_fill,w_200,h_100/e_grayscale/q_80");
         assert_eq!(
@@ -1472,6 +1485,44 @@ mod tests {
         near(&img, 290, 215, WHITE3, "bottom-right");
         let (_, img) = run(&input, "c_crop,g_south_east,w_100,h_100/w_50");
         near(&img, 25, 25, WHITE3, "crop after a shrink-free decode");
+    }
+
+    #[test]
+    fn decoding_at_any_eighth_matches_a_full_decode_and_resize() {
+        // Smooth detail in every channel, so the comparison is about scaling, not
+        // about how two resamplers ring at hard edges.
+        let img = RgbImage::from_fn(1600, 1200, |x, y| {
+            let (x, y) = (x as f32, y as f32);
+            let wave = |v: f32| (128.0 + 100.0 * v.sin()) as u8;
+            Rgb([wave(x / 37.0), wave(y / 53.0), wave((x + y) / 71.0)])
+        });
+        let input = encoded(&img, image::ImageFormat::Jpeg);
+        let full = image::load_from_memory(&input).unwrap();
+        for (width, eighths) in [(600, 3), (1000, 5), (1300, 7)] {
+            let t = format!("w_{width}");
+            let r = plan_resize(
+                &t.parse::<Transformation>().unwrap().steps[0],
+                1600,
+                1200,
+                None,
+            )
+            .unwrap();
+            assert_eq!(shrink_on_load(1600, 1200, &r), eighths, "{t}");
+            let (_, ours) = run(&input, &format!("{t}/f_png"));
+            let height = width * 3 / 4;
+            let reference = full
+                .resize_exact(width, height, image::imageops::FilterType::Lanczos3)
+                .to_rgb8();
+            let ours = ours.to_rgb8();
+            let diff: u64 = ours
+                .as_raw()
+                .iter()
+                .zip(reference.as_raw())
+                .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                .sum();
+            let mean = diff as f64 / ours.as_raw().len() as f64;
+            assert!(mean < 1.0, "{t}: mean difference {mean:.2} levels");
+        }
     }
 
     #[test]
