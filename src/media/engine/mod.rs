@@ -1130,6 +1130,13 @@ mod tests {
         );
     }
 
+    /// The decode scale shrink-on-load picks for `t` on a 1600x1200 JPEG.
+    fn eighths_for(t: &str) -> usize {
+        let t: Transformation = t.parse().unwrap();
+        let r = plan_resize(&t.steps[0], 1600, 1200, None).unwrap();
+        shrink_on_load(1600, 1200, &r)
+    }
+
     fn dims(t: &str, w: u32, h: u32) -> Result<(u32, u32), ParseError> {
         plan(&t.parse().unwrap(), w, h, &Limits::default())
     }
@@ -1437,38 +1444,9 @@ mod tests {
     #[test]
     fn large_jpegs_shrink_on_load_and_still_come_out_right() {
         let input = encoded(&quadrants(1600, 1200), image::ImageFormat::Jpeg);
-        let r = plan_resize(
-            &"w_200".parse::<Transformation>().unwrap().steps[0],
-            1600,
-            1200,
-            None,
-        )
-        .unwrap();
-        assert_eq!(shrink_on_load(1600, 1200, &r), 1, "decoded at 1/8");
-        let r = plan_resize(
-            &"w_900".parse::<Transformation>().unwrap().steps[0],
-            1600,
-            1200,
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            shrink_on_load(1600, 1200, &r),
-            5,
-            "900 of 1600 is decoded at 5/8 (1000 wide)"
-        );
-        let r = plan_resize(
-            &"w_1500".parse::<Transformation>().unwrap().steps[0],
-            1600,
-            1200,
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            shrink_on_load(1600, 1200, &r),
-            8,
-            "1500 of 1600 needs full size"
-        );
+        assert_eq!(eighths_for("w_200"), 1, "decoded at 1/8");
+        assert_eq!(eighths_for("w_900"), 5, "900 of 1600: at 5/8 (1000 wide)");
+        assert_eq!(eighths_for("w_1500"), 8, "1500 of 1600 needs full size");
         let (out, img) = run(&input, "c_fill,w_200,h_100/e_grayscale/q_80");
         assert_eq!(
             (out.format, img.width(), img.height()),
@@ -1500,14 +1478,7 @@ mod tests {
         let full = image::load_from_memory(&input).unwrap();
         for (width, eighths) in [(600, 3), (1000, 5), (1300, 7)] {
             let t = format!("w_{width}");
-            let r = plan_resize(
-                &t.parse::<Transformation>().unwrap().steps[0],
-                1600,
-                1200,
-                None,
-            )
-            .unwrap();
-            assert_eq!(shrink_on_load(1600, 1200, &r), eighths, "{t}");
+            assert_eq!(eighths_for(&t), eighths, "{t}");
             let (_, ours) = run(&input, &format!("{t}/f_png"));
             let height = width * 3 / 4;
             let reference = full
