@@ -1,8 +1,9 @@
 //! The local image engine: runs a [`Transformation`] on encoded image bytes.
 //!
 //! Speed comes from doing less work, the way libvips and Pillow's `draft` do:
-//! - shrink on load: a JPEG whose first step makes it much smaller is decoded by
-//!   libjpeg-turbo at 1/2, 1/4 or 1/8 scale (the IDCT does the shrinking);
+//! - shrink on load: a JPEG whose first step makes it smaller is decoded by
+//!   libjpeg-turbo at the smallest M/8 scale that still has enough pixels (the IDCT
+//!   does the shrinking);
 //! - a crop and the resize after it are one SIMD convolution (fast_image_resize);
 //! - grey images stay one channel from the effect to the encoder;
 //! - JPEG is encoded by libjpeg-turbo.
@@ -569,7 +570,9 @@ fn decode_jpeg(data: &[u8], eighths: usize, luma: bool) -> Result<(Canvas, f64),
         channels as u8,
         image.pixels,
     );
-    Ok((canvas, scaled.width as f64 / header.width as f64))
+    // An MxM IDCT per 8x8 block: the scale is exactly M/8 on both axes. The last
+    // column or row may be a partial pixel (libjpeg-turbo rounds the size up).
+    Ok((canvas, eighths as f64 / 8.0))
 }
 
 fn resize(img: Canvas, r: &Resize, scale: f64) -> Result<Canvas, EngineError> {
@@ -1493,6 +1496,28 @@ mod tests {
                 .sum();
             let mean = diff as f64 / ours.as_raw().len() as f64;
             assert!(mean < 1.0, "{t}: mean difference {mean:.2} levels");
+        }
+    }
+
+    /// Found in review: at 3/8 a 1500-wide JPEG decodes 563 wide (rounded up), and a
+    /// scale taken from the widths (563/1500) pushed crops past the bottom edge.
+    #[test]
+    fn shrink_on_load_keeps_crops_inside_sizes_that_do_not_divide_by_eight() {
+        for (w, h) in [(1500, 1000), (1366, 768), (1001, 999)] {
+            let input = encoded(&quadrants(w, h), image::ImageFormat::Jpeg);
+            for t in [
+                "w_500",
+                "w_900",
+                "h_333",
+                "c_fill,w_300,h_290,g_south_east",
+                "c_crop,g_south_east,w_200,h_200/w_100",
+            ] {
+                let want = dims(t, w, h).unwrap();
+                let (_, img) = run(&input, t);
+                assert_eq!((img.width(), img.height()), want, "{t} on {w}x{h}");
+                let (x, y) = (img.width() - 5, img.height() - 5);
+                near(&img, x, y, WHITE3, &format!("{t} on {w}x{h}: bottom right"));
+            }
         }
     }
 
