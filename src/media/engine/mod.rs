@@ -1506,6 +1506,7 @@ mod tests {
         for (w, h) in [(1500, 1000), (1366, 768), (1001, 999)] {
             let input = encoded(&quadrants(w, h), image::ImageFormat::Jpeg);
             for t in [
+                "w_100",
                 "w_500",
                 "w_900",
                 "h_333",
