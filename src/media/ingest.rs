@@ -194,19 +194,33 @@ pub fn strip_metadata(format: Format, data: &[u8]) -> Result<Vec<u8>, IngestErro
 }
 
 /// Keeps APP0 (JFIF), APP2 ICC profiles and APP14 (Adobe colour transform); drops
-/// APP1 (Exif, XMP), other APPn (IPTC, Photoshop, ...) and COM. Everything from the
-/// start of scan on is copied verbatim.
+/// APP1 (Exif, XMP), other APPn (IPTC, Photoshop, MPF, ...) and COM wherever they are,
+/// between progressive scans too, and everything after EOI (a phone's secondary
+/// images with their own Exif, a motion photo's video). Scans are copied verbatim; a
+/// file that ends inside a scan keeps that scan, as decoders accept it.
 fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
     let segments = jpeg::segments(data)?;
     let mut out = Vec::with_capacity(data.len());
     out.extend_from_slice(&data[..2]);
+    // Where the scan being copied started: it runs up to the next segment.
+    let mut scan_from = None;
     for segment in segments {
-        let segment = segment.ok()?;
-        if matches!(segment.marker, jpeg::SOS | jpeg::EOI) {
-            out.extend_from_slice(&data[segment.offset..]);
-            return Some(out);
+        let segment = match segment {
+            Ok(segment) => segment,
+            Err(_) => {
+                let from = scan_from?;
+                out.extend_from_slice(&data[from..]);
+                return Some(out);
+            }
+        };
+        if let Some(from) = scan_from.take() {
+            out.extend_from_slice(&data[from..segment.offset]);
         }
         let keep = match segment.marker {
+            jpeg::SOS => {
+                scan_from = Some(segment.offset);
+                false
+            }
             0xE0 | 0xEE => true,
             0xE2 => segment.payload().starts_with(b"ICC_PROFILE\0"),
             0xE1 | 0xE3..=0xED | 0xEF | 0xFE => false,
@@ -214,6 +228,9 @@ fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
         };
         if keep {
             out.extend_from_slice(segment.bytes);
+        }
+        if segment.marker == jpeg::EOI {
+            return Some(out);
         }
     }
     None
@@ -347,6 +364,38 @@ mod tests {
             tiny.truncate(3);
             assert!(strip_jpeg(&tiny).is_none());
         }
+    }
+
+    /// Metadata between progressive scans and data after EOI (phones append
+    /// secondary images with their own Exif, or a motion photo's video) are cut too;
+    /// the pixels are untouched.
+    #[test]
+    fn jpeg_metadata_between_scans_and_after_the_end_is_cut() {
+        let original = include_bytes!("../../fuzz/seeds/jpeg/prog.jpg").as_slice();
+        let second_scan = jpeg::segments(original)
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|s| s.marker == jpeg::SOS)
+            .nth(1)
+            .expect("a progressive file has several scans")
+            .offset;
+        let comment = [b"\xFF\xFE\x00\x0Esecret-place".as_slice()].concat();
+        let exif = [b"\xFF\xE1\x00\x0EExif\0\0GPS-N4".as_slice()].concat();
+        let mut data = original[..second_scan].to_vec();
+        data.extend_from_slice(&comment);
+        data.extend_from_slice(&exif);
+        data.extend_from_slice(&original[second_scan..]);
+        data.extend_from_slice(b"\xFF\xD8\xFF\xE1 trailing image with GPS-N4");
+        let cut = strip_jpeg(&data).unwrap();
+        let contains = |needle: &[u8]| cut.windows(needle.len()).any(|w| w == needle);
+        assert!(
+            !contains(b"secret-place") && !contains(b"GPS-N4"),
+            "metadata left"
+        );
+        assert!(cut.ends_with(&[0xFF, jpeg::EOI]), "nothing after EOI");
+        assert_eq!(cut, original, "only what was added is gone");
+        let pixels = |b: &[u8]| image::load_from_memory(b).unwrap().to_rgb8().into_raw();
+        assert_eq!(pixels(&cut), pixels(original));
     }
 
     fn encoded(format: image::ImageFormat) -> Vec<u8> {
