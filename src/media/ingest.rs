@@ -197,7 +197,8 @@ pub fn strip_metadata(format: Format, data: &[u8]) -> Result<Vec<u8>, IngestErro
 /// APP1 (Exif, XMP), other APPn (IPTC, Photoshop, MPF, ...) and COM wherever they are,
 /// between progressive scans too, and everything after EOI (a phone's secondary
 /// images with their own Exif, a motion photo's video). Scans are copied verbatim; a
-/// file that ends inside a scan keeps that scan, as decoders accept it.
+/// file whose data ends inside a scan keeps that scan, as decoders accept it; any
+/// other broken segment, after a scan too, makes the file unusable (None).
 fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
     let segments = jpeg::segments(data)?;
     let mut out = Vec::with_capacity(data.len());
@@ -207,11 +208,12 @@ fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
     for segment in segments {
         let segment = match segment {
             Ok(segment) => segment,
-            Err(_) => {
-                let from = scan_from?;
-                out.extend_from_slice(&data[from..]);
+            Err(jpeg::Malformed::EndsInScan) => {
+                out.extend_from_slice(&data[scan_from?..]);
                 return Some(out);
             }
+            // Not "cut short": whatever follows could be metadata a reader finds.
+            Err(jpeg::Malformed::Broken) => return None,
         };
         if let Some(from) = scan_from.take() {
             out.extend_from_slice(&data[from..segment.offset]);
@@ -396,6 +398,20 @@ mod tests {
         assert_eq!(cut, original, "only what was added is gone");
         let pixels = |b: &[u8]| image::load_from_memory(b).unwrap().to_rgb8().into_raw();
         assert_eq!(pixels(&cut), pixels(original));
+    }
+
+    /// Found in review: a broken segment right after a scan was taken for a file cut
+    /// short, and everything from the scan on (metadata included) was kept.
+    #[test]
+    fn a_broken_segment_after_a_scan_is_refused_a_cut_short_scan_is_kept() {
+        let broken = b"\xFF\xD8\xFF\xDA\x00\x02\x12\x34\xFF\xE1\x00\x00GPS\xFF\xD9";
+        assert!(strip_jpeg(broken).is_none());
+        let cut_short = b"\xFF\xD8\xFF\xFE\x00\x04hi\xFF\xDA\x00\x02\x12\xFF\x00\x34";
+        assert_eq!(
+            strip_jpeg(cut_short).unwrap(),
+            b"\xFF\xD8\xFF\xDA\x00\x02\x12\xFF\x00\x34",
+            "the comment goes, the scan stays"
+        );
     }
 
     fn encoded(format: image::ImageFormat) -> Vec<u8> {

@@ -27,9 +27,15 @@ impl<'a> Segment<'a> {
     }
 }
 
-/// The stream broke off, or a segment's length is impossible.
-#[derive(Debug, PartialEq, Eq)]
-pub struct Malformed;
+/// Why the walk stopped before EOI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Malformed {
+    /// The data ends inside a scan's entropy-coded data (a file cut short, or one
+    /// without EOI).
+    EndsInScan,
+    /// A marker or a segment length is broken, or the data ends outside a scan.
+    Broken,
+}
 
 /// The segments after SOI, up to and including EOI. After a scan header (SOS) the
 /// entropy-coded data is stepped over: it runs from the end of that header to the
@@ -67,14 +73,18 @@ impl<'a> Iterator for Segments<'a> {
 impl<'a> Segments<'a> {
     fn read(&mut self) -> Result<Segment<'a>, Malformed> {
         let data = self.data;
-        let byte = |i: usize| data.get(i).copied().ok_or(Malformed);
+        let byte = |i: usize| data.get(i).copied().ok_or(Malformed::Broken);
         let mut i = self.at;
         if self.in_scan {
             // Entropy-coded data ends at the first 0xFF that is neither a stuffed
             // 0xFF00 nor a restart marker.
+            let ends_in_scan = Malformed::EndsInScan;
             loop {
-                i += data[i..].iter().position(|&b| b == 0xFF).ok_or(Malformed)?;
-                match byte(i + 1)? {
+                i += data[i..]
+                    .iter()
+                    .position(|&b| b == 0xFF)
+                    .ok_or(ends_in_scan)?;
+                match data.get(i + 1).copied().ok_or(Malformed::EndsInScan)? {
                     0x00 | 0xD0..=0xD7 => i += 2,
                     _ => break,
                 }
@@ -85,7 +95,7 @@ impl<'a> Segments<'a> {
             i += 1;
         }
         if byte(i)? != 0xFF {
-            return Err(Malformed);
+            return Err(Malformed::Broken);
         }
         let marker = byte(i + 1)?;
         let end = if matches!(marker, 0x01 | 0xD0..=0xD9) {
@@ -93,11 +103,11 @@ impl<'a> Segments<'a> {
         } else {
             let len = usize::from(u16::from_be_bytes([byte(i + 2)?, byte(i + 3)?]));
             if len < 2 {
-                return Err(Malformed); // the length counts its own two bytes
+                return Err(Malformed::Broken); // the length counts its own two bytes
             }
             i + 2 + len
         };
-        let bytes = data.get(i..end).ok_or(Malformed)?;
+        let bytes = data.get(i..end).ok_or(Malformed::Broken)?;
         self.at = end;
         self.in_scan = marker == SOS;
         Ok(Segment {
@@ -144,16 +154,32 @@ mod tests {
         assert!(segments(b"not a jpeg").is_none());
         for len in [0u8, 1] {
             let data = [0xFF, 0xD8, 0xFF, 0xE1, 0x00, len, 0xFF, 0xD9];
-            assert_eq!(markers(&data), vec![Err(Malformed)], "length {len}");
+            assert_eq!(markers(&data), vec![Err(Malformed::Broken)], "length {len}");
         }
         // A segment longer than the stream; a scan without an end.
         assert_eq!(
             markers(&[0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x09, 0x00]),
-            vec![Err(Malformed)]
+            vec![Err(Malformed::Broken)]
         );
         let unended = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x12, 0x34];
-        assert_eq!(markers(&unended), vec![Ok((SOS, 2)), Err(Malformed)]);
+        assert_eq!(
+            markers(&unended),
+            vec![Ok((SOS, 2)), Err(Malformed::EndsInScan)]
+        );
+        let last_ff = [0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF];
+        assert_eq!(
+            markers(&last_ff),
+            vec![Ok((SOS, 2)), Err(Malformed::EndsInScan)]
+        );
+        // A broken segment right after a scan is not the end of the data.
+        let broken = [
+            0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0x12, 0xFF, 0xE1, 0x00, 0x00,
+        ];
+        assert_eq!(markers(&broken), vec![Ok((SOS, 2)), Err(Malformed::Broken)]);
         // Bytes where a marker should be.
-        assert_eq!(markers(&[0xFF, 0xD8, 0x12, 0x34]), vec![Err(Malformed)]);
+        assert_eq!(
+            markers(&[0xFF, 0xD8, 0x12, 0x34]),
+            vec![Err(Malformed::Broken)]
+        );
     }
 }
