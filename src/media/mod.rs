@@ -5,6 +5,7 @@ pub mod cloudinary;
 pub mod engine;
 pub mod ingest;
 pub mod jpeg;
+pub mod libjpeg;
 pub mod local;
 pub mod qr;
 

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod cloudinary;
 mod comments;
+mod engine;
 mod faults;
 mod fixtures;
 mod helpers;

@@ -23,6 +23,7 @@ use crate::domain::{
 };
 use crate::media::ingest::{self, Format};
 use crate::media::jpeg;
+use crate::media::libjpeg;
 
 /// Quality when the transformation does not say (`q_auto` too).
 pub const DEFAULT_QUALITY: u8 = 80;
@@ -382,9 +383,8 @@ fn luma(r: u8, g: u8, b: u8) -> u8 {
 /// headers are read by libjpeg-turbo (no copy of the file).
 fn inspect(data: &[u8], limits: &Limits) -> Result<(Format, u32, u32), EngineError> {
     let (format, w, h) = if Format::sniff(data) == Some(Format::Jpeg) {
-        let header = turbojpeg::read_header(data).map_err(|_| EngineError::Unsupported)?;
-        let dim = |v: usize| u32::try_from(v).map_err(|_| EngineError::TooLarge);
-        (Format::Jpeg, dim(header.width)?, dim(header.height)?)
+        let header = libjpeg::info(data).map_err(|_| EngineError::Unsupported)?;
+        (Format::Jpeg, header.width, header.height)
     } else {
         ingest::inspect(data, u64::MAX).map_err(|_| EngineError::Unsupported)?
     };
@@ -471,23 +471,23 @@ fn shrink_on_load(w: u32, h: u32, r: &Resize) -> usize {
         .unwrap_or(8)
 }
 
-/// A progressive JPEG without its AC scans, or None when `data` is not a progressive
-/// Huffman JPEG this can rewrite. At 1/8 scale libjpeg-turbo's 1x1 IDCT reads only
-/// each block's DC coefficient, so decoding this gives the same pixels as decoding
-/// everything, without entropy-decoding the AC scans (most of the file and the time).
-/// Every other segment (tables, restart interval) is kept in order, except that the
-/// AC entries of the quantization tables are zeroed: libjpeg-turbo's block smoothing
-/// (which would otherwise re-estimate the DC of a file with no AC data for a
-/// progressive preview) stays off when they are zero, and the 1x1 IDCT never reads
-/// them.
+/// A progressive JPEG reduced to what a 1/8 decode reads, or None when `data` is
+/// not a progressive Huffman JPEG this can rewrite. At 1/8 libjpeg-turbo decodes
+/// each block with a 1x1 IDCT, which reads only the DC coefficient, so the AC scans
+/// (most of the file and of the time) can go unread. The exception is chroma
+/// subsampled 2x2 (4:2:0): it is decoded 2x2, from AC coefficients too, so the AC
+/// scans of those components are kept. Decoding the result gives the same pixels as
+/// decoding everything. Every other segment is kept in order, except that the AC
+/// entries of the quantization tables of the DC-only components are zeroed:
+/// libjpeg-turbo's block smoothing (which would re-estimate the DC of a file with
+/// missing AC data, for a progressive preview) stays off when they are zero.
 fn dc_scans_only(data: &[u8]) -> Option<Vec<u8>> {
-    let segments = jpeg::segments(data)?;
+    let plan = ScanPlan::read(data)?;
     let mut out = Vec::with_capacity(data.len() / 4);
     out.extend_from_slice(&data[..2]);
-    let mut progressive = false;
-    // Where the DC scan being copied started: it runs up to the next segment.
+    // Where the scan being copied started: it runs up to the next segment.
     let mut scan_from = None;
-    for segment in segments {
+    for segment in jpeg::segments(data)? {
         let segment = segment.ok()?; // truncated or malformed: let the decoder report it
         if let Some(from) = scan_from.take() {
             out.extend_from_slice(&data[from..segment.offset]);
@@ -495,39 +495,102 @@ fn dc_scans_only(data: &[u8]) -> Option<Vec<u8>> {
         match segment.marker {
             jpeg::EOI => {
                 out.extend_from_slice(segment.bytes);
-                return progressive.then_some(out);
+                return Some(out);
             }
-            // Any other frame type (baseline, lossless, arithmetic): leave it alone.
-            0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => return None,
             jpeg::DQT => {
                 let at = out.len();
                 out.extend_from_slice(segment.bytes);
-                zero_ac_quantizers(&mut out[at + 4..])?;
+                zero_ac_quantizers(&mut out[at + 4..], &plan.dc_only_tables)?;
             }
-            // SOS: Ns, Ns component selectors, then Ss (0 for a DC scan), Se, AhAl.
+            // SOS: Ns, Ns pairs (component, tables), then Ss (0 for a DC scan), Se, AhAl.
             jpeg::SOS => {
                 let payload = segment.payload();
-                let components = usize::from(*payload.first()?);
-                if *payload.get(1 + 2 * components)? == 0 {
+                let count = usize::from(*payload.first()?);
+                let components = payload.get(1..1 + 2 * count)?;
+                let dc = *payload.get(1 + 2 * count)? == 0;
+                let kept = components.chunks(2).all(|c| plan.keeps_ac.contains(&c[0]));
+                if dc || kept {
                     scan_from = Some(segment.offset);
                 }
             }
-            marker => {
-                progressive |= marker == 0xC2;
-                out.extend_from_slice(segment.bytes);
-            }
+            _ => out.extend_from_slice(segment.bytes),
         }
     }
     None
 }
 
-/// Zeroes entries 1..64 (zigzag order: every AC entry) of each table in a DQT
-/// segment's payload; None if the payload is malformed.
-fn zero_ac_quantizers(mut tables: &mut [u8]) -> Option<()> {
+/// Which components of a progressive JPEG a 1/8 decode needs AC data for.
+struct ScanPlan {
+    /// Component ids whose AC scans stay (2x2-subsampled chroma).
+    keeps_ac: Vec<u8>,
+    /// Quantization tables used only by DC-only components.
+    dc_only_tables: Vec<u8>,
+}
+
+impl ScanPlan {
+    /// From the SOF2 frame header; None for any other frame type, or when a
+    /// quantization table is shared by a component that keeps its AC scans and one
+    /// that does not (zeroing it would change the first).
+    fn read(data: &[u8]) -> Option<Self> {
+        for segment in jpeg::segments(data)? {
+            let segment = segment.ok()?;
+            match segment.marker {
+                0xC2 => return Self::from_frame(segment.payload()),
+                // Baseline, lossless, arithmetic ... or the first scan before any frame.
+                0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | jpeg::SOS => {
+                    return None
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// P, Y, X, Nf, then Nf triples (id, HiVi, table).
+    fn from_frame(frame: &[u8]) -> Option<Self> {
+        let count = usize::from(*frame.get(5)?);
+        let components: Vec<(u8, u8, u8, u8)> = frame
+            .get(6..6 + 3 * count)?
+            .chunks(3)
+            .map(|c| (c[0], c[1] >> 4, c[1] & 15, c[2]))
+            .collect();
+        let max_h = components.iter().map(|c| c.1).max()?;
+        let max_v = components.iter().map(|c| c.2).max()?;
+        // libjpeg-turbo decodes a component at a larger IDCT (instead of upsampling
+        // it) when its sampling factors divide the largest ones twice over.
+        let larger = |h: u8, v: u8| h > 0 && v > 0 && max_h % (2 * h) == 0 && max_v % (2 * v) == 0;
+        let keeps_ac: Vec<u8> = components
+            .iter()
+            .filter(|c| larger(c.1, c.2))
+            .map(|c| c.0)
+            .collect();
+        let tables = |keep: bool| -> Vec<u8> {
+            components
+                .iter()
+                .filter(|c| keeps_ac.contains(&c.0) == keep)
+                .map(|c| c.3)
+                .collect()
+        };
+        let (kept, dc_only) = (tables(true), tables(false));
+        if dc_only.iter().any(|t| kept.contains(t)) {
+            return None;
+        }
+        Some(ScanPlan {
+            keeps_ac,
+            dc_only_tables: dc_only,
+        })
+    }
+}
+
+/// Zeroes entries 1..64 (zigzag order: every AC entry) of the tables in `which`
+/// in a DQT segment's payload; None if the payload is malformed.
+fn zero_ac_quantizers(mut tables: &mut [u8], which: &[u8]) -> Option<()> {
     while let Some((spec, rest)) = tables.split_first_mut() {
         let width = if *spec >> 4 == 0 { 1 } else { 2 };
         let table = rest.get_mut(..64 * width)?;
-        table[width..].fill(0);
+        if which.contains(&(*spec & 15)) {
+            table[width..].fill(0);
+        }
         tables = &mut rest[64 * width..];
     }
     Some(())
@@ -542,33 +605,22 @@ fn decode_jpeg(data: &[u8], eighths: usize, luma: bool) -> Result<(Canvas, f64),
         None
     };
     let data = dc_only.as_deref().unwrap_or(data);
-    let mut d = turbojpeg::Decompressor::new().map_err(codec)?;
-    let header = d.read_header(data).map_err(|_| EngineError::Unsupported)?;
-    let factor = turbojpeg::ScalingFactor::new(eighths, 8);
-    d.set_scaling_factor(factor).map_err(codec)?;
-    // Shrinking anyway: the cheaper chroma upsampling is invisible after it.
-    d.set_fast_upsample(eighths < 8).map_err(codec)?;
-    let scaled = header.scaled(factor);
-    let gray = luma || matches!(header.colorspace, turbojpeg::Colorspace::Gray);
-    let (format, channels) = if gray {
-        (turbojpeg::PixelFormat::GRAY, 1)
-    } else {
-        (turbojpeg::PixelFormat::RGB, 3)
-    };
-    let mut image = turbojpeg::Image {
-        pixels: vec![0u8; scaled.width * scaled.height * channels],
-        width: scaled.width,
-        pitch: scaled.width * channels,
-        height: scaled.height,
-        format,
-    };
-    d.decompress(data, image.as_deref_mut())
-        .map_err(|_| EngineError::Unsupported)?;
+    let decoded = libjpeg::decode(
+        data,
+        libjpeg::Decode {
+            eighths: eighths as u8,
+            luma,
+            // Shrinking anyway: the cheaper chroma upsampling is invisible after it.
+            fast_upsample: eighths < 8,
+            max_pixels: u64::MAX,
+        },
+    )
+    .map_err(|_| EngineError::Unsupported)?;
     let canvas = raw(
-        scaled.width as u32,
-        scaled.height as u32,
-        channels as u8,
-        image.pixels,
+        decoded.width,
+        decoded.height,
+        decoded.channels,
+        decoded.pixels,
     );
     // An MxM IDCT per 8x8 block: the scale is exactly M/8 on both axes. The last
     // column or row may be a partial pixel (libjpeg-turbo rounds the size up).
@@ -939,22 +991,15 @@ fn encode(img: Canvas, format: Format, quality: u8, bg: Color) -> Result<Vec<u8>
                 4 => img.convert(3, bg),
                 _ => img,
             };
-            let (pf, subsamp) = if img.channels == 1 {
-                (turbojpeg::PixelFormat::GRAY, turbojpeg::Subsamp::Gray)
-            } else {
-                (turbojpeg::PixelFormat::RGB, turbojpeg::Subsamp::Sub2x2)
-            };
-            let image = turbojpeg::Image {
-                pixels: img.data.as_slice(),
-                width: img.w as usize,
-                pitch: img.w as usize * img.channels as usize,
-                height: img.h as usize,
-                format: pf,
-            };
-            let mut c = turbojpeg::Compressor::new().map_err(codec)?;
-            c.set_quality(i32::from(quality)).map_err(codec)?;
-            c.set_subsamp(subsamp).map_err(codec)?;
-            c.compress_to_vec(image).map_err(codec)
+            // Grey stays one channel; colour gets 4:2:0 chroma.
+            libjpeg::encode(
+                &img.data,
+                img.w,
+                img.h,
+                img.channels,
+                libjpeg::Encode::quality(quality),
+            )
+            .map_err(codec)
         }
         Format::Png | Format::Webp | Format::Gif => {
             let color = match img.channels {
@@ -1147,6 +1192,15 @@ mod tests {
     /// A noisy photo-like JPEG (so the AC scans carry data), progressive or not,
     /// with a restart interval when asked.
     fn textured_jpeg(w: usize, h: usize, progressive: bool) -> Vec<u8> {
+        textured_jpeg_with(w, h, progressive, libjpeg::Chroma::Half)
+    }
+
+    fn textured_jpeg_with(
+        w: usize,
+        h: usize,
+        progressive: bool,
+        chroma: libjpeg::Chroma,
+    ) -> Vec<u8> {
         let mut seed = 0x2545_f491_u32;
         let pixels: Vec<u8> = (0..w * h * 3)
             .map(|i| {
@@ -1157,51 +1211,44 @@ mod tests {
                 smooth.wrapping_add((seed % 64) as u8)
             })
             .collect();
-        let image = turbojpeg::Image {
-            pixels: pixels.as_slice(),
-            width: w,
-            pitch: w * 3,
-            height: h,
-            format: turbojpeg::PixelFormat::RGB,
+        let opts = libjpeg::Encode {
+            progressive,
+            chroma,
+            quality: 90,
         };
-        let mut c = turbojpeg::Compressor::new().unwrap();
-        c.set_quality(90).unwrap();
-        c.set_progressive(progressive).unwrap();
-        c.compress_to_vec(image).unwrap()
+        libjpeg::encode(&pixels, w as u32, h as u32, 3, opts).unwrap()
     }
 
     #[test]
     fn dc_scans_alone_decode_to_the_same_pixels_at_one_eighth() {
-        let full = textured_jpeg(640, 480, true);
-        let dc = dc_scans_only(&full).expect("a progressive JPEG is rewritten");
-        assert!(
-            dc.len() * 3 < full.len(),
-            "the AC scans are most of the file: {} of {}",
-            dc.len(),
-            full.len()
-        );
-        let (a, sa) = decode_jpeg(&full, 1, false).unwrap();
-        // decode_jpeg rewrites on its own at 1/8; decode the rewritten file too.
-        let (b, sb) = decode_jpeg(&dc, 1, false).unwrap();
-        assert_eq!((a.w, a.h, sa), (80, 60, sb));
-        assert_eq!((b.w, b.h), (80, 60));
-        let mut d = turbojpeg::Decompressor::new().unwrap();
-        d.set_scaling_factor(turbojpeg::ScalingFactor::new(1, 8))
-            .unwrap();
-        d.set_fast_upsample(true).unwrap();
-        let mut whole = turbojpeg::Image {
-            pixels: vec![0u8; 80 * 60 * 3],
-            width: 80,
-            pitch: 240,
-            height: 60,
-            format: turbojpeg::PixelFormat::RGB,
+        let opts = libjpeg::Decode {
+            eighths: 1,
+            luma: false,
+            fast_upsample: true,
+            max_pixels: u64::MAX,
         };
-        d.decompress(&full, whole.as_deref_mut()).unwrap();
-        let differing = |x: &[u8]| x.iter().zip(&whole.pixels).filter(|(p, q)| p != q).count();
-        assert_eq!(differing(&a.data), 0, "same pixels as decoding every scan");
-        assert_eq!(differing(&b.data), 0);
+        for chroma in [libjpeg::Chroma::Full, libjpeg::Chroma::Half] {
+            let full = textured_jpeg_with(640, 480, true, chroma);
+            let dc = dc_scans_only(&full).expect("a progressive JPEG is rewritten");
+            assert!(
+                dc.len() * 3 < full.len(),
+                "the AC scans are most of the file: {} of {}",
+                dc.len(),
+                full.len()
+            );
+            let (a, sa) = decode_jpeg(&full, 1, false).unwrap();
+            // decode_jpeg rewrites on its own at 1/8; decode the rewritten file too.
+            let (b, sb) = decode_jpeg(&dc, 1, false).unwrap();
+            assert_eq!((a.w, a.h, sa), (80, 60, sb));
+            assert_eq!(a.data, b.data);
+            let whole = libjpeg::decode(&full, opts).unwrap();
+            assert!(
+                a.data == whole.pixels,
+                "{chroma:?}: same pixels as every scan"
+            );
+        }
         // At 1/4 the AC coefficients matter: the full file is decoded.
-        let (quarter, _) = decode_jpeg(&full, 2, false).unwrap();
+        let (quarter, _) = decode_jpeg(&textured_jpeg(640, 480, true), 2, false).unwrap();
         assert_eq!((quarter.w, quarter.h), (160, 120));
     }
 
