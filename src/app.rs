@@ -185,7 +185,7 @@ async fn start_queue(
         anyhow::anyhow!(
             "cannot reach RabbitMQ at {} ({})",
             redact_uri(url),
-            http::error::error_chain(&e)
+            crate::errors::error_chain(&e)
         )
     })?;
     if run_worker {
@@ -308,7 +308,7 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
                 anyhow::anyhow!(
                     "cannot reach MongoDB at {} ({})",
                     redact_uri(uri),
-                    http::error::error_chain(&e)
+                    crate::errors::error_chain(&e)
                 )
             })?;
         Ok(Store::mongo(db))
@@ -319,7 +319,7 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
             anyhow::anyhow!(
                 "cannot open the embedded database in {} ({})",
                 dir.display(),
-                http::error::error_chain(&e)
+                crate::errors::error_chain(&e)
             )
         })?;
         Ok(Store::embedded(db))
@@ -366,7 +366,7 @@ fn spawn_blocklist_purge(store: Store) {
         loop {
             tick.tick().await;
             if let Err(e) = store.blocklist.purge_expired(chrono::Utc::now()).await {
-                tracing::warn!(error = %http::error::error_chain(&e), "blocklist purge failed");
+                tracing::warn!(error = %crate::errors::error_chain(&e), "blocklist purge failed");
             }
         }
     });

@@ -3,7 +3,7 @@
 
 use actix::prelude::*;
 
-use super::photo_store::Caller;
+use crate::auth::Caller;
 use crate::domain::CommentText;
 use crate::store::{new_id, now_millis, CommentRecord, Store, StoreError};
 

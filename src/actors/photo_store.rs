@@ -14,6 +14,7 @@ use bytes::Bytes;
 use tokio::sync::Semaphore;
 
 use crate::auth::jwt::random_id;
+use crate::auth::Caller;
 use crate::domain::{Description, Role, Tags};
 use crate::media::ingest::{self, Format, IngestError};
 use crate::media::{MediaError, MediaStore};
@@ -35,13 +36,6 @@ pub enum PhotoError {
     Processing(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Who is asking: enough to decide owner-or-admin rights.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub id: String,
-    pub username: String,
-    pub role: Role,
-}
 
 /// Stores an uploaded file (spooled to disk by the HTTP layer) as a new photo.
 #[derive(Message)]
@@ -277,7 +271,7 @@ impl Photos {
         };
         if let Err(e) = self.store.photos.insert_photo(record.clone()).await {
             if let Err(cleanup) = self.media.delete(&key).await {
-                tracing::error!(key, error = %crate::http::error::error_chain(&cleanup),
+                tracing::error!(key, error = %crate::errors::error_chain(&cleanup),
                     "could not remove the stored file of a failed upload");
             }
             return Err(e.into());
@@ -341,13 +335,13 @@ impl Photos {
             match dependent.remove_for_photo(&photo.id).await {
                 Ok(more) => keys.extend(more),
                 Err(e) => tracing::error!(photo_id = %photo.id, dependent = dependent.name(),
-                    error = %crate::http::error::error_chain(&e), "cascade delete failed"),
+                    error = %crate::errors::error_chain(&e), "cascade delete failed"),
             }
         }
         for key in keys {
             self.cache.remove(&key);
             if let Err(e) = self.media.delete(&key).await {
-                tracing::error!(key, error = %crate::http::error::error_chain(&e),
+                tracing::error!(key, error = %crate::errors::error_chain(&e),
                     "could not remove a deleted photo's file");
             }
         }

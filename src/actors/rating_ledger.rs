@@ -4,7 +4,7 @@
 
 use actix::prelude::*;
 
-use super::photo_store::Caller;
+use crate::auth::Caller;
 use crate::domain::Stars;
 use crate::store::{new_id, now_millis, RatingRecord, Store, StoreError};
 

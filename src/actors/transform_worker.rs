@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 use bytes::Bytes;
 
-use super::photo_store::Caller;
+use crate::auth::Caller;
 use crate::auth::jwt::random_id;
 use crate::domain::Role;
 use crate::domain::{ParseError, Transformation};
@@ -160,7 +160,7 @@ impl Links {
             // The link is stored: if the queue is down now, the sweeper publishes
             // the job later, so the client still gets its link.
             if let Err(e) = self.queue.publish(&link.id).await {
-                tracing::warn!(link_id = %link.id, error = %crate::http::error::error_chain(&e),
+                tracing::warn!(link_id = %link.id, error = %crate::errors::error_chain(&e),
                     "job not published; the sweeper will retry");
             }
         }
@@ -204,7 +204,7 @@ impl Links {
             .ok_or(LinkError::NotFound("transformation"))?;
         for key in removed.media_keys() {
             if let Err(e) = self.media.delete(&key).await {
-                tracing::error!(key, error = %crate::http::error::error_chain(&e),
+                tracing::error!(key, error = %crate::errors::error_chain(&e),
                     "could not remove a deleted link's file");
             }
         }

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -115,12 +114,7 @@ impl JwtKeys {
     }
 }
 
-/// 128 random bits, hex-encoded: token ids and session ids.
-pub fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
+pub use crate::ids::random_id;
 
 #[cfg(test)]
 mod tests {

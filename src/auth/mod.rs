@@ -6,7 +6,7 @@ pub mod password;
 use chrono::{DateTime, Utc};
 
 use crate::domain::Role;
-use crate::store::UserRecord;
+use crate::domain::UserRecord;
 
 /// The authenticated caller: the account as stored now (so a role change or a ban
 /// takes effect at once), and the token that proved it.
@@ -29,5 +29,23 @@ impl Principal {
 
     pub fn is_staff(&self) -> bool {
         self.user.role >= Role::Moderator
+    }
+}
+
+/// Who is asking, as the actors need it: enough to decide owner-or-admin rights.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+}
+
+impl From<&Principal> for Caller {
+    fn from(p: &Principal) -> Self {
+        Caller {
+            id: p.user.id.clone(),
+            username: p.user.username.clone(),
+            role: p.user.role,
+        }
     }
 }

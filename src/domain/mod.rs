@@ -3,11 +3,13 @@
 
 mod feedback;
 mod photo;
+pub mod records;
 mod transformation;
 mod user;
 
 pub use feedback::{CommentText, Stars};
 pub use photo::{keywords, words, Description, TagName, Tags, MAX_TAGS};
+pub use records::*;
 pub use transformation::*;
 pub use user::{Bio, Email, FullName, Password, Role, Username};
 

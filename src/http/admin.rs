@@ -29,7 +29,7 @@ pub struct QueueReport {
     pub queues: Vec<crate::queue::QueueStats>,
     /// Links by status: `pending`, `done`, `failed`.
     #[schema(value_type = Object)]
-    pub jobs: crate::store::LinkCounts,
+    pub jobs: crate::domain::LinkCounts,
 }
 
 /// Queue depth, unacknowledged jobs, consumers, and jobs by status.

@@ -13,9 +13,9 @@ use super::json::Json;
 use super::photos::Owner;
 use super::AppState;
 use crate::actors::comment_board::{AddComment, DeleteComment, EditComment, ListComments};
-use crate::actors::photo_store::Caller;
+use crate::auth::Caller;
 use crate::domain::CommentText;
-use crate::store::CommentRecord;
+use crate::domain::CommentRecord;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(add_comment)

@@ -174,17 +174,7 @@ pub fn framework_problem(status: StatusCode, cause: &actix_web::Error) -> HttpRe
         .body(serde_json::to_string(&problem).unwrap_or_default())
 }
 
-/// `outer: inner: root` — for logs only.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
+pub use crate::errors::error_chain;
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {

@@ -20,10 +20,10 @@ use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, MaybeUser};
 use super::json::Json;
 use super::AppState;
-use crate::actors::photo_store::{Caller, DeletePhoto, GetPhoto, ListTags, UpdatePhoto, Upload};
-use crate::auth::Principal;
+use crate::auth::Caller;
+use crate::actors::photo_store::{DeletePhoto, GetPhoto, ListTags, UpdatePhoto, Upload};
 use crate::domain::{Description, TagName, Tags, Validator};
-use crate::store::PhotoRecord;
+use crate::domain::PhotoRecord;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(upload)
@@ -95,15 +95,6 @@ impl Photo {
     }
 }
 
-impl From<&Principal> for Caller {
-    fn from(p: &Principal) -> Self {
-        Caller {
-            id: p.user.id.clone(),
-            username: p.user.username.clone(),
-            role: p.user.role,
-        }
-    }
-}
 
 /// Multipart upload form, for the OpenAPI document.
 #[derive(ToSchema)]

@@ -14,7 +14,7 @@ use super::photos::Photo;
 use super::AppState;
 use crate::actors::photo_store::SearchPhotos;
 use crate::domain::{words, FieldError, Role, TagName, MAX_TAGS};
-use crate::store::{PhotoQuery, PhotoSort};
+use crate::domain::{PhotoQuery, PhotoSort};
 
 /// Longest `q` accepted, and most distinct words in it.
 const MAX_Q_CHARS: usize = 200;

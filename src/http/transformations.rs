@@ -13,11 +13,11 @@ use super::extractors::AuthUser;
 use super::json::Json;
 use super::public::immutable_bytes;
 use super::AppState;
-use crate::actors::photo_store::Caller;
+use crate::auth::Caller;
 use crate::actors::transform_worker::{
     CreateLink, DeleteLink, GetLink, LinkImage, LinkQr, ListLinks, OpenLink,
 };
-use crate::store::{LinkRecord, LinkStatus};
+use crate::domain::{LinkRecord, LinkStatus};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(create_link)

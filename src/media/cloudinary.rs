@@ -113,7 +113,7 @@ impl Cloudinary {
                 anyhow::anyhow!(
                     "cannot reach Cloudinary at {} ({})",
                     self.config.api_base,
-                    crate::http::error::error_chain(&e.without_url())
+                    crate::errors::error_chain(&e.without_url())
                 )
             })?;
         match res.status() {

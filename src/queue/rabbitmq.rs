@@ -30,7 +30,7 @@ use tokio::sync::Mutex;
 
 use super::worker::{Disposition, Transformer};
 use super::{JobQueue, QueueError, QueueStats};
-use crate::http::error::error_chain;
+use crate::errors::error_chain;
 
 /// The three queue names, from the configured prefix.
 #[derive(Debug, Clone)]

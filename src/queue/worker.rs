@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::inprocess::InProcessQueue;
 use super::JobQueue;
 use crate::domain::Transformation;
-use crate::http::error::error_chain;
+use crate::errors::error_chain;
 use crate::media::engine::{self, EngineError, Limits};
 use crate::media::qr;
 use crate::media::MediaStore;
