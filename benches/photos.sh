@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-corpus=$(bash ../shared/bench/corpus.sh bench-corpus)
+corpus=$(bash benches/corpus.sh bench-corpus)
 source benches/common.sh
 
 # A multipart body on disk, sent by wrk as is.
