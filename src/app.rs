@@ -10,22 +10,29 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 
+use secrecy::ExposeSecret;
+
 use crate::actors::comment_board::{CommentBoardHandle, Comments};
 use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle, Photos};
+use crate::actors::queue_monitor::{Monitor, QueueMonitor};
 use crate::actors::rating_ledger::{RatingLedgerHandle, Ratings};
-use crate::actors::transform_worker::{Links, TransformWorkerHandle};
-use crate::actors::user_registry::{Accounts, Registry};
+use crate::actors::transform_worker::jobs::{JobMetrics, Transformer};
+use crate::actors::transform_worker::TransformWorker;
+use crate::actors::user_registry::{Accounts, CacheSettings, Registry, UserRegistry};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Hasher;
 use crate::config::Settings;
+use crate::domain::PublicUrls;
+use crate::errors::error_chain;
 use crate::http::{self, metrics::Metrics, rate_limit::RateLimiter, AppState};
 use crate::media::cloudinary::{Cloudinary, CloudinaryConfig};
 use crate::media::engine;
 use crate::media::local::LocalMedia;
 use crate::media::MediaStore;
+use crate::queue::bus::EventBus;
 use crate::queue::inprocess::InProcessQueue;
 use crate::queue::rabbitmq::{Names, RabbitQueue};
-use crate::queue::worker::{self, JobMetrics, Transformer};
+use crate::queue::worker::{self, JobHandler};
 use crate::queue::JobQueue;
 use crate::store::{embedded::EmbeddedStore, mongo::MongoStore, Store};
 
@@ -60,10 +67,14 @@ impl Application {
             })?;
         let port = listener.local_addr()?.port();
         let store = open_store(&settings).await?;
-
+        let bus = event_bus(&settings);
         let keys = jwt_keys(&settings);
         let hasher = Hasher::new(settings.auth.max_concurrent_hashes);
-        let accounts = Accounts::new(store.clone(), hasher, keys.clone());
+        let accounts = Accounts::new(store.clone(), hasher, keys.clone(), bus.clone());
+        let cache = CacheSettings {
+            ttl: principal_cache_ttl(&settings),
+            max_entries: 100_000,
+        };
         spawn_blocklist_purge(store.clone());
         let media = open_media(&settings).await?;
         let spool_dir = settings.data_dir.join("uploads");
@@ -71,35 +82,36 @@ impl Application {
         let _ = std::fs::remove_dir_all(&spool_dir);
         std::fs::create_dir_all(&spool_dir)
             .with_context(|| format!("cannot create {}", spool_dir.display()))?;
-        let photos = Photos::new(
-            store.clone(),
-            media.clone(),
-            PhotoSettings {
-                max_pixels: settings.media.max_pixels,
-                budget_mib: settings.media.processing_budget_mib,
-                cache_bytes: settings.media.cache_mib as usize * (1 << 20),
-            },
-        );
 
         let limits = engine::Limits::from_settings(&settings.media);
-        let public_url = settings.public_url(port);
+        let urls = PublicUrls::new(&settings.public_url(port));
+        let workers = TransformWorker::start(consumers(&settings), limits);
         let job_metrics = Arc::new(JobMetrics::default());
         let transformer = Transformer {
             store: store.clone(),
             media: media.clone(),
+            workers: workers.clone(),
             limits,
-            public_url: public_url.clone(),
+            urls: urls.clone(),
             max_attempts: settings.queue.max_attempts,
             metrics: job_metrics.clone(),
         };
-        let queue = start_queue(&settings, transformer, run_worker).await?;
-        let links = Links::new(
+        let queue = start_queue(&settings, &store, Arc::new(transformer), run_worker).await?;
+        let photos = Photos::new(
             store.clone(),
             media.clone(),
             queue.clone(),
-            limits,
-            public_url.clone(),
+            workers.clone(),
+            PhotoSettings {
+                max_pixels: settings.media.max_pixels,
+                budget_mib: settings.media.processing_budget_mib,
+                cache_bytes: settings.media.cache_mib as usize * (1 << 20),
+                limits,
+                urls: urls.clone(),
+                bus: bus.clone(),
+            },
         );
+        let monitor = Monitor::new(QueueMonitor::new(store.clone(), queue, job_metrics).start());
         let comments = Comments::new(store.clone());
         let ratings = Ratings::new(store.clone());
         let limiter = Arc::new(RateLimiter::per_minute(settings.rate_limit.auth_per_minute));
@@ -107,22 +119,20 @@ impl Application {
         let max_upload_bytes = settings.media.max_upload_bytes;
         let trust_forwarded_for = settings.server.trust_forwarded_for;
         let server = HttpServer::new(move || {
-            // Every worker thread runs its own actor instances on its own arbiter, so
-            // a handler's message to an actor never crosses threads. What the actors
-            // share (store, caches, budgets, hashing threads) is behind Arcs.
+            // Every worker thread runs its own instance of the per-request actors on
+            // its own arbiter, so a handler's message never crosses threads; what
+            // they own together (caches, budgets, the render pool) is behind Arcs.
             let state = web::Data::new(AppState {
-                registry: Registry::start(accounts.clone()),
+                registry: Registry::start_actor(UserRegistry::new(accounts.clone(), cache)),
                 photos: PhotoStoreHandle::start(photos.clone()),
                 comments: CommentBoardHandle::start(comments.clone()),
                 ratings: RatingLedgerHandle::start(ratings.clone()),
-                links: TransformWorkerHandle::start(links.clone()),
-                queue: queue.clone(),
-                job_metrics: job_metrics.clone(),
+                monitor: monitor.clone(),
+                workers: workers.clone(),
                 keys: keys.clone(),
-                public_url: public_url.clone(),
+                urls: urls.clone(),
                 max_upload_bytes,
                 spool_dir: spool_dir.clone(),
-                store: store.clone(),
                 limiter: limiter.clone(),
                 metrics: metrics.clone(),
                 trust_forwarded_for,
@@ -161,38 +171,71 @@ fn consumers(settings: &Settings) -> usize {
     }
 }
 
+/// How long an authenticated principal is served from memory without news from the
+/// bus: the setting, else 300 s on the embedded stack (one process: every change is
+/// heard at once), 30 s with RabbitMQ (the bus reaches every node; this is only the
+/// backstop), and 1 s on MongoDB without RabbitMQ (several nodes, no bus).
+pub fn principal_cache_ttl(settings: &Settings) -> Duration {
+    let seconds = match settings.auth.principal_cache_seconds {
+        0 if !settings.uses_mongodb() => 300,
+        0 if uses_rabbitmq(settings) => 30,
+        0 => 1,
+        n => n,
+    };
+    Duration::from_secs(seconds)
+}
+
+fn uses_rabbitmq(settings: &Settings) -> bool {
+    !settings.queue.amqp_url.expose_secret().trim().is_empty()
+}
+
+/// The bus cached state listens to: across nodes through RabbitMQ when it is
+/// configured, else within this process.
+fn event_bus(settings: &Settings) -> EventBus {
+    if uses_rabbitmq(settings) {
+        EventBus::rabbitmq(
+            settings.queue.amqp_url.expose_secret(),
+            &settings.queue.prefix,
+        )
+    } else {
+        EventBus::local()
+    }
+}
+
 /// The job queue the settings name, with consumers and the sweeper in this process
 /// when `run_worker`.
 async fn start_queue(
     settings: &Settings,
-    transformer: Transformer,
+    store: &Store,
+    handler: Arc<dyn JobHandler>,
     run_worker: bool,
 ) -> anyhow::Result<Arc<dyn JobQueue>> {
     let sweep_every = Duration::from_secs(settings.queue.sweep_seconds.max(1));
-    if settings.queue.amqp_url.is_empty() {
+    if !uses_rabbitmq(settings) {
         let queue = Arc::new(InProcessQueue::default());
         if run_worker {
-            worker::run_local(queue.clone(), transformer, consumers(settings), sweep_every);
+            let n = consumers(settings);
+            worker::run_local(queue.clone(), handler, store.clone(), n, sweep_every);
         } else {
             tracing::warn!("--no-worker with the in-process queue: transformations stay pending");
         }
         return Ok(queue);
     }
-    tracing::info!(url = %redact_uri(&settings.queue.amqp_url), "job queue: RabbitMQ");
+    let url = settings.queue.amqp_url.expose_secret();
+    tracing::info!(url = %redact_uri(url), "job queue: RabbitMQ");
     let names = Names::new(&settings.queue.prefix, settings.queue.idle_expiry_seconds);
-    let url = &settings.queue.amqp_url;
     let queue = RabbitQueue::connect(url, names).await.map_err(|e| {
         anyhow::anyhow!(
             "cannot reach RabbitMQ at {} ({})",
             redact_uri(url),
-            crate::errors::error_chain(&e)
+            error_chain(&e)
         )
     })?;
     if run_worker {
-        queue.run_consumers(transformer.clone(), consumers(settings));
+        queue.run_consumers(handler, consumers(settings));
         // Another process may be publishing a link it has just stored: only links
         // pending for a while are the sweeper's.
-        worker::spawn_sweeper(queue.clone(), transformer, sweep_every * 2, sweep_every);
+        worker::spawn_sweeper(store.clone(), queue.clone(), sweep_every * 2, sweep_every);
     }
     Ok(queue)
 }
@@ -200,7 +243,7 @@ async fn start_queue(
 /// `photoshare worker`: transformation consumers and the sweeper, no HTTP. Needs
 /// RabbitMQ (the in-process queue lives inside `serve`).
 pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
-    if settings.queue.amqp_url.is_empty() {
+    if !uses_rabbitmq(&settings) {
         anyhow::bail!(
             "photoshare worker needs PHOTOSHARE__QUEUE__AMQP_URL; \
              with the in-process queue, `photoshare serve` runs the worker itself"
@@ -208,15 +251,17 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     }
     let store = open_store(&settings).await?;
     let media = open_media(&settings).await?;
+    let limits = engine::Limits::from_settings(&settings.media);
     let transformer = Transformer {
-        store,
+        store: store.clone(),
         media,
-        limits: engine::Limits::from_settings(&settings.media),
-        public_url: settings.public_url(settings.server.port),
+        workers: TransformWorker::start(consumers(&settings), limits),
+        limits,
+        urls: PublicUrls::new(&settings.public_url(settings.server.port)),
         max_attempts: settings.queue.max_attempts,
         metrics: Arc::new(JobMetrics::default()),
     };
-    start_queue(&settings, transformer, true).await?;
+    start_queue(&settings, &store, Arc::new(transformer), true).await?;
     let stop = shutdown_signal()?;
     tracing::info!(consumers = consumers(&settings), "worker running");
     stop.await;
@@ -251,7 +296,12 @@ pub async fn create_admin(
              an admin promotes others with PUT /api/admin/users/{{username}}/role"
         );
     }
-    let accounts = Accounts::new(store, Hasher::new(1), jwt_keys(&settings));
+    let accounts = Accounts::new(
+        store,
+        Hasher::new(1),
+        jwt_keys(&settings),
+        EventBus::local(),
+    );
     let user = accounts
         .signup(msg)
         .await
@@ -301,7 +351,7 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
 
 async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     if settings.uses_mongodb() {
-        let uri = settings.database.uri.trim();
+        let uri = settings.database.uri.expose_secret().trim();
         let db = MongoStore::connect(uri, Some(settings.database.name.as_str()))
             .await
             .map_err(|e| {
@@ -327,7 +377,6 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 }
 
 async fn open_media(settings: &Settings) -> anyhow::Result<Arc<dyn MediaStore>> {
-    use secrecy::ExposeSecret;
     if settings.uses_cloudinary() {
         let mut config = CloudinaryConfig::from_url(settings.cloudinary_url.expose_secret())?;
         config.api_base = settings

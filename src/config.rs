@@ -47,6 +47,10 @@ pub struct AuthSettings {
     pub access_ttl_seconds: u64,
     pub refresh_ttl_seconds: u64,
     pub max_concurrent_hashes: usize,
+    /// How long an authenticated principal may be answered from memory without
+    /// news from the event bus; 0 = chosen by the stack (see `principal_cache_ttl`).
+    #[serde(default)]
+    pub principal_cache_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,7 +60,8 @@ pub struct RateLimitSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
-    pub uri: String,
+    /// May hold credentials: never printed (`Debug` shows it redacted).
+    pub uri: SecretString,
     pub name: String,
     /// Page cache of the embedded database, in MiB.
     pub cache_mib: u32,
@@ -80,8 +85,9 @@ fn empty_secret() -> SecretString {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct QueueSettings {
-    /// `amqp://` URL of RabbitMQ; empty = the in-process queue.
-    pub amqp_url: String,
+    /// `amqp://` URL of RabbitMQ; empty = the in-process queue. May hold
+    /// credentials: never printed.
+    pub amqp_url: SecretString,
     /// Concurrent transformation jobs per worker process; 0 = one per CPU core.
     pub workers: usize,
     /// Attempts before a job is failed for good (and dead-lettered).
@@ -211,7 +217,7 @@ impl Settings {
     }
 
     pub fn uses_mongodb(&self) -> bool {
-        !self.database.uri.trim().is_empty()
+        !self.database.uri.expose_secret().trim().is_empty()
     }
 
     /// Makes sure a usable JWT secret exists. In development a random one is generated

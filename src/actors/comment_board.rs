@@ -17,6 +17,8 @@ pub enum CommentError {
     NotAuthor,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the comment board is not running")]
+    Mailbox(#[from] actix::MailboxError),
 }
 
 /// Adds a comment to a photo.

@@ -1,13 +1,16 @@
-//! Supervised actors that own the data. Each wraps a cloneable service (the rules,
-//! over shared storage); handlers reach them through a typed `Handle`.
+//! Supervised actors, each owning something: UserRegistry its principals cache,
+//! PhotoStore the upload memory budget and the image cache, TransformWorker the CPU
+//! (a pool of renderer threads), QueueMonitor the queue snapshot. CommentBoard and
+//! RatingLedger own the rules of their aggregates. Handlers reach them through a
+//! typed `Handle`; every actor answers with its own error type, and only the HTTP
+//! layer turns those into responses.
 
 use actix::prelude::*;
 
-use crate::http::error::ApiError;
-
-/// Declares an actor around one service field, supervised, handling each listed
-/// message by running the service method of the same row as a future on the actor's
-/// context (storage and CPU work happen off the actor's thread).
+/// Declares an actor around the resources it owns (one cloneable field), supervised,
+/// handling each listed message by running the method of the same row as a future
+/// on the actor's context, inside a span named after the message (storage and CPU
+/// work happen off the actor's thread).
 macro_rules! service_actor {
     ($(#[$meta:meta])* $actor:ident($service:ty) { $($msg:ty => $method:ident),* $(,)? }) => {
         $(#[$meta])*
@@ -36,7 +39,13 @@ macro_rules! service_actor {
                 type Result = actix::ResponseFuture<<$msg as actix::Message>::Result>;
 
                 fn handle(&mut self, msg: $msg, _: &mut Self::Context) -> Self::Result {
-                    Box::pin(self.service.clone().$method(msg))
+                    use tracing::Instrument;
+                    let span = tracing::info_span!(
+                        "actor",
+                        actor = stringify!($actor),
+                        message = stringify!($msg)
+                    );
+                    Box::pin(self.service.clone().$method(msg).instrument(span))
                 }
             }
         )*
@@ -45,6 +54,7 @@ macro_rules! service_actor {
 
 pub mod comment_board;
 pub mod photo_store;
+pub mod queue_monitor;
 pub mod rating_ledger;
 pub mod transform_worker;
 pub mod user_registry;
@@ -76,15 +86,32 @@ where
         }
     }
 
-    /// Sends a message and flattens mailbox and domain errors into an `ApiError`.
-    pub async fn call<M, T, E>(&self, msg: M) -> Result<T, ApiError>
+    /// Starts this very instance under a supervisor on the current arbiter.
+    pub fn start_actor(actor: A) -> Self {
+        Self {
+            addr: Supervisor::start(move |_| actor),
+        }
+    }
+
+    /// Sends a message whose answer is not a `Result`.
+    pub async fn ask<M>(&self, msg: M) -> Result<M::Result, MailboxError>
+    where
+        M: Message + Send + 'static,
+        M::Result: Send,
+        A: Handler<M>,
+    {
+        self.addr.send(msg).await
+    }
+
+    /// Sends a message; a mailbox failure (the actor is gone) becomes the actor's
+    /// own error, so callers see one error type per actor.
+    pub async fn call<M, T, E>(&self, msg: M) -> Result<T, E>
     where
         M: Message<Result = Result<T, E>> + Send + 'static,
         T: Send + 'static,
-        E: Send + 'static,
-        ApiError: From<E>,
+        E: From<MailboxError> + Send + 'static,
         A: Handler<M>,
     {
-        Ok(self.addr.send(msg).await??)
+        self.addr.send(msg).await?
     }
 }

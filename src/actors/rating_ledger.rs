@@ -20,6 +20,8 @@ pub enum RatingError {
     AlreadyRated,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the rating ledger is not running")]
+    Mailbox(#[from] actix::MailboxError),
 }
 
 /// Rates a photo.

@@ -16,6 +16,8 @@ pub struct Principal {
     pub sid: String,
     pub jti: String,
     pub expires_at: DateTime<Utc>,
+    /// Photos the account has (on its own profile page).
+    pub photo_count: u64,
 }
 
 impl Principal {

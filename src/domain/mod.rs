@@ -5,12 +5,14 @@ mod feedback;
 mod photo;
 pub mod records;
 mod transformation;
+mod urls;
 mod user;
 
 pub use feedback::{CommentText, Stars};
 pub use photo::{keywords, words, Description, TagName, Tags, MAX_TAGS};
 pub use records::*;
 pub use transformation::*;
+pub use urls::PublicUrls;
 pub use user::{Bio, Email, FullName, Password, Role, Username};
 
 /// One rejected field, named as the client sent it.

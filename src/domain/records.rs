@@ -205,6 +205,9 @@ pub struct LinkRecord {
     pub output: Option<LinkOutput>,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The request that created the link: its job's log lines carry it.
+    #[serde(default)]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

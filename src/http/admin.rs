@@ -19,18 +19,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(queues);
 }
 
-/// Transformation jobs: the queue as the broker (or the in-process queue) sees it,
-/// and links by status as the database sees them.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct QueueReport {
-    /// `rabbitmq` or `in-process`.
-    pub backend: &'static str,
-    /// The work queue, then the dead-letter queue (RabbitMQ).
-    pub queues: Vec<crate::queue::QueueStats>,
-    /// Links by status: `pending`, `done`, `failed`.
-    #[schema(value_type = Object)]
-    pub jobs: crate::domain::LinkCounts,
-}
+pub use crate::actors::queue_monitor::QueueReport;
 
 /// Queue depth, unacknowledged jobs, consumers, and jobs by status.
 #[utoipa::path(
@@ -47,17 +36,7 @@ async fn queues(
     _: AdminUser,
     state: web::Data<AppState>,
 ) -> Result<web::Json<QueueReport>, ApiError> {
-    let queues = state
-        .queue
-        .stats()
-        .await
-        .map_err(|e| ApiError::Unavailable(Box::new(e)))?;
-    let jobs = state.store.links.link_counts().await?;
-    Ok(web::Json(QueueReport {
-        backend: state.queue.backend(),
-        queues,
-        jobs,
-    }))
+    Ok(web::Json(state.monitor.report().await?))
 }
 
 /// Every account, in sign-up order.

@@ -14,8 +14,8 @@ use super::photos::Owner;
 use super::AppState;
 use crate::actors::comment_board::{AddComment, DeleteComment, EditComment, ListComments};
 use crate::auth::Caller;
-use crate::domain::CommentText;
 use crate::domain::CommentRecord;
+use crate::domain::CommentText;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(add_comment)

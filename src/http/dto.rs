@@ -7,8 +7,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use crate::actors::user_registry::TokenPair;
-use crate::domain::{FieldError, Role};
 use crate::domain::UserRecord;
+use crate::domain::{FieldError, Role};
 
 /// RFC 3339 in UTC with milliseconds: `2026-11-26T14:21:17.042Z`.
 pub fn ser_time<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {

@@ -7,9 +7,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::actors::comment_board::CommentError;
-use crate::actors::photo_store::PhotoError;
+use crate::actors::photo_store::{LinkError, PhotoError};
+use crate::actors::queue_monitor::MonitorError;
 use crate::actors::rating_ledger::RatingError;
-use crate::actors::transform_worker::LinkError;
+use crate::actors::transform_worker::RenderError;
 use crate::actors::user_registry::UserError;
 use crate::domain::FieldError;
 use crate::media::ingest::IngestError;
@@ -23,12 +24,14 @@ pub enum ApiError {
     Unauthorized,
     #[error("wrong username or password")]
     InvalidCredentials,
-    #[error("{0}")]
-    Forbidden(&'static str),
+    /// Stable code (`not-owner`, `banned` ...) and a sentence.
+    #[error("{1}")]
+    Forbidden(&'static str, &'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("{0}")]
-    Conflict(String),
+    /// Stable code (`username-taken`, `already-rated` ...) and a sentence.
+    #[error("{1}")]
+    Conflict(&'static str, String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("unsupported media type: {0}")]
@@ -77,9 +80,9 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad-request",
             ApiError::Unauthorized => "unauthorized",
             ApiError::InvalidCredentials => "invalid-credentials",
-            ApiError::Forbidden(_) => "forbidden",
+            ApiError::Forbidden(code, _) => code,
             ApiError::NotFound(_) => "not-found",
-            ApiError::Conflict(_) => "conflict",
+            ApiError::Conflict(code, _) => code,
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Validation(_) => "validation-error",
@@ -111,9 +114,9 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(..) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -179,11 +182,26 @@ pub use crate::errors::error_chain;
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict(field) => ApiError::Conflict(format!("{field} is already taken")),
+            StoreError::Conflict(field) => taken(field),
             StoreError::NotFound => ApiError::NotFound("record"),
             StoreError::Unavailable(cause) => ApiError::Unavailable(cause),
         }
     }
+}
+
+/// 409 for a unique field someone else holds, with a code per field.
+fn taken(field: &'static str) -> ApiError {
+    let code = match field {
+        "username" => "username-taken",
+        "email" => "email-taken",
+        _ => "conflict",
+    };
+    ApiError::Conflict(code, format!("{field} is already taken"))
+}
+
+/// An actor that did not answer: the service is not there right now.
+fn actor_down(e: actix::MailboxError) -> ApiError {
+    ApiError::Unavailable(Box::new(e))
 }
 
 impl From<UserError> for ApiError {
@@ -191,10 +209,11 @@ impl From<UserError> for ApiError {
         match e {
             UserError::InvalidCredentials => ApiError::InvalidCredentials,
             UserError::Unauthorized => ApiError::Unauthorized,
-            UserError::Banned => ApiError::Forbidden("this account is banned"),
+            UserError::Banned => ApiError::Forbidden("banned", "this account is banned"),
             UserError::NotFound => ApiError::NotFound("user"),
-            UserError::Taken(field) => ApiError::Conflict(format!("{field} is already taken")),
+            UserError::Taken(field) => taken(field),
             UserError::SelfChange => ApiError::Conflict(
+                "self-change",
                 "an admin cannot ban or demote themself; ask another admin".into(),
             ),
             UserError::WrongCurrentPassword => {
@@ -202,13 +221,8 @@ impl From<UserError> for ApiError {
             }
             UserError::Store(e) => e.into(),
             UserError::Hash(e) => ApiError::Internal(Box::new(e)),
+            UserError::Mailbox(e) => actor_down(e),
         }
-    }
-}
-
-impl From<actix::MailboxError> for ApiError {
-    fn from(e: actix::MailboxError) -> Self {
-        ApiError::Unavailable(Box::new(e))
     }
 }
 
@@ -216,9 +230,10 @@ impl From<PhotoError> for ApiError {
     fn from(e: PhotoError) -> Self {
         match e {
             PhotoError::NotFound => ApiError::NotFound("photo"),
-            PhotoError::Forbidden => {
-                ApiError::Forbidden("only the owner or an admin may change this photo")
-            }
+            PhotoError::Forbidden => ApiError::Forbidden(
+                "not-owner",
+                "only the owner or an admin may change this photo",
+            ),
             PhotoError::Ingest(e @ IngestError::TooManyPixels { .. }) => {
                 ApiError::PayloadTooLarge(e.to_string())
             }
@@ -228,6 +243,7 @@ impl From<PhotoError> for ApiError {
                 ApiError::Unavailable(cause)
             }
             PhotoError::Processing(cause) => ApiError::Internal(cause),
+            PhotoError::Mailbox(e) => actor_down(e),
         }
     }
 }
@@ -236,9 +252,10 @@ impl From<LinkError> for ApiError {
     fn from(e: LinkError) -> Self {
         match e {
             LinkError::NotFound(what) => ApiError::NotFound(what),
-            LinkError::Forbidden => {
-                ApiError::Forbidden("only the photo's owner or an admin may do this")
-            }
+            LinkError::Forbidden => ApiError::Forbidden(
+                "not-owner",
+                "only the photo's owner or an admin may do this",
+            ),
             LinkError::Invalid(e) => ApiError::validation("transformation", e.to_string()),
             LinkError::Pending => ApiError::NotReady("the transformed image is still being made"),
             LinkError::Failed(reason) => {
@@ -248,7 +265,17 @@ impl From<LinkError> for ApiError {
             LinkError::Media(crate::media::MediaError::Unavailable(cause)) => {
                 ApiError::Unavailable(cause)
             }
-            LinkError::Qr(e) => ApiError::Internal(Box::new(e)),
+            LinkError::Render(e) => e.into(),
+            LinkError::Mailbox(e) => actor_down(e),
+        }
+    }
+}
+
+impl From<RenderError> for ApiError {
+    fn from(e: RenderError) -> Self {
+        match e {
+            RenderError::Mailbox(e) => actor_down(e),
+            other => ApiError::Internal(Box::new(other)),
         }
     }
 }
@@ -258,8 +285,11 @@ impl From<CommentError> for ApiError {
         match e {
             CommentError::PhotoNotFound => ApiError::NotFound("photo"),
             CommentError::NotFound => ApiError::NotFound("comment"),
-            CommentError::NotAuthor => ApiError::Forbidden("only the author may edit a comment"),
+            CommentError::NotAuthor => {
+                ApiError::Forbidden("not-author", "only the author may edit a comment")
+            }
             CommentError::Store(e) => e.into(),
+            CommentError::Mailbox(e) => actor_down(e),
         }
     }
 }
@@ -269,11 +299,24 @@ impl From<RatingError> for ApiError {
         match e {
             RatingError::PhotoNotFound => ApiError::NotFound("photo"),
             RatingError::NotFound => ApiError::NotFound("rating"),
-            RatingError::OwnPhoto => ApiError::Forbidden("you cannot rate your own photo"),
+            RatingError::OwnPhoto => {
+                ApiError::Forbidden("own-photo", "you cannot rate your own photo")
+            }
             RatingError::AlreadyRated => {
-                ApiError::Conflict("you have already rated this photo".into())
+                ApiError::Conflict("already-rated", "you have already rated this photo".into())
             }
             RatingError::Store(e) => e.into(),
+            RatingError::Mailbox(e) => actor_down(e),
+        }
+    }
+}
+
+impl From<MonitorError> for ApiError {
+    fn from(e: MonitorError) -> Self {
+        match e {
+            MonitorError::Down(what) => ApiError::DependencyDown(what),
+            MonitorError::Mailbox(e) => actor_down(e),
+            other => ApiError::Unavailable(Box::new(other)),
         }
     }
 }

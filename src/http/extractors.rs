@@ -11,7 +11,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use super::error::ApiError;
 use super::AppState;
-use crate::actors::user_registry::Authenticate;
+use crate::actors::user_registry::{Authenticate, UserError};
 use crate::auth::jwt::TokenKind;
 use crate::auth::Principal;
 use crate::domain::Role;
@@ -51,7 +51,9 @@ async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Princ
         .call(Authenticate { claims })
         .await
         .map_err(|e| match e {
-            ApiError::Unavailable(cause) => ApiError::Unavailable(cause),
+            // The database or the registry is down: not the caller's fault.
+            e @ (UserError::Store(crate::store::StoreError::Unavailable(_))
+            | UserError::Mailbox(_)) => ApiError::from(e),
             _ => ApiError::Unauthorized,
         })
 }
@@ -63,10 +65,13 @@ fn require(req: &HttpRequest, min: Role) -> Boxed<Principal> {
         let token = token.unwrap_or(Err(ApiError::Unauthorized))?;
         let principal = authenticate(state, token).await?;
         if principal.role() < min {
-            return Err(ApiError::Forbidden(match min {
-                Role::Admin => "this action needs the admin role",
-                _ => "this action needs the moderator or admin role",
-            }));
+            return Err(ApiError::Forbidden(
+                "role-required",
+                match min {
+                    Role::Admin => "this action needs the admin role",
+                    _ => "this action needs the moderator or admin role",
+                },
+            ));
         }
         Ok(principal)
     })
@@ -146,5 +151,23 @@ impl FromRequest for AuthLimited {
             .map(|a| a.ip().to_string())
             .unwrap_or(ip);
         std::future::ready(state.limiter.check(&host).map(|()| AuthLimited))
+    }
+}
+
+/// The id of this request (`X-Request-Id`, set by `observe`).
+pub struct RequestId(pub String);
+
+impl FromRequest for RequestId {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        use actix_web::HttpMessage;
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default();
+        std::future::ready(Ok(RequestId(id)))
     }
 }

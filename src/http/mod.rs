@@ -31,32 +31,32 @@ pub mod users;
 
 use crate::actors::comment_board::CommentBoardHandle;
 use crate::actors::photo_store::PhotoStoreHandle;
+use crate::actors::queue_monitor::Monitor;
 use crate::actors::rating_ledger::RatingLedgerHandle;
-use crate::actors::transform_worker::TransformWorkerHandle;
+use crate::actors::transform_worker::TransformWorker;
 use crate::actors::user_registry::Registry;
 use crate::auth::jwt::JwtKeys;
-use crate::store::Store;
+use crate::domain::PublicUrls;
 use error::ApiError;
 
 /// Largest JSON body any route accepts.
 pub const JSON_LIMIT: usize = 64 * 1024;
 
 /// One per worker: its own actor handles, plus the shared things extractors need.
+/// Storage and the job queue are not here: handlers reach them through actors.
 pub struct AppState {
     pub registry: Registry,
     pub photos: PhotoStoreHandle,
     pub comments: CommentBoardHandle,
     pub ratings: RatingLedgerHandle,
-    pub links: TransformWorkerHandle,
-    pub queue: Arc<dyn crate::queue::JobQueue>,
-    pub job_metrics: Arc<crate::queue::worker::JobMetrics>,
+    pub monitor: Monitor,
+    pub workers: TransformWorker,
     pub keys: Arc<JwtKeys>,
-    /// Absolute base of the links handed out.
-    pub public_url: String,
+    /// The absolute links handed out.
+    pub urls: PublicUrls,
     pub max_upload_bytes: u64,
     /// Where upload bodies are spooled while they arrive.
     pub spool_dir: std::path::PathBuf,
-    pub store: Store,
     pub limiter: Arc<rate_limit::RateLimiter>,
     pub metrics: Arc<metrics::Metrics>,
     pub trust_forwarded_for: bool,
@@ -111,16 +111,21 @@ pub async fn observe(
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>();
     let metrics = state.map(|s| s.metrics.clone());
-    let https = state.is_some_and(|s| s.public_url.starts_with("https://"));
+    let https = state.is_some_and(|s| s.urls.is_https());
     let request_id = req
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| plausible_request_id(v))
-        .map_or_else(new_request_id, str::to_owned);
+        .map_or_else(crate::ids::request_id, str::to_owned);
     let method = req.method().as_str().to_owned();
     let path = req.path().to_owned();
     let span = tracing::info_span!("request", request_id = %request_id);
+    {
+        use actix_web::HttpMessage;
+        req.extensions_mut()
+            .insert(extractors::RequestId(request_id.clone()));
+    }
     let res = next.call(req).instrument(span.clone()).await?;
     // Errors actix-web renders itself (text/plain) get our problem+json shape.
     let mut res = match res.response().error() {
@@ -197,13 +202,6 @@ fn plausible_request_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-fn new_request_id() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 12];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
 /// CORS for `origins` (checked by `Settings::cors_origins`), `*` meaning any. Bearer tokens, not cookies, so no credentials. Off when the list is empty.
 pub fn cors(origins: &[String]) -> actix_web::middleware::Condition<actix_cors::Cors> {
     let mut cors = actix_cors::Cors::default()
@@ -240,9 +238,9 @@ mod tests {
         assert!(!plausible_request_id(&"a".repeat(65)));
         assert!(!plausible_request_id("a b"));
         assert!(!plausible_request_id("a\"\nlevel=ERROR"));
-        let id = new_request_id();
+        let id = crate::ids::request_id();
         assert_eq!(id.len(), 24);
         assert!(plausible_request_id(&id));
-        assert_ne!(id, new_request_id());
+        assert_ne!(id, crate::ids::request_id());
     }
 }

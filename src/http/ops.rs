@@ -1,13 +1,12 @@
 //! Operations: liveness, readiness, Prometheus metrics.
 
-use std::time::Duration;
-
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, Problem};
 use super::AppState;
+use crate::actors::user_registry::CacheStats;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(healthz).service(readyz).service(metrics);
@@ -36,29 +35,8 @@ async fn healthz() -> web::Json<Health> {
 )]
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
-    let ping = tokio::time::timeout(Duration::from_secs(3), state.store.health.ping()).await;
-    match ping {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(error = %super::error::error_chain(&e), "readiness: database down");
-            return Err(ApiError::DependencyDown("database"));
-        }
-        Err(_) => {
-            tracing::warn!("readiness: database ping timed out");
-            return Err(ApiError::DependencyDown("database"));
-        }
-    }
-    match tokio::time::timeout(Duration::from_secs(3), state.queue.stats()).await {
-        Ok(Ok(_)) => Ok(web::Json(Health { status: "ready" })),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %super::error::error_chain(&e), "readiness: job queue down");
-            Err(ApiError::DependencyDown("job queue"))
-        }
-        Err(_) => {
-            tracing::warn!("readiness: job queue timed out");
-            Err(ApiError::DependencyDown("job queue"))
-        }
-    }
+    state.monitor.readiness().await?;
+    Ok(web::Json(Health { status: "ready" }))
 }
 
 /// Prometheus text format.
@@ -71,26 +49,54 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     use std::fmt::Write;
     use std::sync::atomic::Ordering::Relaxed;
     let mut out = state.metrics.render();
-    let jobs = &state.job_metrics;
-    out.push_str(
-        "# HELP photoshare_jobs_total Transformation jobs handled by this process, by outcome.\n",
+    out.push_str(&crate::telemetry::render_db_operations());
+    if let Ok(jobs) = state.monitor.counters().await {
+        out.push_str(
+            "# HELP photoshare_jobs_total Transformation jobs handled by this process, by outcome.\n",
+        );
+        out.push_str("# TYPE photoshare_jobs_total counter\n");
+        for (outcome, n) in [
+            ("done", jobs.done),
+            ("retried", jobs.retried),
+            ("failed", jobs.failed),
+        ] {
+            let _ = writeln!(out, "photoshare_jobs_total{{outcome=\"{outcome}\"}} {n}");
+        }
+        out.push_str("# HELP photoshare_queue_queries_total Queue snapshots taken from the broker (or in-process queue) for reports.\n");
+        out.push_str("# TYPE photoshare_queue_queries_total counter\n");
+        let _ = writeln!(out, "photoshare_queue_queries_total {}", jobs.queue_queries);
+    }
+    let pool = state.workers.stats();
+    out.push_str("# HELP photoshare_renders_total Images and QR codes rendered by this process's render pool.\n");
+    out.push_str("# TYPE photoshare_renders_total counter\n");
+    let _ = writeln!(
+        out,
+        "photoshare_renders_total {}",
+        pool.renders.load(Relaxed)
     );
-    out.push_str("# TYPE photoshare_jobs_total counter\n");
-    for (outcome, n) in [
-        ("done", &jobs.done),
-        ("retried", &jobs.retried),
-        ("failed", &jobs.failed),
-    ] {
+    out.push_str("# HELP photoshare_renderer_restarts_total Renderers replaced after a panic.\n");
+    out.push_str("# TYPE photoshare_renderer_restarts_total counter\n");
+    let _ = writeln!(
+        out,
+        "photoshare_renderer_restarts_total {}",
+        pool.restarts.load(Relaxed)
+    );
+    if let Ok((hits, misses)) = state.registry.ask(CacheStats).await {
+        out.push_str("# HELP photoshare_principal_cache_total Authenticated requests answered from this worker's principals cache, or read from the database.\n");
+        out.push_str("# TYPE photoshare_principal_cache_total counter\n");
         let _ = writeln!(
             out,
-            "photoshare_jobs_total{{outcome=\"{outcome}\"}} {}",
-            n.load(Relaxed)
+            "photoshare_principal_cache_total{{result=\"hit\"}} {hits}"
+        );
+        let _ = writeln!(
+            out,
+            "photoshare_principal_cache_total{{result=\"miss\"}} {misses}"
         );
     }
-    if let Ok(queues) = state.queue.stats().await {
+    if let Ok(report) = state.monitor.report().await {
         out.push_str("# HELP photoshare_queue_depth Jobs waiting in a queue.\n");
         out.push_str("# TYPE photoshare_queue_depth gauge\n");
-        for q in &queues {
+        for q in &report.queues {
             let _ = writeln!(
                 out,
                 "photoshare_queue_depth{{queue=\"{}\"}} {}",
@@ -99,7 +105,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         }
         out.push_str("# HELP photoshare_queue_unacked Jobs delivered and not yet acknowledged.\n");
         out.push_str("# TYPE photoshare_queue_unacked gauge\n");
-        for q in &queues {
+        for q in &report.queues {
             let _ = writeln!(
                 out,
                 "photoshare_queue_unacked{{queue=\"{}\"}} {}",

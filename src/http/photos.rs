@@ -20,10 +20,10 @@ use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, MaybeUser};
 use super::json::Json;
 use super::AppState;
-use crate::auth::Caller;
 use crate::actors::photo_store::{DeletePhoto, GetPhoto, ListTags, UpdatePhoto, Upload};
-use crate::domain::{Description, TagName, Tags, Validator};
+use crate::auth::Caller;
 use crate::domain::PhotoRecord;
+use crate::domain::{Description, PublicUrls, TagName, Tags, Validator};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(upload)
@@ -70,10 +70,10 @@ pub struct Photo {
 }
 
 impl Photo {
-    pub fn new(p: PhotoRecord, public_url: &str) -> Self {
+    pub fn new(p: PhotoRecord, urls: &PublicUrls) -> Self {
         let average = p.rating_average();
         Photo {
-            url: format!("{public_url}/i/{}", p.slug),
+            url: urls.photo(&p.slug),
             id: p.id,
             owner: Owner {
                 username: p.owner_username,
@@ -94,7 +94,6 @@ impl Photo {
         }
     }
 }
-
 
 /// Multipart upload form, for the OpenAPI document.
 #[derive(ToSchema)]
@@ -295,7 +294,7 @@ async fn upload(
         tags: tags.expect("checked"),
     };
     let photo = state.photos.call(msg).await?;
-    Ok(HttpResponse::Created().json(Photo::new(photo, &state.public_url)))
+    Ok(HttpResponse::Created().json(Photo::new(photo, &state.urls)))
 }
 
 /// One photo.
@@ -320,7 +319,7 @@ async fn get_photo(
             id: id.into_inner(),
         })
         .await?;
-    Ok(web::Json(Photo::new(photo, &state.public_url)))
+    Ok(web::Json(Photo::new(photo, &state.urls)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -364,7 +363,7 @@ async fn update_photo(
         tags: tags.flatten(),
     };
     let photo = state.photos.call(msg).await?;
-    Ok(web::Json(Photo::new(photo, &state.public_url)))
+    Ok(web::Json(Photo::new(photo, &state.urls)))
 }
 
 /// Delete the photo, its comments, ratings, transformations and files. Owner or admin.

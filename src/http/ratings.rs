@@ -12,10 +12,10 @@ use super::extractors::{AuthUser, ModeratorUser};
 use super::json::Json;
 use super::photos::Owner;
 use super::AppState;
-use crate::auth::Caller;
 use crate::actors::rating_ledger::{DeleteRating, ListRatings, Rate};
-use crate::domain::Stars;
+use crate::auth::Caller;
 use crate::domain::RatingRecord;
+use crate::domain::Stars;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(rate)

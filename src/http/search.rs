@@ -211,6 +211,7 @@ pub async fn search_photos(
             None => return Err(ApiError::Unauthorized),
             Some(p) if p.user.role == Role::User => {
                 return Err(ApiError::Forbidden(
+                    "role-required",
                     "only moderators and admins may filter by owner",
                 ))
             }
@@ -222,7 +223,7 @@ pub async fn search_photos(
     Ok(web::Json(Page {
         items: photos
             .into_iter()
-            .map(|p| Photo::new(p, &state.public_url))
+            .map(|p| Photo::new(p, &state.urls))
             .collect(),
         total,
         limit,

@@ -9,15 +9,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::dto::{ser_time, Page, PageQuery};
 use super::error::{ApiError, Problem};
-use super::extractors::AuthUser;
+use super::extractors::{AuthUser, RequestId};
 use super::json::Json;
 use super::public::immutable_bytes;
 use super::AppState;
-use crate::auth::Caller;
-use crate::actors::transform_worker::{
+use crate::actors::photo_store::{
     CreateLink, DeleteLink, GetLink, LinkImage, LinkQr, ListLinks, OpenLink,
 };
-use crate::domain::{LinkRecord, LinkStatus};
+use crate::auth::Caller;
+use crate::domain::{LinkRecord, LinkStatus, ParseError, PublicUrls, Transformation};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(create_link)
@@ -67,11 +67,10 @@ fn ser_opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result
 }
 
 impl Link {
-    pub fn new(l: LinkRecord, public_url: &str) -> Self {
-        let url = format!("{public_url}/t/{}", l.slug);
+    pub fn new(l: LinkRecord, urls: &PublicUrls) -> Self {
         Link {
-            qr_url: format!("{url}/qr"),
-            url,
+            url: urls.link(&l.slug),
+            qr_url: urls.link_qr(&l.slug),
             id: l.id,
             photo_id: l.photo_id,
             transformation: l.transformation,
@@ -104,20 +103,27 @@ async fn create_link(
     AuthUser(principal): AuthUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
+    request_id: RequestId,
     body: Json<CreateLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let transformation: Transformation = body
+        .into_inner()
+        .transformation
+        .parse()
+        .map_err(|e: ParseError| ApiError::validation("transformation", e.to_string()))?;
     let msg = CreateLink {
         photo_id: id.into_inner(),
         caller: Caller::from(&principal),
-        transformation: body.into_inner().transformation,
+        transformation,
+        request_id: Some(request_id.0),
     };
-    let (link, created) = state.links.call(msg).await?;
+    let (link, created) = state.photos.call(msg).await?;
     let mut res = if created {
         HttpResponse::Accepted()
     } else {
         HttpResponse::Ok()
     };
-    Ok(res.json(Link::new(link, &state.public_url)))
+    Ok(res.json(Link::new(link, &state.urls)))
 }
 
 /// A photo's transformation links, oldest first.
@@ -138,7 +144,7 @@ async fn list_links(
 ) -> Result<web::Json<Page<Link>>, ApiError> {
     let (limit, offset) = page.bounds()?;
     let (links, total) = state
-        .links
+        .photos
         .call(ListLinks {
             photo_id: id.into_inner(),
             limit,
@@ -148,7 +154,7 @@ async fn list_links(
     Ok(web::Json(Page {
         items: links
             .into_iter()
-            .map(|l| Link::new(l, &state.public_url))
+            .map(|l| Link::new(l, &state.urls))
             .collect(),
         total,
         limit,
@@ -171,12 +177,12 @@ async fn get_link(
     id: web::Path<String>,
 ) -> Result<web::Json<Link>, ApiError> {
     let link = state
-        .links
+        .photos
         .call(GetLink {
             id: id.into_inner(),
         })
         .await?;
-    Ok(web::Json(Link::new(link, &state.public_url)))
+    Ok(web::Json(Link::new(link, &state.urls)))
 }
 
 /// Delete a transformation link and its stored image and QR code.
@@ -197,7 +203,7 @@ async fn delete_link(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     state
-        .links
+        .photos
         .call(DeleteLink {
             id: id.into_inner(),
             caller: Caller::from(&principal),
@@ -228,7 +234,7 @@ async fn link_image(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let image = state
-        .links
+        .photos
         .call(OpenLink {
             slug: slug.into_inner(),
         })
@@ -276,7 +282,7 @@ async fn link_qr(
         Some(_) => return Err(ApiError::validation("format", "must be png or svg")),
     };
     let (bytes, content_type) = state
-        .links
+        .photos
         .call(LinkQr {
             slug: slug.into_inner(),
             svg,

@@ -10,6 +10,7 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
+pub mod bus;
 pub mod inprocess;
 pub mod rabbitmq;
 pub mod worker;

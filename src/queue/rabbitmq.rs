@@ -28,7 +28,7 @@ use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use tokio::sync::Mutex;
 
-use super::worker::{Disposition, Transformer};
+use super::worker::{Disposition, JobHandler};
 use super::{JobQueue, QueueError, QueueStats};
 use crate::errors::error_chain;
 
@@ -75,7 +75,7 @@ pub struct RabbitQueue {
     consumers: std::sync::atomic::AtomicU64,
 }
 
-async fn connect(url: &str) -> Result<Connection, lapin::Error> {
+pub(super) async fn connect(url: &str) -> Result<Connection, lapin::Error> {
     let props = ConnectionProperties::default()
         .with_connection_name("photoshare".into())
         .with_executor(tokio_executor_trait::Tokio::current())
@@ -240,12 +240,12 @@ impl RabbitQueue {
     /// Runs `consumers` concurrent jobs from the work queue for as long as the
     /// runtime lives, reconnecting (1 s, 2 s ... 30 s apart) whenever the
     /// connection is lost.
-    pub fn run_consumers(self: &Arc<Self>, transformer: Transformer, consumers: usize) {
+    pub fn run_consumers(self: &Arc<Self>, handler: Arc<dyn JobHandler>, consumers: usize) {
         let queue = self.clone();
         tokio::spawn(async move {
             let mut delay = Duration::from_secs(1);
             loop {
-                match queue.consume(&transformer, consumers).await {
+                match queue.consume(&handler, consumers).await {
                     Ok(()) => delay = Duration::from_secs(1),
                     Err(e) => tracing::warn!(error = %error_chain(&e),
                         "job consumer lost the broker; reconnecting"),
@@ -259,7 +259,7 @@ impl RabbitQueue {
     /// One connection's worth of consuming: returns when the connection drops.
     async fn consume(
         self: &Arc<Self>,
-        transformer: &Transformer,
+        handler: &Arc<dyn JobHandler>,
         consumers: usize,
     ) -> Result<(), lapin::Error> {
         use std::sync::atomic::Ordering::Relaxed;
@@ -293,7 +293,7 @@ impl RabbitQueue {
             let Ok(permit) = jobs.clone().acquire_owned().await else {
                 break;
             };
-            let (queue, transformer) = (self.clone(), transformer.clone());
+            let (queue, handler) = (self.clone(), handler.clone());
             self.in_flight.fetch_add(1, Relaxed);
             tokio::spawn(async move {
                 let link_id = String::from_utf8_lossy(&delivery.data).into_owned();
@@ -301,7 +301,7 @@ impl RabbitQueue {
                     requeue,
                     ..BasicNackOptions::default()
                 };
-                let settled = match transformer.handle(&link_id).await {
+                let settled = match handler.handle(&link_id).await {
                     Disposition::Ack => delivery.ack(BasicAckOptions::default()).await,
                     Disposition::Retry(delay) => match queue.publish_later(&link_id, delay).await {
                         Ok(()) => delivery.ack(BasicAckOptions::default()).await,

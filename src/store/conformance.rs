@@ -487,6 +487,7 @@ fn link(photo: &PhotoRecord, transformation: &str) -> LinkRecord {
         output: None,
         created_at: now_millis(),
         completed_at: None,
+        request_id: Some("req-1".into()),
     }
 }
 

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::Role;
 pub use crate::domain::records::*;
+use crate::domain::Role;
 
 pub mod embedded;
+mod metered;
 pub mod mongo;
 
 #[cfg(test)]
@@ -315,6 +316,7 @@ pub struct Store {
 }
 
 impl Store {
+    /// Every repository of `b`, each counted by `Metered`.
     fn from_backend<B>(backend: &'static str, b: Arc<B>) -> Self
     where
         B: UserRepo
@@ -327,15 +329,16 @@ impl Store {
             + Health
             + 'static,
     {
-        let comments: Arc<dyn CommentRepo> = b.clone();
-        let ratings: Arc<dyn RatingRepo> = b.clone();
-        let links: Arc<dyn LinkRepo> = b.clone();
+        use metered::Metered;
+        let comments: Arc<dyn CommentRepo> = Arc::new(Metered::<dyn CommentRepo>(b.clone()));
+        let ratings: Arc<dyn RatingRepo> = Arc::new(Metered::<dyn RatingRepo>(b.clone()));
+        let links: Arc<dyn LinkRepo> = Arc::new(Metered::<dyn LinkRepo>(b.clone()));
         Store {
             backend,
-            users: b.clone(),
-            sessions: b.clone(),
-            blocklist: b.clone(),
-            photos: b.clone(),
+            users: Arc::new(Metered::<dyn UserRepo>(b.clone())),
+            sessions: Arc::new(Metered::<dyn SessionRepo>(b.clone())),
+            blocklist: Arc::new(Metered::<dyn TokenBlocklist>(b.clone())),
+            photos: Arc::new(Metered::<dyn PhotoRepo>(b.clone())),
             photo_dependents: vec![
                 Arc::new(CommentCascade(comments.clone())),
                 Arc::new(RatingCascade(ratings.clone())),
@@ -344,7 +347,7 @@ impl Store {
             links,
             comments,
             ratings,
-            health: b,
+            health: Arc::new(Metered::<dyn Health>(b)),
         }
     }
 

@@ -23,7 +23,7 @@ async fn database_outage_is_503_and_the_service_recovers_without_a_restart() {
     // directConnection: the driver must not discover the server's own address and
     // go around the proxy.
     let proxied = format!("{}/?directConnection=true", via(&uri, proxy.port));
-    let app = spawn_app_with(|s| s.database.uri = proxied).await;
+    let app = spawn_app_with(|s| s.database.uri = proxied.into()).await;
     let user = app.signup_and_login(Role::User).await;
     let photo = app
         .upload_ok(&user.access, crate::fixtures::png(16, 16), &[])

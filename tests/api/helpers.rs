@@ -53,7 +53,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     s.rate_limit.auth_per_minute = 0;
     s.auth.jwt_secret = SecretString::from(random_hex(32));
     if let Ok(uri) = std::env::var("PHOTOSHARE_TEST_MONGODB_URI") {
-        s.database.uri = uri;
+        s.database.uri = uri.into();
         s.database.name = format!("test_{}", random_hex(8));
     }
     if let Some(url) = amqp_url() {
@@ -70,7 +70,7 @@ pub fn amqp_url() -> Option<String> {
 /// RabbitMQ at `url`, with queues of this app's own that the broker drops when
 /// they have been idle for ten minutes.
 pub fn use_rabbitmq(s: &mut Settings, url: &str) {
-    s.queue.amqp_url = url.to_owned();
+    s.queue.amqp_url = url.into();
     s.queue.prefix = format!("test_{}", random_hex(6));
     s.queue.idle_expiry_seconds = 600;
 }

@@ -69,9 +69,12 @@ fn worker_process(app: &crate::helpers::TestApp) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_photoshare"))
         .arg("worker")
         .env("PHOTOSHARE__DATA_DIR", &s.data_dir)
-        .env("PHOTOSHARE__DATABASE__URI", &s.database.uri)
+        .env("PHOTOSHARE__DATABASE__URI", s.database.uri.expose_secret())
         .env("PHOTOSHARE__DATABASE__NAME", &s.database.name)
-        .env("PHOTOSHARE__QUEUE__AMQP_URL", &s.queue.amqp_url)
+        .env(
+            "PHOTOSHARE__QUEUE__AMQP_URL",
+            s.queue.amqp_url.expose_secret(),
+        )
         .env("PHOTOSHARE__QUEUE__PREFIX", &s.queue.prefix)
         .env("PHOTOSHARE__QUEUE__IDLE_EXPIRY_SECONDS", "600")
         .env("PHOTOSHARE__QUEUE__WORKERS", "1")

@@ -41,7 +41,7 @@ async fn unreachable_mongodb_is_a_clear_startup_error_without_credentials() {
 async fn unreachable_rabbitmq_is_a_clear_startup_error_without_credentials() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path());
-    settings.database.uri = String::new();
+    settings.database.uri = "".into();
     settings.queue.amqp_url = "amqp://bob:hunter2@127.0.0.1:1/%2f".into();
 
     let err = Application::build(settings).await.err().expect("refused");

@@ -1,4 +1,7 @@
-//! PhotoStore: uploads, photo records, tags, and the delete cascade.
+//! PhotoStore: uploads, photo records, tags, the delete cascade, and the
+//! transformation links that hang off photos (`links`). It owns the upload
+//! pipeline's memory budget and the cache of served images, shared by its instance
+//! in every HTTP worker.
 //!
 //! An upload becomes a stored original off the async threads, under a memory budget:
 //! each ingest reserves (file size + decode size) MiB before it reads the file, so
@@ -13,12 +16,19 @@ use actix::prelude::*;
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
-use crate::auth::jwt::random_id;
+use crate::actors::transform_worker::TransformWorker;
 use crate::auth::Caller;
-use crate::domain::{Description, Role, Tags};
+use crate::domain::{Description, PublicUrls, Role, Tags};
+use crate::ids::{new_id, now_millis, random_id};
+use crate::media::engine::Limits;
 use crate::media::ingest::{self, Format, IngestError};
 use crate::media::{MediaError, MediaStore};
-use crate::store::{new_id, now_millis, PhotoQuery, PhotoRecord, Store, StoreError, TagCount};
+use crate::queue::bus::{Event, EventBus};
+use crate::queue::JobQueue;
+use crate::store::{PhotoQuery, PhotoRecord, Store, StoreError, TagCount};
+
+mod links;
+pub use links::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
@@ -34,8 +44,9 @@ pub enum PhotoError {
     Media(#[from] MediaError),
     #[error("upload processing failed")]
     Processing(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("the photo store is not running")]
+    Mailbox(#[from] actix::MailboxError),
 }
-
 
 /// Stores an uploaded file (spooled to disk by the HTTP layer) as a new photo.
 #[derive(Message)]
@@ -163,12 +174,18 @@ impl ImageCache {
     }
 }
 
-/// The rules and shared resources (memory budget, image cache). One per process,
-/// shared by every PhotoStore instance.
+/// The rules and the resources PhotoStore owns (memory budget, image cache), with
+/// what it reaches through them (storage, media, the job queue, the renderers).
+/// One per process, shared by every PhotoStore instance.
 #[derive(Clone)]
 pub struct Photos {
     store: Store,
     media: Arc<dyn MediaStore>,
+    queue: Arc<dyn JobQueue>,
+    workers: TransformWorker,
+    bus: EventBus,
+    urls: PublicUrls,
+    limits: Limits,
     /// Memory budget for ingest, in MiB.
     budget: Arc<Semaphore>,
     budget_mib: u32,
@@ -181,11 +198,22 @@ fn mib(bytes: u64) -> u32 {
 }
 
 impl Photos {
-    pub fn new(store: Store, media: Arc<dyn MediaStore>, settings: PhotoSettings) -> Self {
+    pub fn new(
+        store: Store,
+        media: Arc<dyn MediaStore>,
+        queue: Arc<dyn JobQueue>,
+        workers: TransformWorker,
+        settings: PhotoSettings,
+    ) -> Self {
         let budget_mib = settings.budget_mib.max(1);
         Photos {
             store,
             media,
+            queue,
+            workers,
+            bus: settings.bus,
+            urls: settings.urls,
+            limits: settings.limits,
             budget: Arc::new(Semaphore::new(budget_mib as usize)),
             budget_mib,
             max_pixels: settings.max_pixels,
@@ -276,6 +304,8 @@ impl Photos {
             }
             return Err(e.into());
         }
+        self.bus
+            .publish(Event::UserChanged(record.owner_id.clone()));
         Ok(record)
     }
 
@@ -330,6 +360,7 @@ impl Photos {
             .delete_photo(&msg.id)
             .await?
             .ok_or(PhotoError::NotFound)?;
+        self.bus.publish(Event::UserChanged(photo.owner_id.clone()));
         let mut keys = vec![photo.media_key.clone()];
         for dependent in &self.store.photo_dependents {
             match dependent.remove_for_photo(&photo.id).await {
@@ -409,7 +440,7 @@ fn processing(e: impl std::error::Error + Send + Sync + 'static) -> PhotoError {
 }
 
 service_actor! {
-    /// Uploads, photo records, tags and the delete cascade.
+    /// Uploads, photo records, tags, the delete cascade, and transformation links.
     PhotoStore(Photos) {
     Upload => upload,
     GetPhoto => get,
@@ -419,6 +450,12 @@ service_actor! {
     SearchPhotos => search,
     PhotoCount => count,
     OpenImage => open,
+    CreateLink => create_link,
+    GetLink => get_link,
+    ListLinks => list_links,
+    DeleteLink => delete_link,
+    OpenLink => open_link,
+    LinkQr => link_qr,
 }
 }
 
@@ -426,6 +463,10 @@ pub struct PhotoSettings {
     pub max_pixels: u64,
     pub budget_mib: u32,
     pub cache_bytes: usize,
+    pub limits: Limits,
+    pub urls: PublicUrls,
+    /// Where "this account's photo count changed" is announced.
+    pub bus: EventBus,
 }
 
 /// The typed handle the HTTP layer uses.

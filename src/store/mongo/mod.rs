@@ -1086,6 +1086,8 @@ struct LinkDoc {
     output: Option<LinkOutputDoc>,
     created_at: bson::DateTime,
     completed_at: Option<bson::DateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -1139,6 +1141,7 @@ impl From<LinkDoc> for LinkRecord {
             }),
             created_at: from_bson_dt(d.created_at),
             completed_at: d.completed_at.map(from_bson_dt),
+            request_id: d.request_id,
         }
     }
 }
@@ -1165,6 +1168,7 @@ impl LinkRepo for MongoStore {
             output: l.output.clone().map(LinkOutputDoc::from),
             created_at: to_bson_dt(l.created_at),
             completed_at: l.completed_at.map(to_bson_dt),
+            request_id: l.request_id.clone(),
         };
         match self.links.insert_one(doc).await {
             Ok(_) => Ok((l, true)),

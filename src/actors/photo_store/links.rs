@@ -1,21 +1,18 @@
-//! TransformWorker: transformation links. Creating one stores it (pending) and
-//! publishes its job; the image is made by a worker (`crate::queue::worker`). Serves
-//! the finished image and the QR code of a link.
-
-use std::sync::Arc;
+//! Transformation links, kept by PhotoStore (a link hangs off its photo): creating
+//! one stores it (pending, the outbox) and publishes its job; the image is made by
+//! a job consumer through TransformWorker (`crate::queue::worker`). Serves the
+//! finished image and the QR code of a link.
 
 use actix::prelude::*;
 use bytes::Bytes;
 
+use super::Photos;
+use crate::actors::transform_worker::RenderError;
 use crate::auth::Caller;
-use crate::auth::jwt::random_id;
-use crate::domain::Role;
-use crate::domain::{ParseError, Transformation};
-use crate::media::engine::{self, Limits};
-use crate::media::qr;
-use crate::media::MediaStore;
-use crate::queue::JobQueue;
-use crate::store::{new_id, now_millis, LinkRecord, LinkStatus, Store, StoreError};
+use crate::domain::{ParseError, Role, Transformation};
+use crate::ids::{new_id, now_millis, random_id};
+use crate::media::engine;
+use crate::store::{LinkRecord, LinkStatus, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -34,7 +31,9 @@ pub enum LinkError {
     #[error(transparent)]
     Media(#[from] crate::media::MediaError),
     #[error("QR code could not be made")]
-    Qr(#[from] qr::QrError),
+    Render(#[from] RenderError),
+    #[error("the photo store is not running")]
+    Mailbox(#[from] actix::MailboxError),
 }
 
 /// Creates (or finds) the link for a canonical transformation of a photo.
@@ -43,7 +42,9 @@ pub enum LinkError {
 pub struct CreateLink {
     pub photo_id: String,
     pub caller: Caller,
-    pub transformation: String,
+    pub transformation: Transformation,
+    /// The request that asked for it: its job's log lines carry it too.
+    pub request_id: Option<String>,
 }
 
 #[derive(Message)]
@@ -92,38 +93,12 @@ pub struct LinkQr {
     pub svg: bool,
 }
 
-#[derive(Clone)]
-pub struct Links {
-    store: Store,
-    media: Arc<dyn MediaStore>,
-    queue: Arc<dyn JobQueue>,
-    limits: Limits,
-    public_url: String,
-}
-
-impl Links {
-    pub fn new(
-        store: Store,
-        media: Arc<dyn MediaStore>,
-        queue: Arc<dyn JobQueue>,
-        limits: Limits,
-        public_url: String,
-    ) -> Self {
-        Links {
-            store,
-            media,
-            queue,
-            limits,
-            public_url,
-        }
-    }
-
-    pub fn url(&self, link: &LinkRecord) -> String {
-        format!("{}/t/{}", self.public_url, link.slug)
-    }
-
-    async fn create(self, msg: CreateLink) -> Result<(LinkRecord, bool), LinkError> {
-        let t: Transformation = msg.transformation.parse()?;
+impl Photos {
+    pub(super) async fn create_link(
+        self,
+        msg: CreateLink,
+    ) -> Result<(LinkRecord, bool), LinkError> {
+        let t = msg.transformation;
         let photo = self
             .store
             .photos
@@ -146,6 +121,7 @@ impl Links {
             output: None,
             created_at: now_millis(),
             completed_at: None,
+            request_id: msg.request_id,
         };
         let (link, created) = self
             .store
@@ -167,7 +143,7 @@ impl Links {
         Ok((link, created))
     }
 
-    async fn get(self, msg: GetLink) -> Result<LinkRecord, LinkError> {
+    pub(super) async fn get_link(self, msg: GetLink) -> Result<LinkRecord, LinkError> {
         self.store
             .links
             .link(&msg.id)
@@ -175,7 +151,10 @@ impl Links {
             .ok_or(LinkError::NotFound("transformation"))
     }
 
-    async fn list(self, msg: ListLinks) -> Result<(Vec<LinkRecord>, u64), LinkError> {
+    pub(super) async fn list_links(
+        self,
+        msg: ListLinks,
+    ) -> Result<(Vec<LinkRecord>, u64), LinkError> {
         if self.store.photos.photo(&msg.photo_id).await?.is_none() {
             return Err(LinkError::NotFound("photo"));
         }
@@ -186,7 +165,7 @@ impl Links {
             .await?)
     }
 
-    async fn delete(self, msg: DeleteLink) -> Result<(), LinkError> {
+    pub(super) async fn delete_link(self, msg: DeleteLink) -> Result<(), LinkError> {
         let link = self
             .store
             .links
@@ -219,7 +198,7 @@ impl Links {
             .ok_or(LinkError::NotFound("link"))
     }
 
-    async fn open(self, msg: OpenLink) -> Result<LinkImage, LinkError> {
+    pub(super) async fn open_link(self, msg: OpenLink) -> Result<LinkImage, LinkError> {
         let link = self.by_slug(&msg.slug).await?;
         let output = match (link.status, link.output) {
             (LinkStatus::Done, Some(output)) => output,
@@ -248,13 +227,11 @@ impl Links {
         })
     }
 
-    async fn qr(self, msg: LinkQr) -> Result<(Bytes, &'static str), LinkError> {
+    pub(super) async fn link_qr(self, msg: LinkQr) -> Result<(Bytes, &'static str), LinkError> {
         let link = self.by_slug(&msg.slug).await?;
-        let url = self.url(&link);
+        let url = self.urls.link(&link.slug);
         if msg.svg {
-            let svg = tokio::task::spawn_blocking(move || qr::svg(&url))
-                .await
-                .map_err(|e| LinkError::Qr(qr::QrError::Render(e.to_string())))??;
+            let svg = self.workers.qr(url, true).await?;
             return Ok((Bytes::from(svg), "image/svg+xml"));
         }
         if let Some(output) = &link.output {
@@ -263,24 +240,7 @@ impl Links {
                 return Ok((png, "image/png"));
             }
         }
-        let png = tokio::task::spawn_blocking(move || qr::png(&url))
-            .await
-            .map_err(|e| LinkError::Qr(qr::QrError::Render(e.to_string())))??;
+        let png = self.workers.qr(url, false).await?;
         Ok((Bytes::from(png), "image/png"))
     }
 }
-
-service_actor! {
-    /// Transformation links and their images and QR codes.
-    TransformWorker(Links) {
-    CreateLink => create,
-    GetLink => get,
-    ListLinks => list,
-    DeleteLink => delete,
-    OpenLink => open,
-    LinkQr => qr,
-}
-}
-
-/// The typed handle the HTTP layer uses.
-pub type TransformWorkerHandle = super::Handle<TransformWorker>;

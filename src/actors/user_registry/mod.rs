@@ -1,22 +1,31 @@
 //! UserRegistry: accounts, sessions and the rules around them (first account is admin,
-//! refresh rotation with reuse detection, logout, bans that bite at once, no self-ban).
+//! refresh rotation with reuse detection, logout, bans that bite at once, no self-ban),
+//! and the principals cache (`principals`): an authenticated request whose token it
+//! has seen recently is answered from memory.
 //!
-//! The actor owns an `Accounts` service and runs each message as a future on its
-//! context; storage and argon2 work happen off the actor's thread. Handlers talk to it
-//! through the `Registry` handle, never by building messages.
+//! Every change that makes a cached principal wrong (ban, role, profile, password,
+//! logout, a photo uploaded or deleted) is published on the event bus; every
+//! UserRegistry instance, in this process and on every other node, drops what it
+//! cached for that account or session. Storage and argon2 work run as futures on
+//! the actor's context, off its thread. Handlers use the `Registry` handle.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix::prelude::*;
 
-use crate::auth::jwt::{random_id, Claims, JwtKeys, TokenKind};
+use crate::auth::jwt::{Claims, JwtKeys, TokenKind};
 use crate::auth::password::{HashError, Hasher};
 use crate::auth::Principal;
 use crate::domain::{Bio, Email, FullName, Password, Role, Username};
+use crate::ids::{new_id, now_millis, random_id};
+use crate::queue::bus::{Event, EventBus};
 use crate::store::{
-    new_id, now_millis, NewUser, OnConflict, ProfilePatch, SessionRecord, Store, StoreError,
-    UserRecord,
+    NewUser, OnConflict, ProfilePatch, SessionRecord, Store, StoreError, UserRecord,
 };
+
+mod principals;
+use principals::Principals;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -38,6 +47,8 @@ pub enum UserError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Hash(#[from] HashError),
+    #[error("the user registry is not running")]
+    Mailbox(#[from] MailboxError),
 }
 
 /// A token pair as handed to the client.
@@ -139,6 +150,16 @@ pub struct SetBanned {
     pub banned: bool,
 }
 
+/// Forgets what is cached for an account or a session (from the event bus).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Invalidate(Option<Event>);
+
+/// Principals cache hits and misses of this instance, for `/metrics`.
+#[derive(Message)]
+#[rtype(result = "(u64, u64)")]
+pub struct CacheStats;
+
 /// The rules, independent of the actor plumbing. Cheap to clone: one per process,
 /// shared by every UserRegistry instance.
 #[derive(Clone)]
@@ -146,14 +167,16 @@ pub struct Accounts {
     store: Store,
     hasher: Hasher,
     keys: Arc<JwtKeys>,
+    bus: EventBus,
 }
 
 impl Accounts {
-    pub fn new(store: Store, hasher: Hasher, keys: Arc<JwtKeys>) -> Self {
+    pub fn new(store: Store, hasher: Hasher, keys: Arc<JwtKeys>, bus: EventBus) -> Self {
         Self {
             store,
             hasher,
             keys,
+            bus,
         }
     }
 
@@ -255,6 +278,7 @@ impl Accounts {
             // The token was already used: someone holds a copy. End the whole login.
             tracing::warn!(user_id = %user.id, "refresh token reuse detected; session revoked");
             self.store.sessions.revoke_session(&session.id).await?;
+            self.bus.publish(Event::SessionRevoked(session.id.clone()));
             return Err(UserError::Unauthorized);
         }
         Ok(self.pair(&user, &session.id, next.token))
@@ -264,15 +288,19 @@ impl Accounts {
         let p = msg.principal;
         self.store.blocklist.block(&p.jti, p.expires_at).await?;
         self.store.sessions.revoke_session(&p.sid).await?;
+        self.bus.publish(Event::SessionRevoked(p.sid));
         Ok(())
     }
 
+    /// The principal of verified claims, read from the database (four reads at
+    /// once: account, session, blocklist, photo count).
     async fn authenticate(self, msg: Authenticate) -> Result<Principal, UserError> {
         let c = msg.claims;
-        let (user, session, blocked) = futures_util::future::try_join3(
+        let (user, session, blocked, photo_count) = futures_util::future::try_join4(
             self.store.users.by_id(&c.sub),
             self.store.sessions.session(&c.sid),
             self.store.blocklist.is_blocked(&c.jti),
+            self.store.photos.photo_count(&c.sub),
         )
         .await?;
         let session_live = session.is_some_and(|s| !s.revoked && s.user_id == c.sub);
@@ -282,6 +310,7 @@ impl Accounts {
                 user,
                 sid: c.sid,
                 jti: c.jti,
+                photo_count,
             }),
             _ => Err(UserError::Unauthorized),
         }
@@ -293,11 +322,14 @@ impl Accounts {
             bio: msg.bio.map(|v| v.map(Bio::into_inner)),
             email: msg.email.map(|e| e.as_ref().to_owned()),
         };
-        self.store
+        let user = self
+            .store
             .users
             .update_profile(&msg.user_id, patch)
             .await
-            .on_conflict(UserError::Taken)
+            .on_conflict(UserError::Taken)?;
+        self.bus.publish(Event::UserChanged(user.id.clone()));
+        Ok(user)
     }
 
     async fn change_password(self, msg: ChangePassword) -> Result<(), UserError> {
@@ -321,6 +353,7 @@ impl Accounts {
             .sessions
             .revoke_user_sessions(&user.id, Some(&p.sid))
             .await?;
+        self.bus.publish(Event::UserChanged(user.id));
         Ok(())
     }
 
@@ -345,7 +378,9 @@ impl Accounts {
         if target.id == msg.admin_id && msg.role != Role::Admin {
             return Err(UserError::SelfChange);
         }
-        Ok(self.store.users.set_role(&target.id, msg.role).await?)
+        let user = self.store.users.set_role(&target.id, msg.role).await?;
+        self.bus.publish(Event::UserChanged(user.id.clone()));
+        Ok(user)
     }
 
     async fn set_banned(self, msg: SetBanned) -> Result<UserRecord, UserError> {
@@ -362,25 +397,137 @@ impl Accounts {
                 .revoke_user_sessions(&target.id, None)
                 .await?;
         }
+        self.bus.publish(Event::UserChanged(user.id.clone()));
         Ok(user)
     }
 }
 
-service_actor! {
-    /// Accounts, sessions and tokens.
-    UserRegistry(Accounts) {
+/// Accounts, sessions and tokens, and the principals cache. One instance per HTTP
+/// worker (so a request's message stays on its thread), each with its own cache,
+/// all listening to the event bus.
+pub struct UserRegistry {
+    accounts: Accounts,
+    principals: Principals,
+}
+
+/// How long a principal may be served from memory without news from the bus, and
+/// how many are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheSettings {
+    pub ttl: Duration,
+    pub max_entries: usize,
+}
+
+impl UserRegistry {
+    pub fn new(accounts: Accounts, cache: CacheSettings) -> Self {
+        UserRegistry {
+            accounts,
+            principals: Principals::new(cache.ttl, cache.max_entries),
+        }
+    }
+}
+
+impl Actor for UserRegistry {
+    type Context = Context<Self>;
+
+    /// Listens to the bus for as long as this instance runs.
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        use tokio::sync::broadcast::error::RecvError;
+        let mut events = self.accounts.bus.subscribe();
+        let me = ctx.address();
+        ctx.spawn(
+            async move {
+                loop {
+                    match events.recv().await {
+                        Ok(event) => me.do_send(Invalidate(Some(event))),
+                        // Missed some: forget everything rather than guess.
+                        Err(RecvError::Lagged(_)) => me.do_send(Invalidate(None)),
+                        Err(RecvError::Closed) => break,
+                    }
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+impl Supervised for UserRegistry {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        tracing::warn!(actor = "UserRegistry", "restarting");
+        self.principals.clear();
+    }
+}
+
+impl Handler<Invalidate> for UserRegistry {
+    type Result = ();
+
+    fn handle(&mut self, msg: Invalidate, _: &mut Context<Self>) {
+        match msg.0 {
+            Some(Event::UserChanged(id)) => self.principals.forget_user(&id),
+            Some(Event::SessionRevoked(sid)) => self.principals.forget_session(&sid),
+            None => self.principals.clear(),
+        }
+    }
+}
+
+impl Handler<CacheStats> for UserRegistry {
+    type Result = MessageResult<CacheStats>;
+
+    fn handle(&mut self, _: CacheStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult((self.principals.hits, self.principals.misses))
+    }
+}
+
+impl Handler<Authenticate> for UserRegistry {
+    type Result = ResponseActFuture<Self, Result<Principal, UserError>>;
+
+    fn handle(&mut self, msg: Authenticate, _: &mut Context<Self>) -> Self::Result {
+        if let Some(p) = self.principals.get(&msg.claims.jti) {
+            return Box::pin(actix::fut::ready(Ok(p)));
+        }
+        let generation = self.principals.generation();
+        let fetch = self.accounts.clone().authenticate(msg);
+        Box::pin(fetch.into_actor(self).map(move |result, act, _| {
+            if let Ok(p) = &result {
+                act.principals.insert(generation, p.clone());
+            }
+            result
+        }))
+    }
+}
+
+/// Handles each message by running the `Accounts` method of the same row.
+macro_rules! delegate {
+    ($($msg:ty => $method:ident),* $(,)?) => {
+        $(
+            impl Handler<$msg> for UserRegistry {
+                type Result = ResponseFuture<<$msg as Message>::Result>;
+
+                fn handle(&mut self, msg: $msg, _: &mut Context<Self>) -> Self::Result {
+                    use tracing::Instrument;
+                    let span = tracing::info_span!(
+                        "actor",
+                        actor = "UserRegistry",
+                        message = stringify!($msg)
+                    );
+                    Box::pin(self.accounts.clone().$method(msg).instrument(span))
+                }
+            }
+        )*
+    };
+}
+
+delegate! {
     Signup => signup,
     Login => login,
     Refresh => refresh,
     Logout => logout,
-    Authenticate => authenticate,
     UpdateProfile => update_profile,
     ChangePassword => change_password,
     FindUser => find_user,
     ListUsers => list_users,
     SetRole => set_role,
     SetBanned => set_banned,
-}
 }
 
 /// The typed handle the HTTP layer uses.

@@ -1,0 +1,103 @@
+//! Every repository call, counted: `Store` hands out its backend's repositories
+//! wrapped in `Metered`, which counts the operation (`telemetry::DbOp`, one per
+//! method, e.g. `users.by_id`) and passes the call on. On MongoDB each operation
+//! is one round trip to the server (a few are a short transaction), so the counters
+//! show what a request costs the database.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::*;
+use crate::telemetry::DbOp;
+
+pub struct Metered<T: ?Sized>(pub Arc<T>);
+
+macro_rules! metered {
+    ($trait:ident, $prefix:literal {
+        $( fn $method:ident(&self $(, $arg:ident : $ty:ty)*) -> $ret:ty; )*
+    }) => {
+        #[async_trait]
+        impl $trait for Metered<dyn $trait> {
+            $(
+                async fn $method(&self $(, $arg: $ty)*) -> $ret {
+                    static OP: DbOp = DbOp::new(concat!($prefix, ".", stringify!($method)));
+                    OP.count();
+                    self.0.$method($($arg),*).await
+                }
+            )*
+        }
+    };
+}
+
+metered!(UserRepo, "users" {
+    fn create(&self, user: NewUser) -> Result<UserRecord, StoreError>;
+    fn by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError>;
+    fn by_username(&self, username_key: &str) -> Result<Option<UserRecord>, StoreError>;
+    fn by_email(&self, email_key: &str) -> Result<Option<UserRecord>, StoreError>;
+    fn update_profile(&self, id: &str, patch: ProfilePatch) -> Result<UserRecord, StoreError>;
+    fn set_password_hash(&self, id: &str, hash: &str) -> Result<(), StoreError>;
+    fn set_role(&self, id: &str, role: Role) -> Result<UserRecord, StoreError>;
+    fn set_active(&self, id: &str, active: bool) -> Result<UserRecord, StoreError>;
+    fn list(&self, limit: u32, offset: u64) -> Result<(Vec<UserRecord>, u64), StoreError>;
+});
+
+metered!(SessionRepo, "sessions" {
+    fn create_session(&self, session: SessionRecord) -> Result<(), StoreError>;
+    fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError>;
+    fn rotate_session(&self, id: &str, expected_jti: &str, new_jti: &str, expires_at: DateTime<Utc>) -> Result<bool, StoreError>;
+    fn revoke_session(&self, id: &str) -> Result<(), StoreError>;
+    fn revoke_user_sessions(&self, user_id: &str, except: Option<&str>) -> Result<(), StoreError>;
+});
+
+metered!(TokenBlocklist, "blocklist" {
+    fn block(&self, jti: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError>;
+    fn is_blocked(&self, jti: &str) -> Result<bool, StoreError>;
+    fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+});
+
+metered!(PhotoRepo, "photos" {
+    fn insert_photo(&self, photo: PhotoRecord) -> Result<(), StoreError>;
+    fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError>;
+    fn photo_by_slug(&self, slug: &str) -> Result<Option<PhotoRecord>, StoreError>;
+    fn update_photo(&self, id: &str, description: String, tags: Option<Vec<String>>, updated_at: DateTime<Utc>) -> Result<PhotoRecord, StoreError>;
+    fn delete_photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError>;
+    fn photo_count(&self, owner_id: &str) -> Result<u64, StoreError>;
+    fn search(&self, query: &PhotoQuery) -> Result<(Vec<PhotoRecord>, u64), StoreError>;
+    fn tags(&self, prefix: &str, limit: u32, offset: u64) -> Result<(Vec<TagCount>, u64), StoreError>;
+});
+
+metered!(CommentRepo, "comments" {
+    fn add_comment(&self, comment: CommentRecord) -> Result<(), StoreError>;
+    fn comment(&self, id: &str) -> Result<Option<CommentRecord>, StoreError>;
+    fn comments(&self, photo_id: &str, limit: u32, offset: u64) -> Result<(Vec<CommentRecord>, u64), StoreError>;
+    fn edit_comment(&self, id: &str, text: String, updated_at: DateTime<Utc>) -> Result<CommentRecord, StoreError>;
+    fn delete_comment(&self, id: &str) -> Result<Option<CommentRecord>, StoreError>;
+    fn comment_count_by(&self, author_id: &str) -> Result<u64, StoreError>;
+    fn delete_photo_comments(&self, photo_id: &str) -> Result<(), StoreError>;
+});
+
+metered!(RatingRepo, "ratings" {
+    fn add_rating(&self, rating: RatingRecord) -> Result<(), StoreError>;
+    fn ratings(&self, photo_id: &str, limit: u32, offset: u64) -> Result<(Vec<RatingRecord>, u64), StoreError>;
+    fn delete_rating(&self, id: &str) -> Result<Option<RatingRecord>, StoreError>;
+    fn delete_photo_ratings(&self, photo_id: &str) -> Result<(), StoreError>;
+});
+
+metered!(LinkRepo, "links" {
+    fn create_link(&self, link: LinkRecord) -> Result<(LinkRecord, bool), StoreError>;
+    fn link(&self, id: &str) -> Result<Option<LinkRecord>, StoreError>;
+    fn link_by_slug(&self, slug: &str) -> Result<Option<LinkRecord>, StoreError>;
+    fn links(&self, photo_id: &str, limit: u32, offset: u64) -> Result<(Vec<LinkRecord>, u64), StoreError>;
+    fn count_attempt(&self, id: &str) -> Result<u32, StoreError>;
+    fn finish_link(&self, id: &str, outcome: LinkOutcome, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    fn delete_link(&self, id: &str) -> Result<Option<LinkRecord>, StoreError>;
+    fn delete_photo_links(&self, photo_id: &str) -> Result<Vec<LinkRecord>, StoreError>;
+    fn pending_links(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<LinkRecord>, StoreError>;
+    fn link_counts(&self) -> Result<LinkCounts, StoreError>;
+});
+
+metered!(Health, "health" {
+    fn ping(&self) -> Result<(), StoreError>;
+});
