@@ -116,6 +116,7 @@ impl Application {
         let ratings = Ratings::new(store.clone());
         let limiter = Arc::new(RateLimiter::per_minute(settings.rate_limit.auth_per_minute));
         let metrics = Arc::new(Metrics::default());
+        let db_ops = store.ops.clone();
         let max_upload_bytes = settings.media.max_upload_bytes;
         let trust_forwarded_for = settings.server.trust_forwarded_for;
         let server = HttpServer::new(move || {
@@ -135,6 +136,7 @@ impl Application {
                 spool_dir: spool_dir.clone(),
                 limiter: limiter.clone(),
                 metrics: metrics.clone(),
+                db_ops: db_ops.clone(),
                 trust_forwarded_for,
             });
             App::new()
@@ -143,6 +145,10 @@ impl Application {
                 .wrap(from_fn(http::observe))
                 .configure(http::configure)
                 .default_service(web::to(http::not_found))
+        })
+        .workers(match settings.server.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
         })
         .listen(listener)?
         .shutdown_timeout(10)

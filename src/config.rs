@@ -34,6 +34,9 @@ pub struct Settings {
 pub struct ServerSettings {
     pub host: String,
     pub port: u16,
+    /// HTTP worker threads; 0 = one per CPU core.
+    #[serde(default)]
+    pub workers: usize,
     pub public_url: String,
     pub trust_forwarded_for: bool,
     pub cors_origins: String,
@@ -276,6 +279,18 @@ fn read_or_create_secret(path: &Path) -> std::io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_and_broker_urls_are_secrets_debug_never_shows() {
+        let mut s = Settings::defaults();
+        s.database.uri = "mongodb://alice:s3cret-db@db.example/photos".into();
+        s.queue.amqp_url = "amqp://bob:s3cret-mq@mq.example".into();
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("s3cret-db"), "{printed}");
+        assert!(!printed.contains("s3cret-mq"), "{printed}");
+        assert!(!printed.contains("alice"), "{printed}");
+        assert!(s.uses_mongodb());
+    }
 
     #[test]
     fn defaults_listen_on_localhost_8000_with_embedded_storage() {

@@ -20,58 +20,83 @@ pub fn init(log: &LogSettings) {
     let _ = result;
 }
 
-/// One kind of database operation, counted each time the store is asked to do it
-/// (`photoshare_db_operations_total{operation}`). The label set is closed: one
-/// static per store method.
+/// One kind of database operation (`users.by_id` ...): one static per store method,
+/// so the `operation` label set is closed.
 pub struct DbOp {
     name: &'static str,
-    count: std::sync::atomic::AtomicU64,
-    registered: std::sync::Once,
+    index: std::sync::OnceLock<usize>,
 }
 
-static DB_OPS: std::sync::Mutex<Vec<&'static DbOp>> = std::sync::Mutex::new(Vec::new());
+/// Names of the operations seen so far; an operation's index is its place here.
+static DB_OP_NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+/// More than the store has methods.
+const MAX_DB_OPS: usize = 96;
 
 impl DbOp {
     pub const fn new(name: &'static str) -> Self {
         DbOp {
             name,
-            count: std::sync::atomic::AtomicU64::new(0),
-            registered: std::sync::Once::new(),
+            index: std::sync::OnceLock::new(),
         }
     }
 
-    pub fn count(&'static self) {
-        self.count
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.registered
-            .call_once(|| DB_OPS.lock().unwrap_or_else(|e| e.into_inner()).push(self));
+    fn index(&'static self) -> usize {
+        *self.index.get_or_init(|| {
+            let mut names = DB_OP_NAMES.lock().unwrap_or_else(|e| e.into_inner());
+            names.push(self.name);
+            names.len() - 1
+        })
     }
 }
 
-/// Every operation counted so far and its count, by name.
-pub fn db_operations() -> Vec<(&'static str, u64)> {
-    let mut ops: Vec<_> = DB_OPS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|op| (op.name, op.count.load(std::sync::atomic::Ordering::Relaxed)))
-        .collect();
-    ops.sort();
-    ops
+/// Database operations asked of one `Store` (one application), by operation:
+/// `photoshare_db_operations_total{operation}`.
+pub struct DbOps {
+    counts: [std::sync::atomic::AtomicU64; MAX_DB_OPS],
 }
 
-/// The Prometheus text of the database operation counters.
-pub fn render_db_operations() -> String {
-    use std::fmt::Write;
-    let mut out = String::from(
-        "# HELP photoshare_db_operations_total Database operations asked of the store by this process, by operation.\n\
-         # TYPE photoshare_db_operations_total counter\n",
-    );
-    for (name, n) in db_operations() {
-        let _ = writeln!(
-            out,
-            "photoshare_db_operations_total{{operation=\"{name}\"}} {n}"
+impl Default for DbOps {
+    fn default() -> Self {
+        DbOps {
+            counts: std::array::from_fn(|_| std::sync::atomic::AtomicU64::new(0)),
+        }
+    }
+}
+
+impl DbOps {
+    pub fn count(&self, op: &'static DbOp) {
+        if let Some(n) = self.counts.get(op.index()) {
+            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Every operation counted so far and its count, by name.
+    pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+        let names = DB_OP_NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        let mut ops: Vec<_> = names
+            .iter()
+            .zip(&self.counts)
+            .map(|(name, n)| (*name, n.load(std::sync::atomic::Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        ops.sort();
+        ops
+    }
+
+    /// The Prometheus text of these counters.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::from(
+            "# HELP photoshare_db_operations_total Database operations asked of the store, by operation.\n\
+             # TYPE photoshare_db_operations_total counter\n",
         );
+        for (name, n) in self.snapshot() {
+            let _ = writeln!(
+                out,
+                "photoshare_db_operations_total{{operation=\"{name}\"}} {n}"
+            );
+        }
+        out
     }
-    out
 }

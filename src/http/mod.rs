@@ -59,6 +59,8 @@ pub struct AppState {
     pub spool_dir: std::path::PathBuf,
     pub limiter: Arc<rate_limit::RateLimiter>,
     pub metrics: Arc<metrics::Metrics>,
+    /// The store's operation counters (telemetry, not storage).
+    pub db_ops: Arc<crate::telemetry::DbOps>,
     pub trust_forwarded_for: bool,
 }
 

@@ -49,7 +49,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     use std::fmt::Write;
     use std::sync::atomic::Ordering::Relaxed;
     let mut out = state.metrics.render();
-    out.push_str(&crate::telemetry::render_db_operations());
+    out.push_str(&state.db_ops.render());
     if let Ok(jobs) = state.monitor.counters().await {
         out.push_str(
             "# HELP photoshare_jobs_total Transformation jobs handled by this process, by outcome.\n",

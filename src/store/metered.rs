@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::*;
-use crate::telemetry::DbOp;
+use crate::telemetry::{DbOp, DbOps};
 
-pub struct Metered<T: ?Sized>(pub Arc<T>);
+pub struct Metered<T: ?Sized>(pub Arc<T>, pub Arc<DbOps>);
 
 macro_rules! metered {
     ($trait:ident, $prefix:literal {
@@ -23,7 +23,7 @@ macro_rules! metered {
             $(
                 async fn $method(&self $(, $arg: $ty)*) -> $ret {
                     static OP: DbOp = DbOp::new(concat!($prefix, ".", stringify!($method)));
-                    OP.count();
+                    self.1.count(&OP);
                     self.0.$method($($arg),*).await
                 }
             )*

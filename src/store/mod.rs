@@ -311,6 +311,8 @@ pub struct Store {
     pub ratings: Arc<dyn RatingRepo>,
     pub links: Arc<dyn LinkRepo>,
     pub health: Arc<dyn Health>,
+    /// Operations asked of this store, counted (`/metrics`).
+    pub ops: Arc<crate::telemetry::DbOps>,
     /// Run, in order, when a photo is deleted.
     pub photo_dependents: Vec<Arc<dyn PhotoDependent>>,
 }
@@ -330,15 +332,18 @@ impl Store {
             + 'static,
     {
         use metered::Metered;
-        let comments: Arc<dyn CommentRepo> = Arc::new(Metered::<dyn CommentRepo>(b.clone()));
-        let ratings: Arc<dyn RatingRepo> = Arc::new(Metered::<dyn RatingRepo>(b.clone()));
-        let links: Arc<dyn LinkRepo> = Arc::new(Metered::<dyn LinkRepo>(b.clone()));
+        let ops = Arc::new(crate::telemetry::DbOps::default());
+        let comments: Arc<dyn CommentRepo> =
+            Arc::new(Metered::<dyn CommentRepo>(b.clone(), ops.clone()));
+        let ratings: Arc<dyn RatingRepo> =
+            Arc::new(Metered::<dyn RatingRepo>(b.clone(), ops.clone()));
+        let links: Arc<dyn LinkRepo> = Arc::new(Metered::<dyn LinkRepo>(b.clone(), ops.clone()));
         Store {
             backend,
-            users: Arc::new(Metered::<dyn UserRepo>(b.clone())),
-            sessions: Arc::new(Metered::<dyn SessionRepo>(b.clone())),
-            blocklist: Arc::new(Metered::<dyn TokenBlocklist>(b.clone())),
-            photos: Arc::new(Metered::<dyn PhotoRepo>(b.clone())),
+            users: Arc::new(Metered::<dyn UserRepo>(b.clone(), ops.clone())),
+            sessions: Arc::new(Metered::<dyn SessionRepo>(b.clone(), ops.clone())),
+            blocklist: Arc::new(Metered::<dyn TokenBlocklist>(b.clone(), ops.clone())),
+            photos: Arc::new(Metered::<dyn PhotoRepo>(b.clone(), ops.clone())),
             photo_dependents: vec![
                 Arc::new(CommentCascade(comments.clone())),
                 Arc::new(RatingCascade(ratings.clone())),
@@ -347,7 +352,8 @@ impl Store {
             links,
             comments,
             ratings,
-            health: Arc::new(Metered::<dyn Health>(b)),
+            health: Arc::new(Metered::<dyn Health>(b, ops.clone())),
+            ops,
         }
     }
 
