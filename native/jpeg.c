@@ -88,8 +88,12 @@ int ps_jpeg_read_info(const unsigned char *data, size_t len, ps_jpeg_info *info,
 typedef unsigned char *(*ps_alloc_fn)(void *ctx, size_t width, size_t height,
                                       size_t channels);
 
+/* `warnings` (may be NULL) gets how many warnings libjpeg raised: data that ends
+ * early, corrupt entropy data, ... The pixels are still delivered (missing parts
+ * grey), as TurboJPEG does; callers that must know the file is whole check it. */
 int ps_jpeg_decode(const unsigned char *data, size_t len, int eighths, int luma,
-                   int fast_upsample, ps_alloc_fn alloc, void *ctx, char *msg) {
+                   int fast_upsample, ps_alloc_fn alloc, void *ctx, char *msg,
+                   long *warnings) {
   struct jpeg_decompress_struct cinfo;
   struct ps_error err;
   struct ps_progress progress;
@@ -134,6 +138,7 @@ int ps_jpeg_decode(const unsigned char *data, size_t len, int eighths, int luma,
     jpeg_read_scanlines(&cinfo, rows, (JDIMENSION)n);
   }
   jpeg_finish_decompress(&cinfo);
+  if (warnings) *warnings = err.pub.num_warnings;
   jpeg_destroy_decompress(&cinfo);
   return 0;
 }

@@ -118,7 +118,12 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let db_ops = store.ops.clone();
         let max_upload_bytes = settings.media.max_upload_bytes;
-        let trust_forwarded_for = settings.server.trust_forwarded_for;
+        let forwarded_hops = settings.server.forwarded_hops;
+        let body_timeout = Duration::from_secs(settings.server.body_timeout_seconds.max(1));
+        let email_changes = Arc::new(http::EmailChangeLimits {
+            per_account: RateLimiter::per_hour(settings.rate_limit.email_changes_per_hour),
+            per_ip: RateLimiter::per_hour(settings.rate_limit.email_changes_per_hour * 4),
+        });
         let server = HttpServer::new(move || {
             // Every worker thread runs its own instance of the per-request actors on
             // its own arbiter, so a handler's message never crosses threads; what
@@ -137,11 +142,14 @@ impl Application {
                 limiter: limiter.clone(),
                 metrics: metrics.clone(),
                 db_ops: db_ops.clone(),
-                trust_forwarded_for,
+                email_changes: email_changes.clone(),
+                body_timeout,
+                forwarded_hops,
             });
             App::new()
                 .app_data(state)
                 .wrap(http::cors(&cors_origins))
+                .wrap(from_fn(http::deadline::body_deadline))
                 .wrap(from_fn(http::observe))
                 .configure(http::configure)
                 .default_service(web::to(http::not_found))

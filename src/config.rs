@@ -37,8 +37,14 @@ pub struct ServerSettings {
     /// HTTP worker threads; 0 = one per CPU core.
     #[serde(default)]
     pub workers: usize,
+    /// A request body must arrive within this many seconds (408 after).
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_seconds: u64,
     pub public_url: String,
-    pub trust_forwarded_for: bool,
+    /// Proxies you run in front of PhotoShare: the client address is taken from
+    /// the `X-Forwarded-For` entry they appended; 0 = use the peer address.
+    #[serde(default)]
+    pub forwarded_hops: u8,
     pub cors_origins: String,
 }
 
@@ -59,6 +65,10 @@ pub struct AuthSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RateLimitSettings {
     pub auth_per_minute: u32,
+    /// Email changes per account per hour (and four times as many per client
+    /// address); 0 turns it off.
+    #[serde(default = "default_email_changes")]
+    pub email_changes_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -80,6 +90,14 @@ pub struct MediaSettings {
     pub cache_mib: u32,
     pub cloudinary_api_base: String,
     pub cloudinary_delivery_base: String,
+}
+
+fn default_body_timeout() -> u64 {
+    120
+}
+
+fn default_email_changes() -> u32 {
+    5
 }
 
 fn empty_secret() -> SecretString {

@@ -11,6 +11,7 @@ impl CommentText {
         if !(1..=2000).contains(&n) {
             return Err("must be 1 to 2000 characters after trimming".into());
         }
+        super::text::check(s, true)?;
         Ok(Self(s.to_owned()))
     }
 

@@ -4,6 +4,7 @@
 mod feedback;
 mod photo;
 pub mod records;
+pub mod text;
 mod transformation;
 mod urls;
 mod user;

@@ -67,6 +67,7 @@ impl Description {
         if s.chars().count() > 2000 {
             return Err("must be at most 2000 characters".into());
         }
+        super::text::check(s, true)?;
         Ok(Self(s.to_owned()))
     }
 

@@ -44,9 +44,12 @@ impl Email {
         let Some((local, domain)) = s.rsplit_once('@') else {
             return invalid();
         };
+        // RFC 5322's unquoted local part (atext and dots), plus letters and digits
+        // of any script (RFC 6531); no quoted local parts, no <, >, (, ), [, ], \.
+        let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
         let local_ok = !local.is_empty()
             && local.len() <= 64
-            && !local.contains('@')
+            && local.chars().all(|c| c == '.' || atext(c))
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..");
@@ -84,6 +87,14 @@ impl Password {
         if !(8..=128).contains(&n) {
             return Err("must be 8 to 128 characters".into());
         }
+        // Spaces are fine (pass phrases); control characters and a password of
+        // only whitespace are not.
+        if s.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
+        if s.chars().all(char::is_whitespace) {
+            return Err("must not be only whitespace".into());
+        }
         Ok(Self(s.to_owned()))
     }
 
@@ -105,9 +116,10 @@ pub struct FullName(String);
 impl FullName {
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
-        if s.chars().count() > 100 || s.chars().any(char::is_control) {
-            return Err("must be at most 100 characters without control characters".into());
+        if s.chars().count() > 100 {
+            return Err("must be at most 100 characters".into());
         }
+        super::text::check(s, false)?;
         Ok(Self(s.to_owned()))
     }
 
@@ -126,6 +138,7 @@ impl Bio {
         if s.chars().count() > 500 {
             return Err("must be at most 500 characters".into());
         }
+        super::text::check(s, true)?;
         Ok(Self(s.to_owned()))
     }
 

@@ -40,6 +40,8 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("too many requests; retry in {0} s")]
     RateLimited(u64),
+    #[error("the request body did not arrive within {0} s")]
+    RequestTimeout(u64),
     #[error("a service this request needs is unavailable; try again shortly")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("{0} is unreachable")]
@@ -87,6 +89,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Validation(_) => "validation-error",
             ApiError::RateLimited(_) => "rate-limited",
+            ApiError::RequestTimeout(_) => "request-timeout",
             ApiError::Unavailable(_) | ApiError::DependencyDown(_) => "service-unavailable",
             ApiError::NotReady(_) => "not-ready",
             ApiError::Gone(_) => "gone",
@@ -121,6 +124,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable(_) | ApiError::DependencyDown(_) | ApiError::NotReady(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -154,17 +158,29 @@ impl ResponseError for ApiError {
 /// problem+json for an error actix-web rendered itself (an extractor or the payload
 /// reader): same shape as ours; 5xx details are not passed on.
 pub fn framework_problem(status: StatusCode, cause: &actix_web::Error) -> HttpResponse {
-    let detail = if status.is_server_error() {
-        tracing::error!(error = %cause, status = status.as_u16(), "request failed");
-        "internal error".to_owned()
-    } else if status == StatusCode::PAYLOAD_TOO_LARGE {
-        format!(
+    // The framework's own wording can name Rust types or internals ("payload
+    // reached EOF before completing: None"): the client gets our sentence, the log
+    // gets theirs.
+    let detail = match status.as_u16() {
+        400 => "the request could not be read".to_owned(),
+        404 => "not found".to_owned(),
+        405 => "this method is not allowed on this resource".to_owned(),
+        408 => "the request did not arrive in time".to_owned(),
+        411 => "a Content-Length header is required".to_owned(),
+        413 => format!(
             "the request body is larger than {} bytes",
             super::JSON_LIMIT
-        )
-    } else {
-        cause.to_string()
+        ),
+        414 => "the request URI is too long".to_owned(),
+        415 => "this content type is not accepted here".to_owned(),
+        431 => "the request headers are too large".to_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
     };
+    if status.is_server_error() {
+        tracing::error!(error = %cause, status = status.as_u16(), "request failed");
+    } else {
+        tracing::debug!(error = %cause, status = status.as_u16(), "request refused by the framework");
+    }
     let problem = Problem {
         kind: format!("urn:photoshare:problem:http-{}", status.as_u16()),
         title: status.canonical_reason().unwrap_or("Error").to_owned(),

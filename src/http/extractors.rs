@@ -9,6 +9,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 
+use super::client_ip::client_ip;
 use super::error::ApiError;
 use super::AppState;
 use crate::actors::user_registry::{Authenticate, UserError};
@@ -138,19 +139,12 @@ impl FromRequest for AuthLimited {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = state(req);
-        let info = req.connection_info();
-        let ip = if state.trust_forwarded_for {
-            info.realip_remote_addr().map(str::to_owned)
-        } else {
-            info.peer_addr().map(str::to_owned)
+        let checked = match client_ip(req, state.forwarded_hops) {
+            Some(ip) => state.limiter.check(&ip),
+            // No peer address (a Unix socket, a test harness): nothing to key on.
+            None => Ok(()),
         };
-        let ip = ip.unwrap_or_default();
-        // "1.2.3.4:5678" or "[::1]:5678" from some proxies: keep the host part.
-        let host = ip
-            .parse::<std::net::SocketAddr>()
-            .map(|a| a.ip().to_string())
-            .unwrap_or(ip);
-        std::future::ready(state.limiter.check(&host).map(|()| AuthLimited))
+        std::future::ready(checked.map(|()| AuthLimited))
     }
 }
 

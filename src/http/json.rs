@@ -85,7 +85,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             return ApiError::BadRequest("request body is not valid JSON".into());
         }
         let message = inner.to_string();
-        let message = message.split(" at line ").next().unwrap_or("invalid value");
+        let message = plain(message.split(" at line ").next().unwrap_or("invalid value"));
+        let message = message.as_str();
         // Unknown and missing fields are named in the message, inside the struct at
         // `path`; any other error is about the value at `path` itself.
         let named = (message.starts_with("unknown field") || message.starts_with("missing field"))
@@ -105,6 +106,22 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|_| ApiError::BadRequest("request body is not valid JSON".into()))?;
     Ok(value)
+}
+
+/// serde's wording, without the names of our Rust types: "expected struct
+/// LoginRequest" becomes "expected a JSON object".
+fn plain(message: &str) -> String {
+    for (marker, plain) in [
+        ("expected struct ", "expected a JSON object"),
+        ("expected enum ", "expected one of the allowed values"),
+        ("expected tuple struct ", "expected a value"),
+        ("expected unit struct ", "expected a value"),
+    ] {
+        if let Some(at) = message.find(marker) {
+            return format!("{}{plain}", &message[..at]);
+        }
+    }
+    message.to_owned()
 }
 
 #[cfg(test)]
@@ -139,6 +156,18 @@ mod tests {
         assert_eq!(field_of(r#"{"text": "a", "role": "admin"}"#), "role");
         assert_eq!(field_of(r#"{"tags": []}"#), "text");
         assert_eq!(field_of(r#""just a string""#), "body");
+    }
+
+    #[test]
+    fn messages_do_not_name_our_types() {
+        let Err(ApiError::Validation(errors)) = parse::<Body>(br#""just a string""#) else {
+            panic!()
+        };
+        assert_eq!(
+            errors[0].message,
+            r#"invalid type: string "just a string", expected a JSON object"#
+        );
+        assert!(!errors[0].message.contains("Body"));
     }
 
     #[test]

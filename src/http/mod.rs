@@ -13,12 +13,15 @@ use actix_web::{web, HttpRequest};
 
 pub mod admin;
 pub mod auth;
+pub mod client_ip;
 pub mod comments;
+pub mod deadline;
 pub mod dto;
 pub mod error;
 pub mod extractors;
 pub mod json;
 pub mod metrics;
+pub mod multipart;
 pub mod openapi;
 pub mod ops;
 pub mod photos;
@@ -58,10 +61,22 @@ pub struct AppState {
     /// Where upload bodies are spooled while they arrive.
     pub spool_dir: std::path::PathBuf,
     pub limiter: Arc<rate_limit::RateLimiter>,
+    /// Email changes per account and per client address (an enumeration oracle
+    /// otherwise: "already taken" answers as fast as it is asked).
+    pub email_changes: Arc<EmailChangeLimits>,
     pub metrics: Arc<metrics::Metrics>,
     /// The store's operation counters (telemetry, not storage).
     pub db_ops: Arc<crate::telemetry::DbOps>,
-    pub trust_forwarded_for: bool,
+    /// A request body must arrive within this (`deadline`).
+    pub body_timeout: std::time::Duration,
+    /// Proxies in front whose `X-Forwarded-For` entries are believed (0 = none).
+    pub forwarded_hops: u8,
+}
+
+/// The limits on `PATCH /api/users/me` with an `email`.
+pub struct EmailChangeLimits {
+    pub per_account: rate_limit::RateLimiter<String>,
+    pub per_ip: rate_limit::RateLimiter,
 }
 
 /// Registers every route and the extractor error handlers.
@@ -120,7 +135,17 @@ pub async fn observe(
         .and_then(|v| v.to_str().ok())
         .filter(|v| plausible_request_id(v))
         .map_or_else(crate::ids::request_id, str::to_owned);
-    let method = req.method().as_str().to_owned();
+    // A closed set: an invented method must not become a new metrics label.
+    let method: &'static str = match req.method().as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "OTHER",
+    };
     let path = req.path().to_owned();
     let span = tracing::info_span!("request", request_id = %request_id);
     {
@@ -145,7 +170,7 @@ pub async fn observe(
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.observe(&method, &route, status, elapsed);
+        metrics.observe(method, &route, status, elapsed);
     }
     span.in_scope(|| {
         tracing::info!(
@@ -207,8 +232,13 @@ fn plausible_request_id(id: &str) -> bool {
 /// CORS for `origins` (checked by `Settings::cors_origins`), `*` meaning any. Bearer tokens, not cookies, so no credentials. Off when the list is empty.
 pub fn cors(origins: &[String]) -> actix_web::middleware::Condition<actix_cors::Cors> {
     let mut cors = actix_cors::Cors::default()
-        .allowed_methods(["GET", "POST", "PUT", "DELETE"])
-        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_NONE_MATCH,
+        ])
         .allowed_header(header::HeaderName::from_static(REQUEST_ID))
         .expose_headers([
             header::LOCATION,

@@ -1,7 +1,8 @@
 //! /api/users: the caller's own account, and public profiles.
 
-use actix_web::{get, patch, put, web, HttpResponse};
+use actix_web::{get, patch, put, web, HttpRequest, HttpResponse};
 
+use super::client_ip::client_ip;
 use super::dto::{ChangePasswordRequest, PrivateUser, PublicProfile, UpdateMeRequest};
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, MaybeUser};
@@ -69,15 +70,28 @@ impl UpdateMeRequest {
         (status = 200, body = PrivateUser),
         (status = 409, description = "Email taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many email changes from this account or address (see `Retry-After`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/api/users/me")]
 async fn update_me(
     AuthUser(p): AuthUser,
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: Json<UpdateMeRequest>,
 ) -> Result<web::Json<PrivateUser>, ApiError> {
-    let msg = body.into_inner().into_message(p.user.id)?;
+    let msg = body.into_inner().into_message(p.user.id.clone())?;
+    if let Some(email) = &msg.email {
+        // "That email is taken" answered as fast as it is asked would let anyone
+        // test which addresses have accounts: a few changes an hour are plenty.
+        if email.as_ref().to_lowercase() != p.user.email.to_lowercase() {
+            let limits = &state.email_changes;
+            limits.per_account.check(&p.user.id)?;
+            if let Some(ip) = client_ip(&req, state.forwarded_hops) {
+                limits.per_ip.check(&ip)?;
+            }
+        }
+    }
     let user = state.registry.call(msg).await?;
     let photo_count = photo_count(&state, &user.id).await?;
     Ok(web::Json(PrivateUser::new(user, photo_count)))

@@ -1,0 +1,142 @@
+//! Photos: `PhotoRepo` on the embedded store, and the photo loads and saves the
+//! comment, rating and link writes make inside their transactions.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+
+use super::search::index_photo;
+use super::{
+    bump, decode, encode, EmbeddedStore, TxError, OWNER_PHOTO_COUNT, PHOTOS, PHOTO_BY_SLUG, TAGS,
+};
+use crate::store::{PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount};
+
+#[async_trait]
+impl PhotoRepo for EmbeddedStore {
+    async fn insert_photo(&self, photo: PhotoRecord) -> Result<(), StoreError> {
+        self.write(move |txn| {
+            txn.open_table(PHOTOS)?
+                .insert(photo.id.as_str(), encode(&photo)?.as_slice())?;
+            txn.open_table(PHOTO_BY_SLUG)?
+                .insert(photo.slug.as_str(), photo.id.as_str())?;
+            bump(&mut txn.open_table(OWNER_PHOTO_COUNT)?, &photo.owner_id, 1)?;
+            index_photo(txn, &photo, 1)
+        })
+        .await
+    }
+
+    async fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        self.read_json(PHOTOS, id)
+    }
+
+    async fn photo_by_slug(&self, slug: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        let id = {
+            let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+            let table = txn
+                .open_table(PHOTO_BY_SLUG)
+                .map_err(StoreError::unavailable)?;
+            let found = table.get(slug).map_err(StoreError::unavailable)?;
+            match found {
+                Some(id) => id.value().to_owned(),
+                None => return Ok(None),
+            }
+        };
+        self.read_json(PHOTOS, &id)
+    }
+
+    async fn update_photo(
+        &self,
+        id: &str,
+        description: String,
+        tags: Option<Vec<String>>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<PhotoRecord, StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut photos = txn.open_table(PHOTOS)?;
+            let mut photo: PhotoRecord = match photos.get(id.as_str())? {
+                Some(bytes) => decode(bytes.value())?,
+                None => return Err(TxError::Store(StoreError::NotFound)),
+            };
+            index_photo(txn, &photo, -1)?;
+            if let Some(tags) = tags {
+                photo.tags = tags;
+            }
+            photo.description = description;
+            photo.updated_at = updated_at;
+            index_photo(txn, &photo, 1)?;
+            photos.insert(id.as_str(), encode(&photo)?.as_slice())?;
+            Ok(photo)
+        })
+        .await
+    }
+
+    async fn delete_photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut photos = txn.open_table(PHOTOS)?;
+            let photo: PhotoRecord = match photos.remove(id.as_str())? {
+                Some(bytes) => decode(bytes.value())?,
+                None => return Ok(None),
+            };
+            drop(photos);
+            txn.open_table(PHOTO_BY_SLUG)?.remove(photo.slug.as_str())?;
+            bump(&mut txn.open_table(OWNER_PHOTO_COUNT)?, &photo.owner_id, -1)?;
+            index_photo(txn, &photo, -1)?;
+            Ok(Some(photo))
+        })
+        .await
+    }
+
+    async fn search(&self, query: &PhotoQuery) -> Result<(Vec<PhotoRecord>, u64), StoreError> {
+        self.search_now(query).map_err(Into::into)
+    }
+
+    async fn photo_count(&self, owner_id: &str) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let table = txn
+            .open_table(OWNER_PHOTO_COUNT)
+            .map_err(StoreError::unavailable)?;
+        let count = table.get(owner_id).map_err(StoreError::unavailable)?;
+        Ok(count.map_or(0, |v| v.value()))
+    }
+
+    async fn tags(
+        &self,
+        prefix: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<TagCount>, u64), StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let table = txn.open_table(TAGS).map_err(StoreError::unavailable)?;
+        let mut total = 0u64;
+        let mut page = Vec::new();
+        for entry in table.range(prefix..).map_err(StoreError::unavailable)? {
+            let (name, count) = entry.map_err(StoreError::unavailable)?;
+            if !name.value().starts_with(prefix) {
+                break;
+            }
+            if total >= offset && page.len() < limit as usize {
+                page.push(TagCount {
+                    name: name.value().to_owned(),
+                    photo_count: count.value(),
+                });
+            }
+            total += 1;
+        }
+        Ok((page, total))
+    }
+}
+
+/// Loads a photo inside a write transaction (`None` when it is gone).
+pub(super) fn photo_in(txn: &WriteTransaction, id: &str) -> Result<Option<PhotoRecord>, TxError> {
+    let photos = txn.open_table(PHOTOS)?;
+    let found = photos.get(id)?;
+    found.map(|bytes| decode(bytes.value())).transpose()
+}
+
+pub(super) fn save_photo_in(txn: &WriteTransaction, photo: &PhotoRecord) -> Result<(), TxError> {
+    txn.open_table(PHOTOS)?
+        .insert(photo.id.as_str(), encode(photo)?.as_slice())?;
+    Ok(())
+}

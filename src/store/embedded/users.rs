@@ -1,0 +1,306 @@
+//! Accounts, sessions and the token blocklist: `UserRepo`, `SessionRepo` and
+//! `TokenBlocklist` on the embedded store.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use redb::{
+    ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
+
+use super::{
+    decode, encode, EmbeddedStore, TxError, BLOCKLIST, SESSIONS, USERS, USER_BY_EMAIL,
+    USER_BY_NAME, USER_SESSIONS,
+};
+use crate::domain::Role;
+use crate::store::{
+    NewUser, ProfilePatch, SessionRecord, SessionRepo, StoreError, TokenBlocklist, UserRecord,
+    UserRepo,
+};
+
+impl EmbeddedStore {
+    fn user_by_index(
+        &self,
+        index: TableDefinition<&str, &str>,
+        key: &str,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        let id = {
+            let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+            let table = txn.open_table(index).map_err(StoreError::unavailable)?;
+            let found = table.get(key).map_err(StoreError::unavailable)?;
+            match found {
+                Some(id) => id.value().to_owned(),
+                None => return Ok(None),
+            }
+        };
+        self.read_json(USERS, &id)
+    }
+
+    /// Loads, changes and stores one user inside a write transaction.
+    async fn modify_user<F>(&self, id: &str, change: F) -> Result<UserRecord, StoreError>
+    where
+        F: FnOnce(&WriteTransaction, &mut UserRecord) -> Result<(), TxError> + Send + 'static,
+    {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut users = txn.open_table(USERS)?;
+            let mut user: UserRecord = match users.get(id.as_str())? {
+                Some(bytes) => decode(bytes.value())?,
+                None => return Err(TxError::Store(StoreError::NotFound)),
+            };
+            change(txn, &mut user)?;
+            users.insert(id.as_str(), encode(&user)?.as_slice())?;
+            Ok(user)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl UserRepo for EmbeddedStore {
+    async fn create(&self, new: NewUser) -> Result<UserRecord, StoreError> {
+        self.write(move |txn| {
+            let mut users = txn.open_table(USERS)?;
+            let mut by_name = txn.open_table(USER_BY_NAME)?;
+            let mut by_email = txn.open_table(USER_BY_EMAIL)?;
+            // redb has one writer at a time, so "is this the first account" and the
+            // insert are one atomic step.
+            let role = if users.is_empty()? {
+                Role::Admin
+            } else {
+                Role::User
+            };
+            let user = UserRecord {
+                id: new.id,
+                username: new.username,
+                email: new.email,
+                full_name: new.full_name,
+                bio: None,
+                role,
+                is_active: true,
+                password_hash: new.password_hash,
+                created_at: new.created_at,
+            };
+            let (name_key, email_key) = (user.username_key(), user.email_key());
+            if by_name.get(name_key.as_str())?.is_some() {
+                return Err(TxError::Store(StoreError::Conflict("username")));
+            }
+            if by_email.get(email_key.as_str())?.is_some() {
+                return Err(TxError::Store(StoreError::Conflict("email")));
+            }
+            by_name.insert(name_key.as_str(), user.id.as_str())?;
+            by_email.insert(email_key.as_str(), user.id.as_str())?;
+            users.insert(user.id.as_str(), encode(&user)?.as_slice())?;
+            Ok(user)
+        })
+        .await
+    }
+
+    async fn by_id(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.read_json(USERS, id)
+    }
+
+    async fn by_username(&self, username_key: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.user_by_index(USER_BY_NAME, username_key)
+    }
+
+    async fn by_email(&self, email_key: &str) -> Result<Option<UserRecord>, StoreError> {
+        self.user_by_index(USER_BY_EMAIL, email_key)
+    }
+
+    async fn update_profile(
+        &self,
+        id: &str,
+        patch: ProfilePatch,
+    ) -> Result<UserRecord, StoreError> {
+        self.modify_user(id, move |txn, user| {
+            if let Some(email) = patch.email {
+                let new_key = email.to_lowercase();
+                let old_key = user.email_key();
+                if new_key != old_key {
+                    let mut by_email = txn.open_table(USER_BY_EMAIL)?;
+                    if by_email.get(new_key.as_str())?.is_some() {
+                        return Err(TxError::Store(StoreError::Conflict("email")));
+                    }
+                    by_email.remove(old_key.as_str())?;
+                    by_email.insert(new_key.as_str(), user.id.as_str())?;
+                }
+                user.email = email;
+            }
+            if let Some(full_name) = patch.full_name {
+                user.full_name = full_name;
+            }
+            if let Some(bio) = patch.bio {
+                user.bio = bio;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_password_hash(&self, id: &str, hash: &str) -> Result<(), StoreError> {
+        let hash = hash.to_owned();
+        self.modify_user(id, move |_, user| {
+            user.password_hash = hash;
+            Ok(())
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn set_role(&self, id: &str, role: Role) -> Result<UserRecord, StoreError> {
+        self.modify_user(id, move |_, user| {
+            user.role = role;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_active(&self, id: &str, active: bool) -> Result<UserRecord, StoreError> {
+        self.modify_user(id, move |_, user| {
+            user.is_active = active;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list(&self, limit: u32, offset: u64) -> Result<(Vec<UserRecord>, u64), StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let users = txn.open_table(USERS).map_err(StoreError::unavailable)?;
+        let total = users.len().map_err(StoreError::unavailable)?;
+        let mut page = Vec::with_capacity(limit as usize);
+        // Ids are ObjectIds: their hex order is creation order.
+        for entry in users
+            .iter()
+            .map_err(StoreError::unavailable)?
+            .skip(offset as usize)
+            .take(limit as usize)
+        {
+            let (_, bytes) = entry.map_err(StoreError::unavailable)?;
+            page.push(decode(bytes.value())?);
+        }
+        Ok((page, total))
+    }
+}
+
+#[async_trait]
+impl SessionRepo for EmbeddedStore {
+    async fn create_session(&self, session: SessionRecord) -> Result<(), StoreError> {
+        self.write(move |txn| {
+            txn.open_table(SESSIONS)?
+                .insert(session.id.as_str(), encode(&session)?.as_slice())?;
+            txn.open_table(USER_SESSIONS)?
+                .insert((session.user_id.as_str(), session.id.as_str()), ())?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<SessionRecord>, StoreError> {
+        self.read_json(SESSIONS, id)
+    }
+
+    async fn rotate_session(
+        &self,
+        id: &str,
+        expected_jti: &str,
+        new_jti: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let (id, expected, new_jti) = (id.to_owned(), expected_jti.to_owned(), new_jti.to_owned());
+        self.write(move |txn| {
+            let mut sessions = txn.open_table(SESSIONS)?;
+            let mut session: SessionRecord = match sessions.get(id.as_str())? {
+                Some(bytes) => decode(bytes.value())?,
+                None => return Ok(false),
+            };
+            if session.revoked || session.refresh_jti != expected {
+                return Ok(false);
+            }
+            session.refresh_jti = new_jti;
+            session.expires_at = expires_at;
+            sessions.insert(id.as_str(), encode(&session)?.as_slice())?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn revoke_session(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| revoke_in(txn, &id)).await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (user_id, except) = (user_id.to_owned(), except.map(str::to_owned));
+        self.write(move |txn| {
+            let ids: Vec<String> = {
+                let index = txn.open_table(USER_SESSIONS)?;
+                let range = index.range((user_id.as_str(), "")..)?;
+                let mut ids = Vec::new();
+                for entry in range {
+                    let (key, _) = entry?;
+                    let (owner, sid) = key.value();
+                    if owner != user_id {
+                        break;
+                    }
+                    ids.push(sid.to_owned());
+                }
+                ids
+            };
+            for sid in ids.iter().filter(|s| Some(s.as_str()) != except.as_deref()) {
+                revoke_in(txn, sid)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn revoke_in(txn: &WriteTransaction, id: &str) -> Result<(), TxError> {
+    let mut sessions = txn.open_table(SESSIONS)?;
+    let session: Option<SessionRecord> = match sessions.get(id)? {
+        Some(bytes) => Some(decode(bytes.value())?),
+        None => None,
+    };
+    if let Some(mut session) = session.filter(|s| !s.revoked) {
+        session.revoked = true;
+        sessions.insert(id, encode(&session)?.as_slice())?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl TokenBlocklist for EmbeddedStore {
+    async fn block(&self, jti: &str, expires_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let jti = jti.to_owned();
+        self.write(move |txn| {
+            txn.open_table(BLOCKLIST)?
+                .insert(jti.as_str(), expires_at.timestamp_millis())?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn is_blocked(&self, jti: &str) -> Result<bool, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let table = txn.open_table(BLOCKLIST).map_err(StoreError::unavailable)?;
+        Ok(table.get(jti).map_err(StoreError::unavailable)?.is_some())
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let cutoff = now.timestamp_millis();
+        self.write(move |txn| {
+            let mut removed = 0u64;
+            txn.open_table(BLOCKLIST)?.retain(|_, exp| {
+                let keep = exp >= cutoff;
+                removed += u64::from(!keep);
+                keep
+            })?;
+            Ok(removed)
+        })
+        .await
+    }
+}

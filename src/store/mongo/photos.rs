@@ -1,0 +1,303 @@
+//! Photos: `PhotoRepo` on MongoDB, including search over the derived `keywords` and
+//! `rating_average` fields, and the tag documents that count photos per tag.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
+use mongodb::bson::{self, doc, oid::ObjectId, Document};
+use serde::{Deserialize, Serialize};
+
+use super::{find_one_as, find_page, from_bson_dt, parse_oid, to_bson_dt, MongoStore};
+use crate::store::{PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount};
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct PhotoDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    slug: String,
+    owner_id: String,
+    owner_username: String,
+    description: String,
+    tags: Vec<String>,
+    width: u32,
+    height: u32,
+    format: String,
+    size_bytes: i64,
+    media_key: String,
+    sha256: String,
+    created_at: bson::DateTime,
+    updated_at: bson::DateTime,
+    rating_sum: i64,
+    rating_count: i64,
+    comment_count: i64,
+    /// Search fields, derived from the rest: description words and tags, and the
+    /// mean rating (null when unrated, which sorts below every number).
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    rating_average: Option<f64>,
+}
+
+impl From<Document> for TagCount {
+    fn from(d: Document) -> Self {
+        let count = d
+            .get_i64("photo_count")
+            .or_else(|_| d.get_i32("photo_count").map(i64::from))
+            .unwrap_or(0);
+        TagCount {
+            name: d.get_str("_id").unwrap_or_default().to_owned(),
+            photo_count: u64::try_from(count).unwrap_or(0),
+        }
+    }
+}
+
+impl From<PhotoDoc> for PhotoRecord {
+    fn from(d: PhotoDoc) -> Self {
+        PhotoRecord {
+            id: d.id.to_hex(),
+            slug: d.slug,
+            owner_id: d.owner_id,
+            owner_username: d.owner_username,
+            description: d.description,
+            tags: d.tags,
+            width: d.width,
+            height: d.height,
+            format: d.format,
+            size_bytes: d.size_bytes.max(0) as u64,
+            media_key: d.media_key,
+            sha256: d.sha256,
+            created_at: from_bson_dt(d.created_at),
+            updated_at: from_bson_dt(d.updated_at),
+            rating_sum: d.rating_sum.max(0) as u64,
+            rating_count: d.rating_count.max(0) as u64,
+            comment_count: d.comment_count.max(0) as u64,
+        }
+    }
+}
+
+impl MongoStore {
+    /// Photos stored before search existed get their derived search fields.
+    pub(super) async fn backfill_search_fields(&self) -> Result<(), StoreError> {
+        let mut missing = self
+            .photos
+            .find(doc! { "keywords": { "$exists": false } })
+            .await
+            .map_err(StoreError::unavailable)?;
+        let mut done = 0u64;
+        while let Some(d) = missing.try_next().await.map_err(StoreError::unavailable)? {
+            let oid = d.id;
+            let p = PhotoRecord::from(d);
+            let set = doc! { "keywords": p.keywords(), "rating_average": p.rating_average() };
+            self.photos
+                .update_one(doc! { "_id": oid }, doc! { "$set": set })
+                .await
+                .map_err(StoreError::unavailable)?;
+            done += 1;
+        }
+        if done > 0 {
+            tracing::info!(photos = done, "search fields backfilled");
+        }
+        Ok(())
+    }
+
+    /// Tag documents carry the number of photos linking them; `upsert` creates a tag
+    /// on first use, and a tag whose count reaches zero is removed.
+    async fn link_tags(&self, tags: &[String], delta: i64) -> Result<(), StoreError> {
+        if delta > 0 {
+            // An upsert with $inc creates the tag at 1 on first use; the server retries
+            // an upsert that loses a duplicate-key race on `_id`.
+            for tag in tags {
+                self.tags
+                    .update_one(
+                        doc! { "_id": tag },
+                        doc! { "$inc": { "photo_count": delta } },
+                    )
+                    .upsert(true)
+                    .await
+                    .map_err(StoreError::unavailable)?;
+            }
+        } else if !tags.is_empty() {
+            let filter = doc! { "_id": { "$in": tags } };
+            self.tags
+                .update_many(filter, doc! { "$inc": { "photo_count": delta } })
+                .await
+                .map_err(StoreError::unavailable)?;
+            self.tags
+                .delete_many(doc! { "_id": { "$in": tags }, "photo_count": { "$lte": 0 } })
+                .await
+                .map_err(StoreError::unavailable)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PhotoRepo for MongoStore {
+    async fn insert_photo(&self, p: PhotoRecord) -> Result<(), StoreError> {
+        let doc = PhotoDoc {
+            keywords: p.keywords(),
+            rating_average: p.rating_average(),
+            id: parse_oid(&p.id).unwrap_or_default(),
+            slug: p.slug,
+            owner_id: p.owner_id,
+            owner_username: p.owner_username,
+            description: p.description,
+            tags: p.tags.clone(),
+            width: p.width,
+            height: p.height,
+            format: p.format,
+            size_bytes: p.size_bytes as i64,
+            media_key: p.media_key,
+            sha256: p.sha256,
+            created_at: to_bson_dt(p.created_at),
+            updated_at: to_bson_dt(p.updated_at),
+            rating_sum: p.rating_sum as i64,
+            rating_count: p.rating_count as i64,
+            comment_count: p.comment_count as i64,
+        };
+        self.photos
+            .insert_one(doc)
+            .await
+            .map_err(StoreError::unavailable)?;
+        self.link_tags(&p.tags, 1).await
+    }
+
+    async fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        let Some(oid) = parse_oid(id) else {
+            return Ok(None);
+        };
+        find_one_as(&self.photos, doc! { "_id": oid }).await
+    }
+
+    async fn photo_by_slug(&self, slug: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        find_one_as(&self.photos, doc! { "slug": slug }).await
+    }
+
+    async fn update_photo(
+        &self,
+        id: &str,
+        description: String,
+        tags: Option<Vec<String>>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<PhotoRecord, StoreError> {
+        let oid = parse_oid(id).ok_or(StoreError::NotFound)?;
+        // Keywords derive from description and tags together: the update applies only
+        // if the tags are still the ones they were computed with, else it reloads.
+        let before = loop {
+            let current = self.photo(id).await?.ok_or(StoreError::NotFound)?;
+            let new_tags = tags.clone().unwrap_or_else(|| current.tags.clone());
+            let set = doc! {
+                "description": &description,
+                "tags": &new_tags,
+                "keywords": crate::domain::keywords(&description, &new_tags),
+                "updated_at": to_bson_dt(updated_at),
+            };
+            let result = self
+                .photos
+                .update_one(
+                    doc! { "_id": oid, "tags": &current.tags },
+                    doc! { "$set": set },
+                )
+                .await
+                .map_err(StoreError::unavailable)?;
+            if result.matched_count == 1 {
+                break current;
+            }
+        };
+        if let Some(tags) = &tags {
+            let removed: Vec<String> = before
+                .tags
+                .iter()
+                .filter(|t| !tags.contains(t))
+                .cloned()
+                .collect();
+            let added: Vec<String> = tags
+                .iter()
+                .filter(|t| !before.tags.contains(t))
+                .cloned()
+                .collect();
+            self.link_tags(&removed, -1).await?;
+            self.link_tags(&added, 1).await?;
+        }
+        self.photo(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn delete_photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+        let Some(oid) = parse_oid(id) else {
+            return Ok(None);
+        };
+        let removed = self
+            .photos
+            .find_one_and_delete(doc! { "_id": oid })
+            .await
+            .map_err(StoreError::unavailable)?;
+        let Some(photo) = removed.map(PhotoRecord::from) else {
+            return Ok(None);
+        };
+        self.link_tags(&photo.tags, -1).await?;
+        Ok(Some(photo))
+    }
+
+    async fn search(&self, q: &PhotoQuery) -> Result<(Vec<PhotoRecord>, u64), StoreError> {
+        let mut filter = Document::new();
+        if !q.keywords.is_empty() {
+            filter.insert("keywords", doc! { "$all": &q.keywords });
+        }
+        if !q.tags.is_empty() {
+            filter.insert("tags", doc! { "$all": &q.tags });
+        }
+        if let Some(owner) = &q.owner_id {
+            filter.insert("owner_id", owner);
+        }
+        let mut rating = Document::new();
+        if let Some(min) = q.min_rating {
+            rating.insert("$gte", min);
+        }
+        if let Some(max) = q.max_rating {
+            rating.insert("$lte", max);
+        }
+        if !rating.is_empty() {
+            filter.insert("rating_average", rating);
+        }
+        let mut created = Document::new();
+        if let Some(from) = q.from {
+            created.insert("$gte", to_bson_dt(from));
+        }
+        if let Some(to) = q.to {
+            created.insert("$lte", to_bson_dt(to));
+        }
+        if !created.is_empty() {
+            filter.insert("created_at", created);
+        }
+        let dir = if q.sort.descending() { -1 } else { 1 };
+        let sort = if q.sort.by_rating() {
+            doc! { "rating_average": dir, "created_at": dir, "_id": dir }
+        } else {
+            doc! { "created_at": dir, "_id": dir }
+        };
+        find_page(&self.photos, filter, sort, q.limit, q.offset).await
+    }
+
+    async fn photo_count(&self, owner_id: &str) -> Result<u64, StoreError> {
+        self.photos
+            .count_documents(doc! { "owner_id": owner_id })
+            .await
+            .map_err(StoreError::unavailable)
+    }
+
+    async fn tags(
+        &self,
+        prefix: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<TagCount>, u64), StoreError> {
+        // The prefix was validated as tag characters ([\p{L}\p{N}_-]), none of which
+        // is special in a regex, so an anchored pattern is safe and uses the _id index.
+        let filter = if prefix.is_empty() {
+            doc! { "photo_count": { "$gt": 0 } }
+        } else {
+            doc! { "_id": { "$regex": format!("^{prefix}") }, "photo_count": { "$gt": 0 } }
+        };
+        find_page(&self.tags, filter, doc! { "_id": 1 }, limit, offset).await
+    }
+}
