@@ -250,9 +250,9 @@ impl From<PhotoError> for ApiError {
                 "not-owner",
                 "only the owner or an admin may change this photo",
             ),
-            PhotoError::Ingest(e @ IngestError::TooManyPixels { .. }) => {
-                ApiError::PayloadTooLarge(e.to_string())
-            }
+            PhotoError::Ingest(
+                e @ (IngestError::TooManyPixels { .. } | IngestError::TooMuchMemory { .. }),
+            ) => ApiError::PayloadTooLarge(e.to_string()),
             PhotoError::Ingest(e) => ApiError::UnsupportedMediaType(e.to_string()),
             PhotoError::Store(e) => e.into(),
             PhotoError::Media(crate::media::MediaError::Unavailable(cause)) => {

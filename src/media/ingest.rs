@@ -14,6 +14,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader};
 use sha2::{Digest, Sha256};
 
 use super::jpeg;
+use super::libjpeg;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -89,6 +90,9 @@ pub enum IngestError {
     TooManyPixels { width: u32, height: u32, max: u64 },
     #[error("the image data is corrupt or truncated")]
     Corrupt,
+    /// Decoding it would take more memory than uploads may use at once.
+    #[error("this image needs {need_mib} MiB to process; uploads may use {max_mib} MiB")]
+    TooMuchMemory { need_mib: u32, max_mib: u32 },
 }
 
 #[derive(Debug, Clone)]
@@ -122,8 +126,41 @@ pub fn decode_budget(width: u32, height: u32) -> u64 {
     u64::from(width) * u64::from(height) * 8 + (1 << 20)
 }
 
+/// Memory `ingest` needs for an image, from its header: a JPEG is checked with a
+/// 1/8 decode (and decoded whole, 3 bytes a pixel, only to turn it upright); the
+/// other formats are decoded whole at their own pixel size.
+pub fn memory_needed(format: Format, width: u32, height: u32, bytes_per_pixel: u8) -> u64 {
+    let pixels = u64::from(width) * u64::from(height);
+    let per_pixel = match format {
+        Format::Jpeg => 3,
+        _ => u64::from(bytes_per_pixel.max(4)),
+    };
+    pixels * per_pixel + (1 << 20)
+}
+
+/// A JPEG's data covers its frame: decoding at 1/8 (only the DC scans of a
+/// progressive file, which are what that scale reads) raises no warning. A header
+/// that claims 7000x7000 over 16x16 of data, or data cut short, is corrupt: it
+/// would be kept as a 49 MP photo whose every transformation then fails.
+fn verify_jpeg(data: &[u8]) -> Result<(), IngestError> {
+    let dc = crate::media::engine::dc_scans_only(data);
+    let opts = libjpeg::Decode {
+        eighths: 1,
+        luma: true,
+        fast_upsample: true,
+        max_pixels: u64::MAX,
+    };
+    match libjpeg::decode(dc.as_deref().unwrap_or(data), opts) {
+        Ok(d) if d.warnings == 0 => Ok(()),
+        _ => Err(IngestError::Corrupt),
+    }
+}
+
 pub fn ingest(data: Vec<u8>, max_pixels: u64) -> Result<Ingested, IngestError> {
     let (format, width, height) = inspect(&data, max_pixels)?;
+    if format == Format::Jpeg {
+        verify_jpeg(&data)?;
+    }
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(width);
     limits.max_image_height = Some(height);
@@ -133,15 +170,23 @@ pub fn ingest(data: Vec<u8>, max_pixels: u64) -> Result<Ingested, IngestError> {
     let mut decoder = reader.into_decoder().map_err(|_| IngestError::Corrupt)?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let icc = decoder.icc_profile().ok().flatten();
-    let image = DynamicImage::from_decoder(decoder).map_err(|_| IngestError::Corrupt)?;
-
-    let (bytes, width, height) = if orientation == Orientation::NoTransforms {
-        (strip_metadata(format, &data)?, width, height)
+    // A JPEG was verified above; every other format is verified by decoding it.
+    let upright = orientation == Orientation::NoTransforms;
+    let image = if format == Format::Jpeg && upright {
+        None
     } else {
-        let mut upright = image;
-        upright.apply_orientation(orientation);
-        let (w, h) = (upright.width(), upright.height());
-        (encode(&upright, format, icc)?, w, h)
+        Some(DynamicImage::from_decoder(decoder).map_err(|_| IngestError::Corrupt)?)
+    };
+
+    let (bytes, width, height) = match image {
+        None => (strip_metadata(format, &data)?, width, height),
+        Some(_) if upright => (strip_metadata(format, &data)?, width, height),
+        Some(image) => {
+            let mut upright = image;
+            upright.apply_orientation(orientation);
+            let (w, h) = (upright.width(), upright.height());
+            (encode(&upright, format, icc)?, w, h)
+        }
     };
     let sha256 = hex::encode(Sha256::digest(&bytes));
     Ok(Ingested {

@@ -1,6 +1,7 @@
 //! Black-box HTTP tests. One binary; `cargo test` runs them on the embedded stack, and
 //! with `PHOTOSHARE_TEST_MONGODB_URI` set, on MongoDB.
 
+mod abuse;
 mod admin;
 mod auth;
 mod cloudinary;

@@ -227,22 +227,27 @@ impl Photos {
     async fn upload(self, msg: Upload) -> Result<PhotoRecord, PhotoError> {
         let path: PathBuf = msg.file.to_path_buf();
         let max_pixels = self.max_pixels;
-        let (size, dims) = tokio::task::spawn_blocking(move || -> Result<_, PhotoError> {
-            let size = std::fs::metadata(&path).map_err(processing)?.len();
-            let file = std::fs::File::open(&path).map_err(processing)?;
-            let mut head = [0u8; 16];
-            let n = std::io::Read::read(&mut &file, &mut head).map_err(processing)?;
-            Format::sniff(&head[..n]).ok_or(IngestError::Unsupported)?;
-            let reader = image::ImageReader::new(std::io::BufReader::new(
-                std::fs::File::open(&path).map_err(processing)?,
-            ))
-            .with_guessed_format()
-            .map_err(processing)?;
-            let dims = reader.into_dimensions().map_err(|_| IngestError::Corrupt)?;
-            Ok((size, dims))
-        })
-        .await
-        .map_err(processing)??;
+        let (size, format, dims, bpp) =
+            tokio::task::spawn_blocking(move || -> Result<_, PhotoError> {
+                use image::ImageDecoder;
+                let size = std::fs::metadata(&path).map_err(processing)?.len();
+                let file = std::fs::File::open(&path).map_err(processing)?;
+                let mut head = [0u8; 16];
+                let n = std::io::Read::read(&mut &file, &mut head).map_err(processing)?;
+                let format = Format::sniff(&head[..n]).ok_or(IngestError::Unsupported)?;
+                let reader = image::ImageReader::new(std::io::BufReader::new(
+                    std::fs::File::open(&path).map_err(processing)?,
+                ))
+                .with_guessed_format()
+                .map_err(processing)?;
+                // Headers only: nothing is decoded before the memory is reserved.
+                let decoder = reader.into_decoder().map_err(|_| IngestError::Corrupt)?;
+                let dims = decoder.dimensions();
+                let bpp = decoder.color_type().bytes_per_pixel();
+                Ok((size, format, dims, bpp))
+            })
+            .await
+            .map_err(processing)??;
         let (width, height) = dims;
         if u64::from(width) * u64::from(height) > max_pixels {
             return Err(IngestError::TooManyPixels {
@@ -252,9 +257,14 @@ impl Photos {
             }
             .into());
         }
-        let need = mib(size)
-            .saturating_add(mib(ingest::decode_budget(width, height)))
-            .min(self.budget_mib);
+        let need = mib(size).saturating_add(mib(ingest::memory_needed(format, width, height, bpp)));
+        if need > self.budget_mib {
+            return Err(IngestError::TooMuchMemory {
+                need_mib: need,
+                max_mib: self.budget_mib,
+            }
+            .into());
+        }
         let _permit = self.budget.acquire_many(need).await.map_err(processing)?;
         let file = msg.file;
         let ingested = tokio::task::spawn_blocking(move || {

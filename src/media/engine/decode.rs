@@ -103,7 +103,7 @@ pub(super) fn shrink_on_load(w: u32, h: u32, r: &Resize) -> usize {
 /// entries of the quantization tables of the DC-only components are zeroed:
 /// libjpeg-turbo's block smoothing (which would re-estimate the DC of a file with
 /// missing AC data, for a progressive preview) stays off when they are zero.
-pub(super) fn dc_scans_only(data: &[u8]) -> Option<Vec<u8>> {
+pub fn dc_scans_only(data: &[u8]) -> Option<Vec<u8>> {
     let plan = ScanPlan::read(data)?;
     let mut out = Vec::with_capacity(data.len() / 4);
     out.extend_from_slice(&data[..2]);
