@@ -107,6 +107,7 @@ impl Application {
                 budget_mib: settings.media.processing_budget_mib,
                 cache_bytes: settings.media.cache_mib as usize * (1 << 20),
                 limits,
+                max_pending: settings.queue.max_pending_per_user.max(1),
                 urls: urls.clone(),
                 bus: bus.clone(),
             },

@@ -86,10 +86,22 @@ pub struct MediaSettings {
     pub max_pixels: u64,
     /// Largest transformation output, in pixels.
     pub max_output_pixels: u64,
+    /// Work one transformation may cost, in millions of pixel operations (see
+    /// `media::engine::plan`); more is refused with 422 naming the step.
+    #[serde(default = "default_transform_cost")]
+    pub max_transform_cost_mpx: u64,
     pub processing_budget_mib: u32,
     pub cache_mib: u32,
     pub cloudinary_api_base: String,
     pub cloudinary_delivery_base: String,
+}
+
+fn default_max_pending() -> u64 {
+    10
+}
+
+fn default_transform_cost() -> u64 {
+    300
 }
 
 fn default_body_timeout() -> u64 {
@@ -113,7 +125,10 @@ pub struct QueueSettings {
     pub workers: usize,
     /// Attempts before a job is failed for good (and dead-lettered).
     pub max_attempts: u32,
-    /// RabbitMQ queue names start with this (`<prefix>.transformations` ...).
+    /// Transformation links one user may have waiting for their jobs (429 past it).
+    #[serde(default = "default_max_pending")]
+    pub max_pending_per_user: u64,
+    /// RabbitMQ queue names start with this (`<prefix>.jobs` ...).
     pub prefix: String,
     /// Seconds between sweeps that publish jobs of links left pending.
     pub sweep_seconds: u64,

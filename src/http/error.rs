@@ -40,6 +40,9 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     #[error("too many requests; retry in {0} s")]
     RateLimited(u64),
+    /// 429 with our own sentence and `Retry-After`.
+    #[error("{0}")]
+    Throttled(String, u64),
     #[error("the request body did not arrive within {0} s")]
     RequestTimeout(u64),
     #[error("a service this request needs is unavailable; try again shortly")]
@@ -89,6 +92,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::Validation(_) => "validation-error",
             ApiError::RateLimited(_) => "rate-limited",
+            ApiError::Throttled(..) => "too-many-pending",
             ApiError::RequestTimeout(_) => "request-timeout",
             ApiError::Unavailable(_) | ApiError::DependencyDown(_) => "service-unavailable",
             ApiError::NotReady(_) => "not-ready",
@@ -123,7 +127,7 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited(_) | ApiError::Throttled(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable(_) | ApiError::DependencyDown(_) | ApiError::NotReady(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -143,7 +147,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized | ApiError::InvalidCredentials => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            ApiError::RateLimited(secs) => {
+            ApiError::RateLimited(secs) | ApiError::Throttled(_, secs) => {
                 response.insert_header((header::RETRY_AFTER, secs.to_string()));
             }
             ApiError::Unavailable(_) | ApiError::DependencyDown(_) | ApiError::NotReady(_) => {
@@ -283,6 +287,7 @@ impl From<LinkError> for ApiError {
             }
             LinkError::Render(e) => e.into(),
             LinkError::Mailbox(e) => actor_down(e),
+            e @ LinkError::TooManyPending(_) => ApiError::Throttled(e.to_string(), 5),
         }
     }
 }

@@ -66,6 +66,7 @@ impl EventBus {
             format!("{prefix}.events"),
             rx,
             bus.local.clone(),
+            crate::ids::random_id(),
         ));
         EventBus {
             remote: Some(tx),
@@ -87,6 +88,14 @@ impl EventBus {
     }
 }
 
+/// An event on the wire, with the node that published it: a node has already
+/// delivered its own events and skips their echo from the exchange.
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    origin: String,
+    event: Event,
+}
+
 /// Keeps one broker connection: publishes what `outgoing` yields and forwards what
 /// other nodes publish to `local`, reconnecting 1 s, 2 s ... 30 s apart.
 async fn relay(
@@ -94,10 +103,11 @@ async fn relay(
     exchange: String,
     mut outgoing: tokio::sync::mpsc::UnboundedReceiver<Event>,
     local: broadcast::Sender<Event>,
+    node: String,
 ) {
     let mut delay = Duration::from_secs(1);
     loop {
-        match relay_once(&url, &exchange, &mut outgoing, &local).await {
+        match relay_once(&url, &exchange, &mut outgoing, &local, &node).await {
             Ok(true) => return, // nothing will publish any more: the process is stopping
             Ok(false) => tracing::warn!("event bus consumer ended; reconnecting"),
             Err(e) => {
@@ -114,6 +124,7 @@ async fn relay_once(
     exchange: &str,
     outgoing: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
     local: &broadcast::Sender<Event>,
+    node: &str,
 ) -> Result<bool, lapin::Error> {
     let connection = super::rabbitmq::connect(url).await?;
     let channel = connection.create_channel().await?;
@@ -162,7 +173,8 @@ async fn relay_once(
         tokio::select! {
             event = outgoing.recv() => {
                 let Some(event) = event else { return Ok(true) };
-                let body = serde_json::to_vec(&event).unwrap_or_default();
+                let envelope = Envelope { origin: node.to_owned(), event };
+                let body = serde_json::to_vec(&envelope).unwrap_or_default();
                 channel
                     .basic_publish(exchange, "", BasicPublishOptions::default(), &body, BasicProperties::default())
                     .await?;
@@ -171,8 +183,9 @@ async fn relay_once(
                 // The consumer ended: the channel is gone; connect again.
                 let Some(delivery) = delivery else { return Ok(false) };
                 let delivery = delivery?;
-                match serde_json::from_slice::<Event>(&delivery.data) {
-                    Ok(event) => { let _ = local.send(event); }
+                match serde_json::from_slice::<Envelope>(&delivery.data) {
+                    Ok(e) if e.origin == node => {} // delivered when it was published
+                    Ok(e) => { let _ = local.send(e.event); }
                     Err(e) => tracing::warn!(error = %e, "event bus: unreadable event dropped"),
                 }
                 delivery.ack(BasicAckOptions::default()).await?;

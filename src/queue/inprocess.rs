@@ -1,14 +1,17 @@
-//! The in-process queue, the embedded default: a FIFO of link ids in memory. It
-//! persists nothing itself because the links are the persistence: every pending
-//! link is published again by the sweeper at start-up, so a restart resumes.
+//! The in-process queue, the embedded default: jobs in memory, taken fairly: each
+//! owner with jobs waiting has their own line, and consumers take one job from each
+//! line in turn, so a user with many heavy links waiting cannot make another user's
+//! one link wait behind all of them. It persists nothing itself because the links
+//! are the persistence: every pending link is published again by the sweeper at
+//! start-up, so a restart resumes.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use super::{JobQueue, QueueError, QueueStats};
+use super::{Job, JobQueue, QueueError, QueueStats};
 
 #[derive(Default)]
 pub struct InProcessQueue {
@@ -18,11 +21,30 @@ pub struct InProcessQueue {
 
 #[derive(Default)]
 struct State {
-    waiting: VecDeque<String>,
+    /// Each owner's waiting jobs, oldest first.
+    lines: HashMap<String, VecDeque<Job>>,
+    /// Owners with jobs waiting, in the order they are served.
+    turns: VecDeque<String>,
+    waiting: u64,
     /// Waiting or being worked on: a second publish of either is a no-op.
     known: HashSet<String>,
     in_flight: u64,
     consumers: u64,
+}
+
+impl State {
+    fn take(&mut self) -> Option<Job> {
+        let owner = self.turns.pop_front()?;
+        let line = self.lines.get_mut(&owner)?;
+        let job = line.pop_front()?;
+        if line.is_empty() {
+            self.lines.remove(&owner);
+        } else {
+            self.turns.push_back(owner);
+        }
+        self.waiting -= 1;
+        Some(job)
+    }
 }
 
 impl InProcessQueue {
@@ -32,14 +54,14 @@ impl InProcessQueue {
     }
 
     /// The next job; waits until there is one.
-    pub async fn next(&self) -> String {
+    pub async fn next(&self) -> Job {
         loop {
             let ready = self.ready.notified();
             {
                 let mut s = self.state();
-                if let Some(id) = s.waiting.pop_front() {
+                if let Some(job) = s.take() {
                     s.in_flight += 1;
-                    return id;
+                    return job;
                 }
             }
             ready.await;
@@ -64,10 +86,16 @@ impl JobQueue for InProcessQueue {
         "in-process"
     }
 
-    async fn publish(&self, link_id: &str) -> Result<(), QueueError> {
+    async fn publish(&self, job: &Job) -> Result<(), QueueError> {
         let mut s = self.state();
-        if s.known.insert(link_id.to_owned()) {
-            s.waiting.push_back(link_id.to_owned());
+        if s.known.insert(job.link_id.clone()) {
+            let line = s.lines.entry(job.owner_id.clone()).or_default();
+            let first = line.is_empty();
+            line.push_back(job.clone());
+            if first {
+                s.turns.push_back(job.owner_id.clone());
+            }
+            s.waiting += 1;
             drop(s);
             self.ready.notify_one();
         }
@@ -77,8 +105,8 @@ impl JobQueue for InProcessQueue {
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError> {
         let s = self.state();
         Ok(vec![QueueStats {
-            name: "transformations".into(),
-            ready: s.waiting.len() as u64,
+            name: "jobs".into(),
+            ready: s.waiting,
             unacked: s.in_flight,
             consumers: s.consumers,
         }])
@@ -89,25 +117,52 @@ impl JobQueue for InProcessQueue {
 mod tests {
     use super::*;
 
+    fn job(id: &str, owner: &str) -> Job {
+        Job::new(id, owner, 0)
+    }
+
     #[tokio::test]
-    async fn jobs_come_out_in_order_once_until_acked() {
+    async fn jobs_come_out_once_until_acked() {
         let q = InProcessQueue::default();
-        q.publish("a").await.unwrap();
-        q.publish("b").await.unwrap();
-        q.publish("a").await.unwrap();
+        q.publish(&job("a", "u")).await.unwrap();
+        q.publish(&job("b", "u")).await.unwrap();
+        q.publish(&job("a", "u")).await.unwrap();
         assert_eq!(
             q.stats().await.unwrap()[0].ready,
             2,
             "a duplicate is dropped"
         );
-        assert_eq!(q.next().await, "a");
-        q.publish("a").await.unwrap();
+        assert_eq!(q.next().await.link_id, "a");
+        q.publish(&job("a", "u")).await.unwrap();
         let s = q.stats().await.unwrap().remove(0);
         assert_eq!((s.ready, s.unacked), (1, 1), "in flight: not queued again");
         q.ack("a");
-        q.publish("a").await.unwrap();
-        assert_eq!(q.next().await, "b");
-        assert_eq!(q.next().await, "a", "after the ack it can come again");
+        q.publish(&job("a", "u")).await.unwrap();
+        assert_eq!(q.next().await.link_id, "b");
+        assert_eq!(
+            q.next().await.link_id,
+            "a",
+            "after the ack it can come again"
+        );
+    }
+
+    #[tokio::test]
+    async fn owners_take_turns_whatever_one_of_them_queued() {
+        let q = InProcessQueue::default();
+        for i in 0..5 {
+            q.publish(&job(&format!("heavy{i}"), "busy")).await.unwrap();
+        }
+        q.publish(&job("light", "other")).await.unwrap();
+        q.publish(&job("light2", "third")).await.unwrap();
+        let order: Vec<String> = [(); 4].iter().map(|_| String::new()).collect();
+        let mut taken = Vec::new();
+        for _ in order {
+            taken.push(q.next().await.link_id);
+        }
+        assert_eq!(taken, ["heavy0", "light", "light2", "heavy1"]);
+        assert_eq!(Job::new("x", "u", 0).priority, 9);
+        assert_eq!(Job::new("x", "u", 4).priority, 5);
+        assert_eq!(Job::new("x", "u", 40).priority, 0);
     }
 
     #[tokio::test]
@@ -118,7 +173,7 @@ mod tests {
             async move { q.next().await }
         });
         tokio::task::yield_now().await;
-        q.publish("x").await.unwrap();
-        assert_eq!(consumer.await.unwrap(), "x");
+        q.publish(&job("x", "u")).await.unwrap();
+        assert_eq!(consumer.await.unwrap().link_id, "x");
     }
 }

@@ -38,12 +38,38 @@ pub struct QueueStats {
     pub consumers: u64,
 }
 
+/// A job as the queue carries it: the link to make, whose it is (in-process jobs
+/// take turns by owner), and its priority (RabbitMQ: higher first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub link_id: String,
+    pub owner_id: String,
+    pub priority: u8,
+}
+
+/// Priorities run 0..=MAX_PRIORITY (RabbitMQ's `x-max-priority`).
+pub const MAX_PRIORITY: u8 = 9;
+
+impl Job {
+    /// A job whose owner already has `pending` links waiting: the more a user has
+    /// queued, the lower their next job goes, so one user's backlog cannot hold up
+    /// another user's first job.
+    pub fn new(link_id: &str, owner_id: &str, pending: u64) -> Self {
+        let behind = u8::try_from(pending.min(u64::from(MAX_PRIORITY))).unwrap_or(MAX_PRIORITY);
+        Job {
+            link_id: link_id.to_owned(),
+            owner_id: owner_id.to_owned(),
+            priority: MAX_PRIORITY - behind,
+        }
+    }
+}
+
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     fn backend(&self) -> &'static str;
-    /// Hands the job for `link_id` to the queue; for a broker, returns once the
-    /// broker has confirmed it stored the message.
-    async fn publish(&self, link_id: &str) -> Result<(), QueueError>;
+    /// Hands the job to the queue; for a broker, returns once the broker has
+    /// confirmed it stored the message.
+    async fn publish(&self, job: &Job) -> Result<(), QueueError>;
     /// The work queue first, then any other (dead letters).
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError>;
 }

@@ -2,12 +2,17 @@
 //! scale out independently against one broker.
 //!
 //! Topology (declared by every process, idempotently):
-//! - `photoshare.transformations`: durable work queue; messages are persistent link
-//!   ids; rejected messages dead-letter to
-//! - `photoshare.transformations.dead`: durable dead-letter queue, for inspection;
-//! - `photoshare.transformations.retry`: durable, no consumers; a message waits
-//!   there for its per-message expiration (the backoff), then dead-letters back
-//!   to the work queue.
+//! - `photoshare.jobs`: durable work queue with priorities 0-9; messages are
+//!   persistent link ids, a user's next job a step lower the more they have queued
+//!   (so one user's backlog does not hold up another's first job); rejected
+//!   messages dead-letter to
+//! - `photoshare.jobs.dead`: durable dead-letter queue, for inspection;
+//! - `photoshare.jobs.retry`: durable, no consumers; a message waits there for its
+//!   per-message expiration (the backoff), then dead-letters back to the work queue
+//!   with its priority.
+//!
+//! (Before priorities the queues were `<prefix>.transformations*`; a broker that
+//! still has them can drop them: the sweeper publishes every pending link again.)
 //!
 //! Publishing uses its own channel in confirm mode with `mandatory`: `publish`
 //! returns only when the broker has the message. Consumers use another channel,
@@ -29,7 +34,7 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use tokio::sync::Mutex;
 
 use super::worker::{Disposition, JobHandler};
-use super::{JobQueue, QueueError, QueueStats};
+use super::{Job, JobQueue, QueueError, QueueStats};
 use crate::errors::error_chain;
 
 /// The three queue names, from the configured prefix.
@@ -45,9 +50,9 @@ pub struct Names {
 impl Names {
     pub fn new(prefix: &str, idle_expiry_seconds: u64) -> Self {
         Names {
-            work: format!("{prefix}.transformations"),
-            dead: format!("{prefix}.transformations.dead"),
-            retry: format!("{prefix}.transformations.retry"),
+            work: format!("{prefix}.jobs"),
+            dead: format!("{prefix}.jobs.dead"),
+            retry: format!("{prefix}.jobs.retry"),
             idle_expiry_ms: (idle_expiry_seconds > 0)
                 .then(|| u32::try_from(idle_expiry_seconds * 1000).unwrap_or(u32::MAX)),
         }
@@ -115,9 +120,12 @@ async fn declare(channel: &Channel, names: &Names) -> Result<(), lapin::Error> {
     channel
         .queue_declare(&n.dead, durable(), queue_args(n, None))
         .await?;
-    channel
-        .queue_declare(&n.work, durable(), queue_args(n, Some(&n.dead)))
-        .await?;
+    let mut work = queue_args(n, Some(&n.dead));
+    work.insert(
+        ShortString::from("x-max-priority"),
+        AMQPValue::ShortShortUInt(super::MAX_PRIORITY),
+    );
+    channel.queue_declare(&n.work, durable(), work).await?;
     channel
         .queue_declare(&n.retry, durable(), queue_args(n, Some(&n.work)))
         .await?;
@@ -303,7 +311,10 @@ impl RabbitQueue {
                 };
                 let settled = match handler.handle(&link_id).await {
                     Disposition::Ack => delivery.ack(BasicAckOptions::default()).await,
-                    Disposition::Retry(delay) => match queue.publish_later(&link_id, delay).await {
+                    Disposition::Retry(delay) => match queue
+                        .publish_later(&link_id, delay, delivery.properties.priority().unwrap_or(0))
+                        .await
+                    {
                         Ok(()) => delivery.ack(BasicAckOptions::default()).await,
                         // Could not park it: the broker delivers it again now.
                         Err(_) => delivery.nack(requeue(true)).await,
@@ -324,9 +335,16 @@ impl RabbitQueue {
     }
 
     /// Parks the job in the retry queue until `delay` has passed.
-    async fn publish_later(&self, link_id: &str, delay: Duration) -> Result<(), QueueError> {
+    async fn publish_later(
+        &self,
+        link_id: &str,
+        delay: Duration,
+        priority: u8,
+    ) -> Result<(), QueueError> {
         let expiration = delay.as_millis().to_string();
-        let properties = persistent().with_expiration(expiration.into());
+        let properties = persistent()
+            .with_expiration(expiration.into())
+            .with_priority(priority);
         self.publish_to(&self.names.retry, link_id, properties)
             .await
     }
@@ -355,8 +373,9 @@ impl JobQueue for RabbitQueue {
         "rabbitmq"
     }
 
-    async fn publish(&self, link_id: &str) -> Result<(), QueueError> {
-        self.publish_to(&self.names.work, link_id, persistent())
+    async fn publish(&self, job: &Job) -> Result<(), QueueError> {
+        let properties = persistent().with_priority(job.priority);
+        self.publish_to(&self.names.work, &job.link_id, properties)
             .await
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::inprocess::InProcessQueue;
-use super::JobQueue;
+use super::{Job, JobQueue};
 use crate::errors::error_chain;
 use crate::ids::now_millis;
 use crate::store::Store;
@@ -48,7 +48,13 @@ pub async fn sweep(store: &Store, queue: &dyn JobQueue, age: Duration) -> u64 {
     };
     let mut published = 0;
     for link in pending {
-        match queue.publish(&link.id).await {
+        // A middle priority: how long the owner's queue is, the sweeper does not know.
+        let job = Job {
+            link_id: link.id.clone(),
+            owner_id: link.owner_id.clone(),
+            priority: super::MAX_PRIORITY / 2,
+        };
+        match queue.publish(&job).await {
             Ok(()) => published += 1,
             Err(e) => {
                 tracing::warn!(error = %error_chain(&e), "sweeper: queue unavailable");
@@ -89,14 +95,14 @@ pub fn run_local(
         let (queue, handler) = (queue.clone(), handler.clone());
         tokio::spawn(async move {
             loop {
-                let link_id = queue.next().await;
-                let disposition = handler.handle(&link_id).await;
-                queue.ack(&link_id);
+                let job = queue.next().await;
+                let disposition = handler.handle(&job.link_id).await;
+                queue.ack(&job.link_id);
                 if let Disposition::Retry(delay) = disposition {
                     let queue = queue.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(delay).await;
-                        let _ = queue.publish(&link_id).await;
+                        let _ = queue.publish(&job).await;
                     });
                 }
             }

@@ -543,6 +543,9 @@ async fn links_are_one_per_transformation_and_finish_exactly_once() {
         assert_eq!(page, [first.clone(), second.clone()], "{b}: oldest first");
         let counts = store.links.link_counts().await.unwrap();
         assert_eq!((counts.pending, counts.done, counts.failed), (2, 0, 0));
+        let owner = &first.owner_id;
+        assert_eq!(store.links.pending_count(owner).await.unwrap(), 2, "{b}");
+        assert_eq!(store.links.pending_count("someone-else").await.unwrap(), 0);
         let later = now_millis() + Duration::seconds(5);
         assert_eq!(store.links.pending_links(later, 10).await.unwrap().len(), 2);
         let earlier = now_millis() - Duration::seconds(60);
@@ -594,6 +597,7 @@ async fn links_are_one_per_transformation_and_finish_exactly_once() {
             (0, 1, 1),
             "{b}"
         );
+        assert_eq!(store.links.pending_count(&first.owner_id).await.unwrap(), 0);
         assert!(store
             .links
             .pending_links(later, 10)

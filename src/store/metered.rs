@@ -96,6 +96,7 @@ metered!(LinkRepo, "links" {
     fn delete_photo_links(&self, photo_id: &str) -> Result<Vec<LinkRecord>, StoreError>;
     fn pending_links(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<LinkRecord>, StoreError>;
     fn link_counts(&self) -> Result<LinkCounts, StoreError>;
+    fn pending_count(&self, owner_id: &str) -> Result<u64, StoreError>;
 });
 
 metered!(Health, "health" {

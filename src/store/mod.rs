@@ -236,6 +236,8 @@ pub trait LinkRepo: Send + Sync {
         limit: u32,
     ) -> Result<Vec<LinkRecord>, StoreError>;
     async fn link_counts(&self) -> Result<LinkCounts, StoreError>;
+    /// Links of this owner still pending (the per-user cap on queued jobs).
+    async fn pending_count(&self, owner_id: &str) -> Result<u64, StoreError>;
 }
 
 struct LinkCascade(Arc<dyn LinkRepo>);

@@ -100,6 +100,11 @@ pub async fn spawn_app_without_worker() -> TestApp {
     spawn(|_| {}, false).await
 }
 
+/// The API alone, with settings changed.
+pub async fn spawn_app_without_worker_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(customize, false).await
+}
+
 async fn spawn(customize: impl FnOnce(&mut Settings), run_worker: bool) -> TestApp {
     init_logging();
     let dir = tempfile::tempdir().expect("temp dir");

@@ -93,3 +93,71 @@ async fn a_passing_failure_is_retried_with_backoff_until_it_works() {
     assert_eq!(done["status"], "done");
     assert_eq!(jobs(&app, "failed").await, 0);
 }
+
+#[actix_web::test]
+async fn a_user_past_the_pending_cap_gets_429_and_others_are_not_held_up() {
+    let app =
+        crate::helpers::spawn_app_without_worker_with(|s| s.queue.max_pending_per_user = 3).await;
+    let busy = app.signup_and_login(Role::User).await;
+    let id = photo(&app, &busy, 40, 40).await;
+    for w in 10..13 {
+        let link = created(&app, &busy.access, &id, &format!("w_{w}")).await;
+        assert_eq!(link["status"], "pending");
+    }
+    let res = crate::transformations::create(&app, &busy.access, &id, "w_20").await;
+    assert_eq!(res.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    let problem: Value = res.json().await.unwrap();
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("too-many-pending"),
+        "{problem}"
+    );
+    let other = app.signup_and_login(Role::User).await;
+    let theirs = photo(&app, &other, 40, 40).await;
+    let link = created(&app, &other.access, &theirs, "w_10").await;
+    assert_eq!(link["status"], "pending", "another user's cap is their own");
+}
+
+#[actix_web::test]
+async fn one_users_heavy_backlog_does_not_make_anothers_link_wait_behind_it() {
+    // One renderer: jobs run one at a time, so the order they run in is the test.
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.queue.workers = 1;
+        s.queue.max_pending_per_user = 6;
+    })
+    .await;
+    let heavy = app.signup_and_login(Role::User).await;
+    let big = photo(&app, &heavy, 600, 600).await;
+    let mut backlog = Vec::new();
+    for angle in 31..36 {
+        let t = format!("c_scale,w_900/a_{angle}/e_blur:200");
+        let link = created(&app, &heavy.access, &big, &t).await;
+        assert_eq!(link["status"], "pending", "{link}");
+        backlog.push(link["id"].as_str().unwrap().to_owned());
+    }
+    let light = app.signup_and_login(Role::User).await;
+    let small = photo(&app, &light, 40, 40).await;
+    let link = created(&app, &light.access, &small, "w_10").await;
+    let done = finished(&app, link["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "done");
+    let mut waiting = 0;
+    for id in &backlog {
+        let l: Value = app
+            .get(&format!("/api/transformations/{id}"), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        waiting += usize::from(l["status"] == "pending");
+    }
+    assert!(
+        waiting >= 2,
+        "the light link ran second, not last: {waiting} heavy ones still waiting"
+    );
+    for id in &backlog {
+        assert_eq!(finished(&app, id).await["status"], "done");
+    }
+}

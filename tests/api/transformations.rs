@@ -265,7 +265,7 @@ async fn while_pending_the_image_is_503_with_retry_after_and_the_qr_code_already
     assert_eq!(report["backend"], backend);
     let work = &report["queues"][0];
     let name = work["name"].as_str().unwrap();
-    assert!(name.ends_with("transformations"), "{name}");
+    assert!(name.ends_with("jobs"), "{name}");
     assert_eq!(
         (work["ready"].as_u64(), work["consumers"].as_u64()),
         (Some(1), Some(0))

@@ -12,6 +12,7 @@ use crate::auth::Caller;
 use crate::domain::{ParseError, Role, Transformation};
 use crate::ids::{new_id, now_millis, random_id};
 use crate::media::engine;
+use crate::queue::Job;
 use crate::store::{LinkRecord, LinkStatus, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +35,9 @@ pub enum LinkError {
     Render(#[from] RenderError),
     #[error("the photo store is not running")]
     Mailbox(#[from] actix::MailboxError),
+    /// The owner already has this many links waiting for their jobs.
+    #[error("{0} transformations are already waiting; try again when some are done")]
+    TooManyPending(u64),
 }
 
 /// Creates (or finds) the link for a canonical transformation of a photo.
@@ -108,7 +112,12 @@ impl Photos {
         if photo.owner_id != msg.caller.id && msg.caller.role != Role::Admin {
             return Err(LinkError::Forbidden);
         }
+        // Size and cost are checked from dimensions alone, before anything is queued.
         engine::plan(&t, photo.width, photo.height, &self.limits)?;
+        let pending = self.store.links.pending_count(&photo.owner_id).await?;
+        if pending >= self.max_pending {
+            return Err(LinkError::TooManyPending(pending));
+        }
         let link = LinkRecord {
             id: new_id(),
             photo_id: photo.id.clone(),
@@ -135,7 +144,8 @@ impl Photos {
         if created {
             // The link is stored: if the queue is down now, the sweeper publishes
             // the job later, so the client still gets its link.
-            if let Err(e) = self.queue.publish(&link.id).await {
+            let job = Job::new(&link.id, &link.owner_id, pending);
+            if let Err(e) = self.queue.publish(&job).await {
                 tracing::warn!(link_id = %link.id, error = %crate::errors::error_chain(&e),
                     "job not published; the sweeper will retry");
             }

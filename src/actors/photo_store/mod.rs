@@ -186,6 +186,8 @@ pub struct Photos {
     bus: EventBus,
     urls: PublicUrls,
     limits: Limits,
+    /// Links one owner may have waiting for their jobs.
+    max_pending: u64,
     /// Memory budget for ingest, in MiB.
     budget: Arc<Semaphore>,
     budget_mib: u32,
@@ -213,6 +215,7 @@ impl Photos {
             workers,
             bus: settings.bus,
             urls: settings.urls,
+            max_pending: settings.max_pending,
             limits: settings.limits,
             budget: Arc::new(Semaphore::new(budget_mib as usize)),
             budget_mib,
@@ -474,6 +477,8 @@ pub struct PhotoSettings {
     pub budget_mib: u32,
     pub cache_bytes: usize,
     pub limits: Limits,
+    /// Links one owner may have waiting for their jobs (`queue.max_pending_per_user`).
+    pub max_pending: u64,
     pub urls: PublicUrls,
     /// Where "this account's photo count changed" is announced.
     pub bus: EventBus,

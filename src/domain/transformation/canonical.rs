@@ -20,6 +20,13 @@ impl fmt::Display for Transformation {
     }
 }
 
+impl fmt::Display for Step {
+    /// One step in canonical form (`a_33,c_scale,w_800`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&canonical_params(self).join(","))
+    }
+}
+
 /// The step's parameters in canonical text, sorted.
 fn canonical_params(step: &Step) -> Vec<String> {
     let mut params = Vec::new();

@@ -57,6 +57,8 @@ pub struct Limits {
     pub max_output_pixels: u64,
     /// Largest input image, in pixels (checked from the header).
     pub max_input_pixels: u64,
+    /// Most work one transformation may cost, in pixel operations (`plan`).
+    pub max_cost: u64,
 }
 
 impl Limits {
@@ -65,6 +67,7 @@ impl Limits {
         Limits {
             max_output_pixels: media.max_output_pixels,
             max_input_pixels: media.max_pixels,
+            max_cost: media.max_transform_cost_mpx.saturating_mul(1_000_000),
         }
     }
 }
@@ -74,6 +77,7 @@ impl Default for Limits {
         Limits {
             max_output_pixels: 25_000_000,
             max_input_pixels: 50_000_000,
+            max_cost: 300_000_000,
         }
     }
 }

@@ -267,7 +267,9 @@ pub(super) fn effect(img: Canvas, e: Effect) -> Result<Canvas, EngineError> {
 fn blur(img: Canvas, strength: u32) -> Result<Canvas, EngineError> {
     let sigma = (f64::from(strength) / 100.0 * 4.0).max(0.5);
     let (w, h) = (img.w, img.h);
-    let factor = (sigma / 1.5).max(1.0);
+    // Always a real round trip: at factor 1 the resize back is a plain copy and a
+    // weak blur (or sharpen) did nothing.
+    let factor = (sigma / 1.5).max(1.25);
     let down = Resize {
         src: (0.0, 0.0, f64::from(w), f64::from(h)),
         out: (px(f64::from(w) / factor), px(f64::from(h) / factor)),

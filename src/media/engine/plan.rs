@@ -158,8 +158,11 @@ fn after_step(step: &Step, (mut w, mut h): (u32, u32)) -> (u32, u32) {
 
 fn check_size(step: &Step, (w, h): (u32, u32), limits: &Limits) -> Result<(), ParseError> {
     if u64::from(w) * u64::from(h) > limits.max_output_pixels {
-        let param = if step.border.is_some() && step.width.is_none() && step.height.is_none() {
+        let sized = step.width.is_some() || step.height.is_some();
+        let param = if step.border.is_some() && !sized {
             "bo"
+        } else if step.angle.is_some() && !sized {
+            "a"
         } else if step.width.is_some() || step.height.is_none() {
             "w"
         } else {
@@ -178,19 +181,58 @@ fn check_size(step: &Step, (w, h): (u32, u32), limits: &Limits) -> Result<(), Pa
 
 /// The output dimensions of `t` on a `width` x `height` input, or the parameter
 /// that makes it too large. Needs no pixels.
+///
+/// It also estimates the work, in pixel operations, each step adds (decoding the
+/// input, every resize's source and output, a rotation by an odd angle (4x: an
+/// affine resample), blur (6x), the other effects and corners, encoding the
+/// result), and refuses the step at which the total passes `limits.max_cost`, so
+/// a short chain of huge scales and rotations cannot take the CPU for seconds.
 pub fn plan(
     t: &Transformation,
     width: u32,
     height: u32,
     limits: &Limits,
 ) -> Result<(u32, u32), ParseError> {
+    let area = |(w, h): (u32, u32)| u64::from(w) * u64::from(h);
     let mut dims = (width, height);
-    for step in &t.steps {
+    let mut cost = area(dims);
+    for (i, step) in t.steps.iter().enumerate() {
         if let Some(r) = plan_resize(step, dims.0, dims.1, None) {
+            let source = (r.src.2 * r.src.3).max(0.0) as u64;
+            cost += source + 2 * area(r.out);
             dims = r.canvas.map_or(r.out, |(cw, ch, _, _)| (cw, ch));
         }
         dims = after_step(step, dims);
         check_size(step, dims, limits)?;
+        let here = area(dims);
+        cost += match step.angle {
+            Some(Angle::Degrees(d)) if d.rem_euclid(90) != 0 => 4 * here,
+            Some(_) => here,
+            None => 0,
+        };
+        cost += match step.effect {
+            Some(crate::domain::Effect::Blur(_)) => 6 * here,
+            Some(_) => here,
+            None => 0,
+        };
+        if step.radius.is_some() || step.border.is_some() {
+            cost += here;
+        }
+        if i + 1 == t.steps.len() {
+            cost += 2 * here;
+        }
+        if cost > limits.max_cost {
+            return Err(param_error(
+                "transformation",
+                format!(
+                    "step {} ({step}) brings the work to {} million pixel operations, \
+                     more than the {} allowed",
+                    i + 1,
+                    cost / 1_000_000,
+                    limits.max_cost / 1_000_000
+                ),
+            ));
+        }
     }
     Ok(dims)
 }

@@ -329,6 +329,32 @@ fn effects_change_pixels_the_way_their_names_say() {
     let (_, img) = run(&input, "e_pixelate:50");
     let rgb = img.to_rgb8();
     assert_eq!(rgb.get_pixel(0, 0), rgb.get_pixel(20, 20), "one block");
+    // Weak blurs and sharpens change pixels too (they used to be a plain copy).
+    let (_, plain) = run(&input, "c_scale,w_400");
+    for weak in ["e_blur:10", "e_blur:37"] {
+        let (_, img) = run(&input, weak);
+        assert!(img.to_rgb8() != plain.to_rgb8(), "{weak} did something");
+    }
+}
+
+#[test]
+fn transformations_that_cost_too_much_are_refused_naming_the_step() {
+    let limits = Limits::default();
+    // 49 MP in, then huge scales and odd-angle rotations: each step inside the
+    // output limit, the chain far over the cost budget.
+    let t: Transformation = "c_scale,w_3500/a_33/c_scale,w_3500/a_33/c_scale,w_3500/a_33"
+        .parse()
+        .unwrap();
+    let err = plan(&t, 7000, 7000, &limits).unwrap_err();
+    assert_eq!(err.param, "transformation");
+    assert!(err.message.starts_with("step "), "{}", err.message);
+    assert!(err.message.contains("a_"), "{}", err.message);
+    // An ordinary display size of a 17 MP photo is far inside it.
+    let t: Transformation = "c_limit,w_1600/q_85".parse().unwrap();
+    assert!(plan(&t, 5640, 3172, &limits).is_ok());
+    // A rotation alone past the output size names `a`.
+    let t: Transformation = "a_45".parse().unwrap();
+    assert_eq!(plan(&t, 4000, 4000, &limits).unwrap_err().param, "a");
 }
 
 #[test]

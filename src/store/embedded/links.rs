@@ -187,6 +187,24 @@ impl LinkRepo for EmbeddedStore {
         .await
     }
 
+    /// Walks the pending links (few: each owner has at most the cap).
+    async fn pending_count(&self, owner_id: &str) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let pending = txn
+            .open_table(PENDING_LINKS)
+            .map_err(StoreError::unavailable)?;
+        let links = txn.open_table(LINKS).map_err(StoreError::unavailable)?;
+        let mut count = 0;
+        for entry in pending.iter().map_err(StoreError::unavailable)? {
+            let (id, _) = entry.map_err(StoreError::unavailable)?;
+            if let Some(bytes) = links.get(id.value()).map_err(StoreError::unavailable)? {
+                let link: LinkRecord = decode(bytes.value())?;
+                count += u64::from(link.owner_id == owner_id);
+            }
+        }
+        Ok(count)
+    }
+
     async fn pending_links(
         &self,
         before: DateTime<Utc>,

@@ -235,6 +235,13 @@ impl LinkRepo for MongoStore {
         Ok(docs.into_iter().map(LinkRecord::from).collect())
     }
 
+    async fn pending_count(&self, owner_id: &str) -> Result<u64, StoreError> {
+        self.links
+            .count_documents(doc! { "owner_id": owner_id, "status": "pending" })
+            .await
+            .map_err(StoreError::unavailable)
+    }
+
     async fn link_counts(&self) -> Result<LinkCounts, StoreError> {
         let mut counts = [0u64; 3];
         let statuses = [LinkStatus::Pending, LinkStatus::Done, LinkStatus::Failed];

@@ -153,7 +153,16 @@ impl MongoStore {
             .keys(doc! { "status": 1, "_id": 1 })
             .build();
         self.links
-            .create_indexes([one_per_transformation, unique("slug"), by_photo, outbox])
+            .create_indexes([
+                one_per_transformation,
+                unique("slug"),
+                by_photo,
+                outbox,
+                // A user's pending links: the cap on queued jobs per user.
+                IndexModel::builder()
+                    .keys(doc! { "owner_id": 1, "status": 1 })
+                    .build(),
+            ])
             .await
             .map_err(StoreError::unavailable)?;
         Ok(())
