@@ -41,6 +41,8 @@ report() { # wrk --latency output -> one line
 report reads "$work/reads.txt"
 report writes "$work/writes.txt"
 cat "$work/abuse.txt"
-awk -v start=$start '($1 - start) >= 60 && !m {m=$2} {last=$2; if ($2 > max) max=$2}
-  END {printf "RSS after the first minute %.1f MiB, at the end %.1f MiB (%+.1f %%), peak %.1f MiB\n",
-       m/1024, last/1024, (last-m)*100/m, max/1024}' "$work/rss.txt"
+awk -v start=$start -v secs=$secs '{t=$1-start; r[NR]=$2; at[NR]=t; if ($2 > max) max=$2; n=NR}
+  END {line="RSS MiB:"; q=1
+       for (i=1; i<=n; i++) if (at[i] >= 60 && q==1) {line=line sprintf(" 1 min %.1f", r[i]/1024); q=2}
+       else if (q>=2 && q<=4 && at[i] >= secs*(q-1)/4) {line=line sprintf(", %d%% %.1f", (q-1)*25, r[i]/1024); q++}
+       printf "%s, end %.1f, peak %.1f\n", line, r[n]/1024, max/1024}' "$work/rss.txt"

@@ -49,7 +49,7 @@ def trickle():
         try:
             with socket.create_connection((host, port), timeout=60) as s:
                 s.sendall(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\n"
-                          b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+                          b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
                 while time.time() < deadline:
                     time.sleep(1)
                     s.sendall(b" ")

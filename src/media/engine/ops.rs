@@ -120,7 +120,11 @@ pub(super) fn raw(w: u32, h: u32, channels: u8, data: Vec<u8>) -> Canvas {
 
 pub(super) fn resize(img: Canvas, r: &Resize, scale: f64) -> Result<Canvas, EngineError> {
     let (x, y, w, h) = r.src;
-    let (x, y, w, h) = (x * scale, y * scale, w * scale, h * scale);
+    // Float geometry may land a hair outside the decoded image (276 / (276 / 800)
+    // is 800.0000000000001); the resizer refuses such boxes, so clamp them.
+    let (iw, ih) = (f64::from(img.w), f64::from(img.h));
+    let (x, y) = ((x * scale).clamp(0.0, iw), (y * scale).clamp(0.0, ih));
+    let (w, h) = ((w * scale).min(iw - x), (h * scale).min(ih - y));
     let (ow, oh) = r.out;
     if (x, y, w, h) == (0.0, 0.0, f64::from(img.w), f64::from(img.h)) && (ow, oh) == (img.w, img.h)
     {
