@@ -13,7 +13,8 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 
 use crate::actors::comment_board::{CommentBoardHandle, Comments};
-use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle, Photos};
+use crate::actors::jobs::Jobs;
+use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle, Photos, Purger};
 use crate::actors::queue_monitor::{Monitor, QueueMonitor};
 use crate::actors::rating_ledger::{RatingLedgerHandle, Ratings};
 use crate::actors::transform_worker::jobs::{JobMetrics, Transformer};
@@ -96,7 +97,14 @@ impl Application {
             max_attempts: settings.queue.max_attempts,
             metrics: job_metrics.clone(),
         };
-        let queue = start_queue(&settings, &store, Arc::new(transformer), run_worker).await?;
+        let jobs = Jobs {
+            transformer,
+            purger: Purger {
+                store: store.clone(),
+                media: media.clone(),
+            },
+        };
+        let queue = start_queue(&settings, &store, Arc::new(jobs), run_worker).await?;
         let photos = Photos::new(
             store.clone(),
             media.clone(),
@@ -255,7 +263,7 @@ async fn start_queue(
     Ok(queue)
 }
 
-/// `photoshare worker`: transformation consumers and the sweeper, no HTTP. Needs
+/// `photoshare worker`: job consumers (transformations, purges) and the sweeper, no HTTP. Needs
 /// RabbitMQ (the in-process queue lives inside `serve`).
 pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     if !uses_rabbitmq(&settings) {
@@ -269,14 +277,22 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let limits = engine::Limits::from_settings(&settings.media);
     let transformer = Transformer {
         store: store.clone(),
-        media,
+        media: media.clone(),
         workers: TransformWorker::start(consumers(&settings), limits),
         limits,
         urls: PublicUrls::new(&settings.public_url(settings.server.port)),
         max_attempts: settings.queue.max_attempts,
         metrics: Arc::new(JobMetrics::default()),
     };
-    start_queue(&settings, &store, Arc::new(transformer), true).await?;
+    let purger = Purger {
+        store: store.clone(),
+        media,
+    };
+    let jobs = Jobs {
+        transformer,
+        purger,
+    };
+    start_queue(&settings, &store, Arc::new(jobs), true).await?;
     let stop = shutdown_signal()?;
     tracing::info!(consumers = consumers(&settings), "worker running");
     stop.await;

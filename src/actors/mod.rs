@@ -53,6 +53,7 @@ macro_rules! service_actor {
 }
 
 pub mod comment_board;
+pub mod jobs;
 pub mod photo_store;
 pub mod queue_monitor;
 pub mod rating_ledger;

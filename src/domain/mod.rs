@@ -14,7 +14,7 @@ pub use photo::{keywords, words, Description, TagName, Tags, MAX_TAGS};
 pub use records::*;
 pub use transformation::*;
 pub use urls::PublicUrls;
-pub use user::{Bio, Email, FullName, Password, Role, Username};
+pub use user::{email_key, Bio, Email, FullName, Password, Role, Username};
 
 /// One rejected field, named as the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]

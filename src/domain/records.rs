@@ -28,7 +28,7 @@ impl UserRecord {
     }
 
     pub fn email_key(&self) -> String {
-        self.email.to_lowercase()
+        crate::domain::email_key(&self.email)
     }
 }
 
@@ -77,6 +77,15 @@ impl PhotoRecord {
     pub fn keywords(&self) -> Vec<String> {
         crate::domain::keywords(&self.description, &self.tags)
     }
+}
+
+/// A photo being deleted: gone for every read since `requested_at`, while the
+/// purge removes what hung off it and its files; the tombstone goes last, so a
+/// purge a crash interrupted is found and finished.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PhotoDeletion {
+    pub photo: PhotoRecord,
+    pub requested_at: DateTime<Utc>,
 }
 
 /// Search result order. Ties go by upload order: newer first when descending.

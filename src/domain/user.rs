@@ -30,7 +30,23 @@ impl AsRef<str> for Username {
     }
 }
 
-/// An email address, stored as typed; compared lower-cased.
+/// The key an email address is unique by: Unicode's compatibility caseless form
+/// (NFKD of the full case folding, twice, as Unicode defines caseless matching;
+/// composed to NFC to keep it short). `ΑΣ@`, `ας@` and `ασ@` (final sigma) are
+/// one address, as are a composed and a decomposed accent, and `ﬁ` and `fi`.
+pub fn email_key(s: &str) -> String {
+    use caseless::Caseless;
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
+        .default_case_fold()
+        .nfkd()
+        .default_case_fold()
+        .nfkd()
+        .nfc()
+        .collect()
+}
+
+/// An email address, stored as typed; compared by [`email_key`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
@@ -68,7 +84,7 @@ impl Email {
     }
 
     pub fn folded(&self) -> String {
-        self.0.to_lowercase()
+        email_key(&self.0)
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use super::{Job, JobQueue, QueueError, QueueStats};
+use super::{Job, JobQueue, QueueError, QueueStats, Work};
 
 #[derive(Default)]
 pub struct InProcessQueue {
@@ -27,7 +27,7 @@ struct State {
     turns: VecDeque<String>,
     waiting: u64,
     /// Waiting or being worked on: a second publish of either is a no-op.
-    known: HashSet<String>,
+    known: HashSet<Work>,
     in_flight: u64,
     consumers: u64,
 }
@@ -69,9 +69,9 @@ impl InProcessQueue {
     }
 
     /// The job taken by `next` is finished with (done, failed or to be retried).
-    pub fn ack(&self, link_id: &str) {
+    pub fn ack(&self, work: &Work) {
         let mut s = self.state();
-        s.known.remove(link_id);
+        s.known.remove(work);
         s.in_flight = s.in_flight.saturating_sub(1);
     }
 
@@ -88,7 +88,7 @@ impl JobQueue for InProcessQueue {
 
     async fn publish(&self, job: &Job) -> Result<(), QueueError> {
         let mut s = self.state();
-        if s.known.insert(job.link_id.clone()) {
+        if s.known.insert(job.work.clone()) {
             let line = s.lines.entry(job.owner_id.clone()).or_default();
             let first = line.is_empty();
             line.push_back(job.clone());
@@ -121,6 +121,10 @@ mod tests {
         Job::new(id, owner, 0)
     }
 
+    fn id(job: Job) -> String {
+        job.work.wire()
+    }
+
     #[tokio::test]
     async fn jobs_come_out_once_until_acked() {
         let q = InProcessQueue::default();
@@ -132,18 +136,14 @@ mod tests {
             2,
             "a duplicate is dropped"
         );
-        assert_eq!(q.next().await.link_id, "a");
+        assert_eq!(id(q.next().await), "a");
         q.publish(&job("a", "u")).await.unwrap();
         let s = q.stats().await.unwrap().remove(0);
         assert_eq!((s.ready, s.unacked), (1, 1), "in flight: not queued again");
-        q.ack("a");
+        q.ack(&Work::Transform("a".into()));
         q.publish(&job("a", "u")).await.unwrap();
-        assert_eq!(q.next().await.link_id, "b");
-        assert_eq!(
-            q.next().await.link_id,
-            "a",
-            "after the ack it can come again"
-        );
+        assert_eq!(id(q.next().await), "b");
+        assert_eq!(id(q.next().await), "a", "after the ack it can come again");
     }
 
     #[tokio::test]
@@ -157,12 +157,28 @@ mod tests {
         let order: Vec<String> = [(); 4].iter().map(|_| String::new()).collect();
         let mut taken = Vec::new();
         for _ in order {
-            taken.push(q.next().await.link_id);
+            taken.push(id(q.next().await));
         }
         assert_eq!(taken, ["heavy0", "light", "light2", "heavy1"]);
         assert_eq!(Job::new("x", "u", 0).priority, 9);
         assert_eq!(Job::new("x", "u", 4).priority, 5);
         assert_eq!(Job::new("x", "u", 40).priority, 0);
+    }
+
+    #[tokio::test]
+    async fn a_purge_and_a_link_with_the_same_id_are_two_jobs() {
+        let q = InProcessQueue::default();
+        q.publish(&job("x", "u")).await.unwrap();
+        q.publish(&Job::purge("x", "u")).await.unwrap();
+        q.publish(&Job::purge("x", "u")).await.unwrap();
+        assert_eq!(q.stats().await.unwrap()[0].ready, 2);
+        assert_eq!(q.next().await.work, Work::Transform("x".into()));
+        assert_eq!(q.next().await.work, Work::PurgePhoto("x".into()));
+        assert_eq!(Work::parse("purge:x"), Work::PurgePhoto("x".into()));
+        assert_eq!(
+            Work::parse(&Work::Transform("y".into()).wire()),
+            Work::Transform("y".into())
+        );
     }
 
     #[tokio::test]
@@ -174,6 +190,6 @@ mod tests {
         });
         tokio::task::yield_now().await;
         q.publish(&job("x", "u")).await.unwrap();
-        assert_eq!(consumer.await.unwrap().link_id, "x");
+        assert_eq!(id(consumer.await.unwrap()), "x");
     }
 }

@@ -1,11 +1,12 @@
-//! The job pipeline that makes transformed images: a queue (`JobQueue`: in-process
-//! or RabbitMQ) carrying link ids, and the worker (`worker`) that renders an image
-//! and its QR code and marks the link done.
+//! The job pipeline: a queue (`JobQueue`: in-process or RabbitMQ) carrying ids of
+//! work to do (`Work`: make a link's image, finish deleting a photo), and the
+//! consumers and sweeper (`worker`) that hand each to its handler.
 //!
-//! The link record is the outbox: it is written (pending) before its job is
-//! published, and a sweeper publishes again every link left pending (a publish that
-//! failed, a process that died in between). Delivery is at least once; the worker is
-//! idempotent (a finished link is never touched again), so redelivery is harmless.
+//! The records are the outbox: a pending link, or a photo's deletion tombstone, is
+//! written before its job is published, and a sweeper publishes again every one
+//! left behind (a publish that failed, a process that died in between). Delivery is
+//! at least once; handlers are idempotent (a finished link is never touched again, a
+//! purge that finds no tombstone has nothing to do), so redelivery is harmless.
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -38,11 +39,41 @@ pub struct QueueStats {
     pub consumers: u64,
 }
 
-/// A job as the queue carries it: the link to make, whose it is (in-process jobs
-/// take turns by owner), and its priority (RabbitMQ: higher first).
+/// What a job does, by the id of the record that says what is left to do.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Work {
+    /// Make a pending link's image and QR code.
+    Transform(String),
+    /// Finish a photo's deletion: what hangs off it, its files, then its tombstone.
+    PurgePhoto(String),
+}
+
+const PURGE: &str = "purge:";
+
+impl Work {
+    /// As a message carries it: a link id alone (what every job was before there
+    /// were others, so messages already queued still mean the same), or
+    /// `purge:<photo id>`.
+    pub fn wire(&self) -> String {
+        match self {
+            Work::Transform(link_id) => link_id.clone(),
+            Work::PurgePhoto(photo_id) => format!("{PURGE}{photo_id}"),
+        }
+    }
+
+    pub fn parse(wire: &str) -> Work {
+        match wire.strip_prefix(PURGE) {
+            Some(photo_id) => Work::PurgePhoto(photo_id.to_owned()),
+            None => Work::Transform(wire.to_owned()),
+        }
+    }
+}
+
+/// A job as the queue carries it: what to do, whose it is (in-process jobs take
+/// turns by owner), and its priority (RabbitMQ: higher first).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
-    pub link_id: String,
+    pub work: Work,
     pub owner_id: String,
     pub priority: u8,
 }
@@ -57,9 +88,19 @@ impl Job {
     pub fn new(link_id: &str, owner_id: &str, pending: u64) -> Self {
         let behind = u8::try_from(pending.min(u64::from(MAX_PRIORITY))).unwrap_or(MAX_PRIORITY);
         Job {
-            link_id: link_id.to_owned(),
+            work: Work::Transform(link_id.to_owned()),
             owner_id: owner_id.to_owned(),
             priority: MAX_PRIORITY - behind,
+        }
+    }
+
+    /// Finishing a photo's deletion: first in line (it is quick, and until it is
+    /// done the photo's comments still count on their authors' profiles).
+    pub fn purge(photo_id: &str, owner_id: &str) -> Self {
+        Job {
+            work: Work::PurgePhoto(photo_id.to_owned()),
+            owner_id: owner_id.to_owned(),
+            priority: MAX_PRIORITY,
         }
     }
 }

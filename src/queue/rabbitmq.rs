@@ -34,7 +34,7 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use tokio::sync::Mutex;
 
 use super::worker::{Disposition, JobHandler};
-use super::{Job, JobQueue, QueueError, QueueStats};
+use super::{Job, JobQueue, QueueError, QueueStats, Work};
 use crate::errors::error_chain;
 
 /// The three queue names, from the configured prefix.
@@ -224,7 +224,7 @@ impl RabbitQueue {
     async fn publish_to(
         &self,
         queue: &str,
-        link_id: &str,
+        wire: &str,
         properties: BasicProperties,
     ) -> Result<(), QueueError> {
         let options = BasicPublishOptions {
@@ -234,7 +234,7 @@ impl RabbitQueue {
         let confirmation = self
             .on_publisher(|channel| async move {
                 channel
-                    .basic_publish("", queue, options, link_id.as_bytes(), properties)
+                    .basic_publish("", queue, options, wire.as_bytes(), properties)
                     .await?
                     .await
             })
@@ -286,7 +286,7 @@ impl RabbitQueue {
                 FieldTable::default(),
             )
             .await?;
-        tracing::info!(queue = %self.names.work, prefetch, "consuming transformation jobs");
+        tracing::info!(queue = %self.names.work, prefetch, "consuming jobs");
         self.consumers.fetch_add(1, Relaxed);
         let jobs = Arc::new(tokio::sync::Semaphore::new(consumers.max(1)));
         let mut result = Ok(());
@@ -304,15 +304,15 @@ impl RabbitQueue {
             let (queue, handler) = (self.clone(), handler.clone());
             self.in_flight.fetch_add(1, Relaxed);
             tokio::spawn(async move {
-                let link_id = String::from_utf8_lossy(&delivery.data).into_owned();
+                let wire = String::from_utf8_lossy(&delivery.data).into_owned();
                 let requeue = |requeue| BasicNackOptions {
                     requeue,
                     ..BasicNackOptions::default()
                 };
-                let settled = match handler.handle(&link_id).await {
+                let settled = match handler.handle(&Work::parse(&wire)).await {
                     Disposition::Ack => delivery.ack(BasicAckOptions::default()).await,
                     Disposition::Retry(delay) => match queue
-                        .publish_later(&link_id, delay, delivery.properties.priority().unwrap_or(0))
+                        .publish_later(&wire, delay, delivery.properties.priority().unwrap_or(0))
                         .await
                     {
                         Ok(()) => delivery.ack(BasicAckOptions::default()).await,
@@ -324,7 +324,7 @@ impl RabbitQueue {
                 };
                 if let Err(e) = settled {
                     // The channel is gone: the broker delivers the job again.
-                    tracing::warn!(link_id, error = %error_chain(&e), "could not settle a job");
+                    tracing::warn!(job = wire, error = %error_chain(&e), "could not settle a job");
                 }
                 queue.in_flight.fetch_sub(1, Relaxed);
                 drop(permit);
@@ -337,7 +337,7 @@ impl RabbitQueue {
     /// Parks the job in the retry queue until `delay` has passed.
     async fn publish_later(
         &self,
-        link_id: &str,
+        wire: &str,
         delay: Duration,
         priority: u8,
     ) -> Result<(), QueueError> {
@@ -345,8 +345,7 @@ impl RabbitQueue {
         let properties = persistent()
             .with_expiration(expiration.into())
             .with_priority(priority);
-        self.publish_to(&self.names.retry, link_id, properties)
-            .await
+        self.publish_to(&self.names.retry, wire, properties).await
     }
 
     /// Message and consumer counts of a queue, as the broker reports them.
@@ -375,7 +374,7 @@ impl JobQueue for RabbitQueue {
 
     async fn publish(&self, job: &Job) -> Result<(), QueueError> {
         let properties = persistent().with_priority(job.priority);
-        self.publish_to(&self.names.work, &job.link_id, properties)
+        self.publish_to(&self.names.work, &job.work.wire(), properties)
             .await
     }
 

@@ -1,6 +1,6 @@
 //! Job consumers of the in-process queue, and the sweeper that publishes again the
-//! links left pending. What a job does is the `JobHandler`'s business (the actors
-//! layer's `transform_worker::jobs`); this layer only moves link ids.
+//! links left pending and the photo deletions left unfinished. What a job does is
+//! the `JobHandler`'s business (the actors layer's `jobs`); this layer only moves ids.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::inprocess::InProcessQueue;
-use super::{Job, JobQueue};
+use super::{Job, JobQueue, Work};
 use crate::errors::error_chain;
 use crate::ids::now_millis;
 use crate::store::Store;
@@ -24,10 +24,10 @@ pub enum Disposition {
     DeadLetter,
 }
 
-/// Runs one delivery of the job for a link.
+/// Runs one delivery of a job.
 #[async_trait]
 pub trait JobHandler: Send + Sync {
-    async fn handle(&self, link_id: &str) -> Disposition;
+    async fn handle(&self, work: &Work) -> Disposition;
 }
 
 /// Delay before the `attempt`-th retry: 1 s, 2 s, 4 s ... at most a minute.
@@ -35,25 +35,31 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(1u64 << attempt.saturating_sub(1).min(6)).min(Duration::from_secs(60))
 }
 
-/// Publishes every link left pending since before `age` ago (all of them for a
-/// zero age); returns how many.
+/// Publishes every link left pending, and every photo deletion left unfinished,
+/// since before `age` ago (all of them for a zero age); returns how many.
 pub async fn sweep(store: &Store, queue: &dyn JobQueue, age: Duration) -> u64 {
     let before = now_millis() - chrono::Duration::from_std(age).unwrap_or_default();
-    let pending = match store.links.pending_links(before, 1000).await {
-        Ok(p) => p,
+    let mut jobs: Vec<Job> = match store.photos.deletions(before, 1000).await {
+        Ok(d) => d
+            .iter()
+            .map(|d| Job::purge(&d.photo.id, &d.photo.owner_id))
+            .collect(),
         Err(e) => {
             tracing::warn!(error = %error_chain(&e), "sweeper: storage unavailable");
             return 0;
         }
     };
-    let mut published = 0;
-    for link in pending {
+    match store.links.pending_links(before, 1000).await {
         // A middle priority: how long the owner's queue is, the sweeper does not know.
-        let job = Job {
-            link_id: link.id.clone(),
+        Ok(pending) => jobs.extend(pending.iter().map(|link| Job {
+            work: Work::Transform(link.id.clone()),
             owner_id: link.owner_id.clone(),
             priority: super::MAX_PRIORITY / 2,
-        };
+        })),
+        Err(e) => tracing::warn!(error = %error_chain(&e), "sweeper: storage unavailable"),
+    }
+    let mut published = 0;
+    for job in jobs {
         match queue.publish(&job).await {
             Ok(()) => published += 1,
             Err(e) => {
@@ -65,8 +71,8 @@ pub async fn sweep(store: &Store, queue: &dyn JobQueue, age: Duration) -> u64 {
     published
 }
 
-/// Publishes jobs of links left pending: first those older than `first_age`, then
-/// every `every` those older than `every`, for as long as the runtime lives.
+/// Publishes the jobs left behind: first those older than `first_age`, then every
+/// `every` those older than `every`, for as long as the runtime lives.
 pub fn spawn_sweeper(store: Store, queue: Arc<dyn JobQueue>, first_age: Duration, every: Duration) {
     tokio::spawn(async move {
         let mut age = first_age;
@@ -96,8 +102,8 @@ pub fn run_local(
         tokio::spawn(async move {
             loop {
                 let job = queue.next().await;
-                let disposition = handler.handle(&job.link_id).await;
-                queue.ack(&job.link_id);
+                let disposition = handler.handle(&job.work).await;
+                queue.ack(&job.work);
                 if let Disposition::Retry(delay) = disposition {
                     let queue = queue.clone();
                     tokio::spawn(async move {

@@ -5,7 +5,7 @@ use chrono::Duration;
 
 use super::*;
 
-async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
+pub(super) async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut out = vec![(
         Store::embedded(embedded::EmbeddedStore::open(dir.path()).expect("open redb")),
@@ -21,7 +21,7 @@ async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
     out
 }
 
-fn new_user(name: &str) -> NewUser {
+pub(super) fn new_user(name: &str) -> NewUser {
     NewUser {
         id: new_id(),
         username: name.to_owned(),
@@ -178,7 +178,7 @@ async fn revoking_a_users_sessions_spares_the_exception_and_other_users() {
     }
 }
 
-fn photo(owner: &str, tags: &[&str]) -> PhotoRecord {
+pub(super) fn photo(owner: &str, tags: &[&str]) -> PhotoRecord {
     let now = now_millis();
     PhotoRecord {
         id: new_id(),
@@ -251,9 +251,22 @@ async fn photos_round_trip_and_keep_tag_and_owner_counts() {
             .collect();
         assert_eq!(counts, [("sea", 1), ("sky", 1), ("sun", 1)]);
 
-        let removed = repo.delete_photo(&b.id).await.unwrap().unwrap();
+        let removed = repo.delete_photo(&b.id, later).await.unwrap().unwrap();
         assert_eq!(removed.id, b.id);
-        assert!(repo.delete_photo(&b.id).await.unwrap().is_none());
+        assert!(repo.delete_photo(&b.id, later).await.unwrap().is_none());
+        assert!(repo.photo(&b.id).await.unwrap().is_none());
+        // The tombstone keeps what the purge needs, until the purge removes it.
+        let tombstone = repo.deletion(&b.id).await.unwrap().unwrap();
+        assert_eq!((tombstone.photo, tombstone.requested_at), (removed, later));
+        assert!(repo
+            .deletions(later - Duration::seconds(1), 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(repo.deletions(later, 10).await.unwrap().len(), 1);
+        repo.finish_deletion(&b.id).await.unwrap();
+        assert!(repo.deletion(&b.id).await.unwrap().is_none());
+        assert!(repo.deletions(later, 10).await.unwrap().is_empty());
         assert!(repo.photo_by_slug(&b.slug).await.unwrap().is_none());
         assert_eq!(repo.photo_count("owner1").await.unwrap(), 1);
         let (tags, total) = repo.tags("se", 10, 0).await.unwrap();
@@ -406,7 +419,7 @@ async fn search_matches_a_brute_force_reference_after_every_kind_of_write() {
                 .unwrap();
         }
         for id in ids.iter().skip(3).step_by(11) {
-            store.photos.delete_photo(id).await.unwrap();
+            store.photos.delete_photo(id, now_millis()).await.unwrap();
         }
         let mut all = Vec::new();
         for id in &ids {
@@ -474,7 +487,7 @@ async fn search_matches_a_brute_force_reference_after_every_kind_of_write() {
     }
 }
 
-fn link(photo: &PhotoRecord, transformation: &str) -> LinkRecord {
+pub(super) fn link(photo: &PhotoRecord, transformation: &str) -> LinkRecord {
     LinkRecord {
         id: new_id(),
         photo_id: photo.id.clone(),
@@ -608,14 +621,9 @@ async fn links_are_one_per_transformation_and_finish_exactly_once() {
         let removed = store.links.delete_link(&second.id).await.unwrap().unwrap();
         assert_eq!(removed.id, second.id);
         assert!(store.links.delete_link(&second.id).await.unwrap().is_none());
-        // The photo cascade hands back the files to remove.
-        let cascade = store
-            .photo_dependents
-            .iter()
-            .find(|d| d.name() == "transformations")
-            .unwrap();
-        let keys = cascade.remove_for_photo(&p.id).await.unwrap();
-        assert_eq!(keys, ["t/a.jpg", "t/a.qr.png"], "{b}");
+        // Deleting a link hands it back as it was, with the files to remove.
+        let gone = store.links.delete_link(&first.id).await.unwrap().unwrap();
+        assert_eq!(gone.media_keys(), ["t/a.jpg", "t/a.qr.png"], "{b}");
         assert!(store.links.link(&first.id).await.unwrap().is_none());
         assert_eq!(
             store.links.link_counts().await.unwrap(),

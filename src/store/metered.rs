@@ -62,7 +62,10 @@ metered!(PhotoRepo, "photos" {
     fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError>;
     fn photo_by_slug(&self, slug: &str) -> Result<Option<PhotoRecord>, StoreError>;
     fn update_photo(&self, id: &str, description: String, tags: Option<Vec<String>>, updated_at: DateTime<Utc>) -> Result<PhotoRecord, StoreError>;
-    fn delete_photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError>;
+    fn delete_photo(&self, id: &str, at: DateTime<Utc>) -> Result<Option<PhotoRecord>, StoreError>;
+    fn deletions(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<PhotoDeletion>, StoreError>;
+    fn deletion(&self, photo_id: &str) -> Result<Option<PhotoDeletion>, StoreError>;
+    fn finish_deletion(&self, photo_id: &str) -> Result<(), StoreError>;
     fn photo_count(&self, owner_id: &str) -> Result<u64, StoreError>;
     fn search(&self, query: &PhotoQuery) -> Result<(Vec<PhotoRecord>, u64), StoreError>;
     fn tags(&self, prefix: &str, limit: u32, offset: u64) -> Result<(Vec<TagCount>, u64), StoreError>;
@@ -93,7 +96,6 @@ metered!(LinkRepo, "links" {
     fn count_attempt(&self, id: &str) -> Result<u32, StoreError>;
     fn finish_link(&self, id: &str, outcome: LinkOutcome, at: DateTime<Utc>) -> Result<bool, StoreError>;
     fn delete_link(&self, id: &str) -> Result<Option<LinkRecord>, StoreError>;
-    fn delete_photo_links(&self, photo_id: &str) -> Result<Vec<LinkRecord>, StoreError>;
     fn pending_links(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<LinkRecord>, StoreError>;
     fn link_counts(&self) -> Result<LinkCounts, StoreError>;
     fn pending_count(&self, owner_id: &str) -> Result<u64, StoreError>;

@@ -16,6 +16,8 @@ pub mod mongo;
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod races;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -137,8 +139,24 @@ pub trait PhotoRepo: Send + Sync {
         tags: Option<Vec<String>>,
         updated_at: DateTime<Utc>,
     ) -> Result<PhotoRecord, StoreError>;
-    /// Removes the record and unlinks its tags; returns what was removed.
-    async fn delete_photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError>;
+    /// The first half of a deletion, in one atomic step: the photo leaves every read
+    /// (by id, by slug, search, counts), its tags are unlinked, and a tombstone
+    /// (`PhotoDeletion`) records what the purge still has to remove. Returns the
+    /// photo; `None` when there is none (or it is being deleted already).
+    async fn delete_photo(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PhotoRecord>, StoreError>;
+    /// Tombstones written at or before `before`, oldest first: the purges to run.
+    async fn deletions(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PhotoDeletion>, StoreError>;
+    async fn deletion(&self, photo_id: &str) -> Result<Option<PhotoDeletion>, StoreError>;
+    /// Removes the tombstone, the last step of a purge.
+    async fn finish_deletion(&self, photo_id: &str) -> Result<(), StoreError>;
     async fn photo_count(&self, owner_id: &str) -> Result<u64, StoreError>;
     /// A page of the photos matching every filter, in the asked order, and how many
     /// match in all. Served from indexes: the cost follows the candidates, not the
@@ -226,9 +244,9 @@ pub trait LinkRepo: Send + Sync {
         outcome: LinkOutcome,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Removes the link and returns it as it was at that moment (with the output of a
+    /// job that finished just before, whose files the caller then removes).
     async fn delete_link(&self, id: &str) -> Result<Option<LinkRecord>, StoreError>;
-    /// Every link of a photo (the photo cascade); returns what was removed.
-    async fn delete_photo_links(&self, photo_id: &str) -> Result<Vec<LinkRecord>, StoreError>;
     /// Pending links created at or before `before`, oldest first: the sweeper's work.
     async fn pending_links(
         &self,
@@ -240,22 +258,9 @@ pub trait LinkRepo: Send + Sync {
     async fn pending_count(&self, owner_id: &str) -> Result<u64, StoreError>;
 }
 
-struct LinkCascade(Arc<dyn LinkRepo>);
-
-#[async_trait]
-impl PhotoDependent for LinkCascade {
-    fn name(&self) -> &'static str {
-        "transformations"
-    }
-
-    async fn remove_for_photo(&self, photo_id: &str) -> Result<Vec<String>, StoreError> {
-        let removed = self.0.delete_photo_links(photo_id).await?;
-        Ok(removed.iter().flat_map(LinkRecord::media_keys).collect())
-    }
-}
-
-/// Anything that hangs off a photo (comments, ratings, links) registers one of these;
-/// deleting a photo calls each, so a new feature plugs into the cascade.
+/// Records that hang off a photo (comments, ratings) register one of these; the
+/// purge of a deleted photo calls each, so a new feature plugs into the cascade.
+/// Links are the purge's own business: their files go before their records.
 #[async_trait]
 pub trait PhotoDependent: Send + Sync {
     fn name(&self) -> &'static str;
@@ -315,7 +320,7 @@ pub struct Store {
     pub health: Arc<dyn Health>,
     /// Operations asked of this store, counted (`/metrics`).
     pub ops: Arc<crate::telemetry::DbOps>,
-    /// Run, in order, when a photo is deleted.
+    /// Run, in order, by the purge of a deleted photo.
     pub photo_dependents: Vec<Arc<dyn PhotoDependent>>,
 }
 
@@ -349,7 +354,6 @@ impl Store {
             photo_dependents: vec![
                 Arc::new(CommentCascade(comments.clone())),
                 Arc::new(RatingCascade(ratings.clone())),
-                Arc::new(LinkCascade(links.clone())),
             ],
             links,
             comments,

@@ -11,7 +11,7 @@ use wiremock::matchers::{basic_auth, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::fixtures::{self, contains};
-use crate::helpers::{assert_problem, spawn_app_with, Role, TestApp};
+use crate::helpers::{assert_problem, eventually, spawn_app_with, Role, TestApp};
 
 const KEY: &str = "123456789012345";
 const SECRET: &str = "fake-api-secret-abc";
@@ -176,8 +176,14 @@ async fn uploads_are_signed_and_links_redirect_to_the_cdn() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    // The purge after a deletion is a queued job.
+    let destroyed = |r: &Request| r.url.path().ends_with("/destroy");
+    eventually("the purge destroys the upload", || async {
+        posted(&fake).await.iter().any(destroyed)
+    })
+    .await;
     let requests = posted(&fake).await;
-    let destroy = form_fields(requests.last().unwrap());
+    let destroy = form_fields(requests.iter().find(|r| destroyed(r)).unwrap());
     assert_eq!(destroy["public_id"], public_id.as_bytes());
     assert_eq!(destroy["invalidate"], b"true");
 }

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use crate::fixtures;
 use crate::helpers::{
-    amqp_url, assert_problem, error_fields, spawn_app, spawn_app_with, spawn_app_without_worker,
-    Role, TestApp, TestUser,
+    amqp_url, assert_problem, error_fields, eventually, spawn_app, spawn_app_with,
+    spawn_app_without_worker, Role, TestApp, TestUser,
 };
 
 pub async fn photo(app: &TestApp, user: &TestUser, w: u32, h: u32) -> String {
@@ -346,5 +346,12 @@ async fn deleting_the_photo_deletes_its_links() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let path = format!("/api/transformations/{}", link["id"].as_str().unwrap());
     assert_problem(app.get(&path, None).await, StatusCode::NOT_FOUND).await;
-    assert!(walk(&app.data_dir().join("media").join("t")).is_empty());
+    let public = app.fetch(link["url"].as_str().unwrap()).await;
+    assert_problem(public, StatusCode::NOT_FOUND).await;
+    let outputs = app.data_dir().join("media").join("t");
+    eventually("the purge removes the link's files", || {
+        let outputs = outputs.clone();
+        async move { walk(&outputs).is_empty() }
+    })
+    .await;
 }

@@ -154,11 +154,21 @@ impl Photos {
     }
 
     pub(super) async fn get_link(self, msg: GetLink) -> Result<LinkRecord, LinkError> {
-        self.store
-            .links
-            .link(&msg.id)
-            .await?
-            .ok_or(LinkError::NotFound("transformation"))
+        let link = self.store.links.link(&msg.id).await?;
+        self.live(link, "transformation").await
+    }
+
+    /// The link, unless its photo is deleted: between the deletion and the purge
+    /// (queued) the records still exist, but nobody sees them any more.
+    async fn live(
+        &self,
+        link: Option<LinkRecord>,
+        what: &'static str,
+    ) -> Result<LinkRecord, LinkError> {
+        match link {
+            Some(link) if self.store.photos.deletion(&link.photo_id).await?.is_none() => Ok(link),
+            _ => Err(LinkError::NotFound(what)),
+        }
     }
 
     pub(super) async fn list_links(
@@ -176,12 +186,8 @@ impl Photos {
     }
 
     pub(super) async fn delete_link(self, msg: DeleteLink) -> Result<(), LinkError> {
-        let link = self
-            .store
-            .links
-            .link(&msg.id)
-            .await?
-            .ok_or(LinkError::NotFound("transformation"))?;
+        let link = self.store.links.link(&msg.id).await?;
+        let link = self.live(link, "transformation").await?;
         if link.owner_id != msg.caller.id && msg.caller.role != Role::Admin {
             return Err(LinkError::Forbidden);
         }
@@ -201,11 +207,8 @@ impl Photos {
     }
 
     async fn by_slug(&self, slug: &str) -> Result<LinkRecord, LinkError> {
-        self.store
-            .links
-            .link_by_slug(slug)
-            .await?
-            .ok_or(LinkError::NotFound("link"))
+        let link = self.store.links.link_by_slug(slug).await?;
+        self.live(link, "link").await
     }
 
     pub(super) async fn open_link(self, msg: OpenLink) -> Result<LinkImage, LinkError> {

@@ -1,4 +1,4 @@
-//! PhotoStore: uploads, photo records, tags, the delete cascade, and the
+//! PhotoStore: uploads, photo records, tags, deletions (`purge`), and the
 //! transformation links that hang off photos (`links`). It owns the upload
 //! pipeline's memory budget and the cache of served images, shared by its instance
 //! in every HTTP worker.
@@ -24,11 +24,13 @@ use crate::media::engine::Limits;
 use crate::media::ingest::{self, Format, IngestError};
 use crate::media::{MediaError, MediaStore};
 use crate::queue::bus::{Event, EventBus};
-use crate::queue::JobQueue;
+use crate::queue::{Job, JobQueue};
 use crate::store::{PhotoQuery, PhotoRecord, Store, StoreError, TagCount};
 
 mod links;
+mod purge;
 pub use links::*;
+pub use purge::{PurgeError, Purger};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
@@ -362,32 +364,27 @@ impl Photos {
         Ok(updated)
     }
 
-    /// Record first (the photo is gone for everyone at once), then what hangs off it,
-    /// then the files. A failure after the record is gone is logged; nothing left
-    /// behind is reachable.
+    /// The tombstone first, in one atomic step (the photo is gone for everyone at
+    /// once, its tags unlinked); the rest is the purge's, a queued job (see
+    /// `purge`). A queue that is down delays the purge until the sweeper
+    /// publishes it; the deletion is answered either way.
     async fn delete(self, msg: DeletePhoto) -> Result<(), PhotoError> {
         self.owned(&msg.id, &msg.caller).await?;
         let photo = self
             .store
             .photos
-            .delete_photo(&msg.id)
+            .delete_photo(&msg.id, now_millis())
             .await?
             .ok_or(PhotoError::NotFound)?;
         self.bus.publish(Event::UserChanged(photo.owner_id.clone()));
-        let mut keys = vec![photo.media_key.clone()];
-        for dependent in &self.store.photo_dependents {
-            match dependent.remove_for_photo(&photo.id).await {
-                Ok(more) => keys.extend(more),
-                Err(e) => tracing::error!(photo_id = %photo.id, dependent = dependent.name(),
-                    error = %crate::errors::error_chain(&e), "cascade delete failed"),
-            }
-        }
-        for key in keys {
-            self.cache.remove(&key);
-            if let Err(e) = self.media.delete(&key).await {
-                tracing::error!(key, error = %crate::errors::error_chain(&e),
-                    "could not remove a deleted photo's file");
-            }
+        self.cache.remove(&photo.media_key);
+        if let Err(e) = self
+            .queue
+            .publish(&Job::purge(&photo.id, &photo.owner_id))
+            .await
+        {
+            tracing::warn!(photo_id = %photo.id, error = %crate::errors::error_chain(&e),
+                "could not queue the purge of a deleted photo; the sweeper will");
         }
         Ok(())
     }

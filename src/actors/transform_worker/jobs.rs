@@ -10,7 +10,6 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use tracing::Instrument;
 
@@ -20,7 +19,7 @@ use crate::errors::error_chain;
 use crate::ids::now_millis;
 use crate::media::engine::{self, EngineError, Limits};
 use crate::media::MediaStore;
-use crate::queue::worker::{backoff, Disposition, JobHandler};
+use crate::queue::worker::{backoff, Disposition};
 use crate::store::{LinkOutcome, LinkOutput, LinkRecord, LinkStatus, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +105,7 @@ pub fn link_keys(slug: &str, format: crate::media::ingest::Format) -> (String, S
 
 impl Transformer {
     /// Handles one delivery of the job for `link_id`.
-    async fn run(&self, link_id: &str) -> Disposition {
+    pub async fn run(&self, link_id: &str) -> Disposition {
         let link = match self.store.links.link(link_id).await {
             Ok(Some(link)) if link.status == LinkStatus::Pending => link,
             // Gone or already finished: a redelivery, nothing to do.
@@ -264,20 +263,20 @@ impl Transformer {
             height,
             size_bytes: 0,
             sha256: String::new(),
-            qr_key,
+            qr_key: qr_key.clone(),
             url: Some(derived),
         };
-        self.store
+        let done = LinkOutcome::Done(output);
+        if !self
+            .store
             .links
-            .finish_link(&link.id, LinkOutcome::Done(output), now_millis())
-            .await?;
+            .finish_link(&link.id, done, now_millis())
+            .await?
+            && self.store.links.link(&link.id).await?.is_none()
+        {
+            // Deleted while we worked: nothing refers to the QR code any more.
+            let _ = self.media.delete(&qr_key).await;
+        }
         Ok(())
-    }
-}
-
-#[async_trait]
-impl JobHandler for Transformer {
-    async fn handle(&self, link_id: &str) -> Disposition {
-        self.run(link_id).await
     }
 }

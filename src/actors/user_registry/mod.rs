@@ -201,7 +201,10 @@ impl Accounts {
     async fn login(self, msg: Login) -> Result<TokenPair, UserError> {
         // Usernames cannot contain '@', so the two lookups never compete.
         let user = if msg.login.contains('@') {
-            self.store.users.by_email(&msg.login.to_lowercase()).await?
+            self.store
+                .users
+                .by_email(&crate::domain::email_key(&msg.login))
+                .await?
         } else {
             self.store
                 .users

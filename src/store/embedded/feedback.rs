@@ -13,6 +13,25 @@ use super::{
 };
 use crate::store::{CommentRecord, CommentRepo, PhotoRepo, RatingRecord, RatingRepo, StoreError};
 
+/// A record of `table` whose photo is live: the comments and ratings of a deleted
+/// photo wait for its purge, and meanwhile nobody can edit or remove them.
+fn live_in<T: serde::de::DeserializeOwned>(
+    txn: &WriteTransaction,
+    table: redb::TableDefinition<&str, &[u8]>,
+    id: &str,
+    photo_of: impl Fn(&T) -> &str,
+) -> Result<Option<T>, TxError> {
+    let record: Option<T> = {
+        let table = txn.open_table(table)?;
+        let found = table.get(id)?;
+        found.map(|b| decode(b.value())).transpose()?
+    };
+    match record {
+        Some(r) if photo_in(txn, photo_of(&r))?.is_some() => Ok(Some(r)),
+        _ => Ok(None),
+    }
+}
+
 fn remove_comment_in(txn: &WriteTransaction, id: &str) -> Result<Option<CommentRecord>, TxError> {
     let removed = txn
         .open_table(COMMENTS)?
@@ -88,14 +107,14 @@ impl CommentRepo for EmbeddedStore {
     ) -> Result<CommentRecord, StoreError> {
         let id = id.to_owned();
         self.write(move |txn| {
-            let mut comments = txn.open_table(COMMENTS)?;
-            let mut comment: CommentRecord = match comments.get(id.as_str())? {
-                Some(bytes) => decode(bytes.value())?,
-                None => return Err(TxError::Store(StoreError::NotFound)),
+            let Some(mut comment) = live_in(txn, COMMENTS, &id, |c: &CommentRecord| &c.photo_id)?
+            else {
+                return Err(TxError::Store(StoreError::NotFound));
             };
             comment.text = text;
             comment.updated_at = updated_at;
-            comments.insert(id.as_str(), encode(&comment)?.as_slice())?;
+            txn.open_table(COMMENTS)?
+                .insert(id.as_str(), encode(&comment)?.as_slice())?;
             Ok(comment)
         })
         .await
@@ -104,6 +123,9 @@ impl CommentRepo for EmbeddedStore {
     async fn delete_comment(&self, id: &str) -> Result<Option<CommentRecord>, StoreError> {
         let id = id.to_owned();
         self.write(move |txn| {
+            if live_in(txn, COMMENTS, &id, |c: &CommentRecord| &c.photo_id)?.is_none() {
+                return Ok(None);
+            }
             let Some(comment) = remove_comment_in(txn, &id)? else {
                 return Ok(None);
             };
@@ -178,6 +200,9 @@ impl RatingRepo for EmbeddedStore {
     async fn delete_rating(&self, id: &str) -> Result<Option<RatingRecord>, StoreError> {
         let id = id.to_owned();
         self.write(move |txn| {
+            if live_in(txn, RATINGS, &id, |r: &RatingRecord| &r.photo_id)?.is_none() {
+                return Ok(None);
+            }
             let Some(rating) = remove_rating_in(txn, &id)? else {
                 return Ok(None);
             };

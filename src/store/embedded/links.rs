@@ -174,19 +174,6 @@ impl LinkRepo for EmbeddedStore {
         self.write(move |txn| remove_link_in(txn, &id)).await
     }
 
-    async fn delete_photo_links(&self, photo_id: &str) -> Result<Vec<LinkRecord>, StoreError> {
-        let photo_id = photo_id.to_owned();
-        self.write(move |txn| {
-            let ids = children(&txn.open_table(PHOTO_LINKS)?, &photo_id)?;
-            let mut removed = Vec::new();
-            for id in ids {
-                removed.extend(remove_link_in(txn, &id)?);
-            }
-            Ok(removed)
-        })
-        .await
-    }
-
     /// Walks the pending links (few: each owner has at most the cap).
     async fn pending_count(&self, owner_id: &str) -> Result<u64, StoreError> {
         let txn = self.db.begin_read().map_err(StoreError::unavailable)?;

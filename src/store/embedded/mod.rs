@@ -36,6 +36,8 @@ const BLOCKLIST: TableDefinition<&str, i64> = TableDefinition::new("token_blockl
 const PHOTOS: TableDefinition<&str, &[u8]> = TableDefinition::new("photos");
 const PHOTO_BY_SLUG: TableDefinition<&str, &str> = TableDefinition::new("photos_by_slug");
 const OWNER_PHOTO_COUNT: TableDefinition<&str, u64> = TableDefinition::new("owner_photo_count");
+/// Photo id -> `PhotoDeletion`: deleted photos whose purge has not finished.
+const PHOTO_DELETIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("photo_deletions");
 /// Tags are application-wide objects: name -> number of photos carrying it.
 const TAGS: TableDefinition<&str, u64> = TableDefinition::new("tags");
 /// Replaced by the `t:` postings of the search index; dropped on open.
@@ -77,6 +79,9 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// Bumped whenever what the index holds changes; a file with another version is
 /// re-indexed when it is opened.
 const SEARCH_INDEX_VERSION: u64 = 2;
+/// Bumped whenever `domain::email_key` changes (2: Unicode case folding, was
+/// lower-casing); a file with another version has its email index rebuilt.
+const EMAIL_KEYS_VERSION: u64 = 2;
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -116,6 +121,7 @@ impl EmbeddedStore {
             txn.open_table(PHOTOS)?;
             txn.open_table(PHOTO_BY_SLUG)?;
             txn.open_table(OWNER_PHOTO_COUNT)?;
+            txn.open_table(PHOTO_DELETIONS)?;
             txn.open_table(TAGS)?;
             txn.delete_table(TAG_PHOTOS)?;
             txn.open_table(COMMENTS)?;
@@ -138,6 +144,12 @@ impl EmbeddedStore {
                 rebuild_search_index(txn)?;
                 txn.open_table(META)?
                     .insert("search_index", SEARCH_INDEX_VERSION)?;
+            }
+            let version = txn.open_table(META)?.get("email_keys")?.map(|v| v.value());
+            if version != Some(EMAIL_KEYS_VERSION) {
+                users::rekey_emails(txn)?;
+                txn.open_table(META)?
+                    .insert("email_keys", EMAIL_KEYS_VERSION)?;
             }
             Ok(())
         })?;

@@ -7,9 +7,10 @@ use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
 use super::search::index_photo;
 use super::{
-    bump, decode, encode, EmbeddedStore, TxError, OWNER_PHOTO_COUNT, PHOTOS, PHOTO_BY_SLUG, TAGS,
+    bump, decode, encode, EmbeddedStore, TxError, OWNER_PHOTO_COUNT, PHOTOS, PHOTO_BY_SLUG,
+    PHOTO_DELETIONS, TAGS,
 };
-use crate::store::{PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount};
+use crate::store::{PhotoDeletion, PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount};
 
 #[async_trait]
 impl PhotoRepo for EmbeddedStore {
@@ -71,7 +72,11 @@ impl PhotoRepo for EmbeddedStore {
         .await
     }
 
-    async fn delete_photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+    async fn delete_photo(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PhotoRecord>, StoreError> {
         let id = id.to_owned();
         self.write(move |txn| {
             let mut photos = txn.open_table(PHOTOS)?;
@@ -83,7 +88,49 @@ impl PhotoRepo for EmbeddedStore {
             txn.open_table(PHOTO_BY_SLUG)?.remove(photo.slug.as_str())?;
             bump(&mut txn.open_table(OWNER_PHOTO_COUNT)?, &photo.owner_id, -1)?;
             index_photo(txn, &photo, -1)?;
-            Ok(Some(photo))
+            let tombstone = PhotoDeletion {
+                photo,
+                requested_at: at,
+            };
+            txn.open_table(PHOTO_DELETIONS)?
+                .insert(id.as_str(), encode(&tombstone)?.as_slice())?;
+            Ok(Some(tombstone.photo))
+        })
+        .await
+    }
+
+    /// Walks the tombstones (few: each lasts as long as its purge).
+    async fn deletions(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PhotoDeletion>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let table = txn
+            .open_table(PHOTO_DELETIONS)
+            .map_err(StoreError::unavailable)?;
+        let mut out: Vec<PhotoDeletion> = Vec::new();
+        for entry in table.iter().map_err(StoreError::unavailable)? {
+            let (_, bytes) = entry.map_err(StoreError::unavailable)?;
+            let d: PhotoDeletion = decode(bytes.value())?;
+            if d.requested_at <= before {
+                out.push(d);
+            }
+        }
+        out.sort_by_key(|d| d.requested_at);
+        out.truncate(limit as usize);
+        Ok(out)
+    }
+
+    async fn deletion(&self, photo_id: &str) -> Result<Option<PhotoDeletion>, StoreError> {
+        self.read_json(PHOTO_DELETIONS, photo_id)
+    }
+
+    async fn finish_deletion(&self, photo_id: &str) -> Result<(), StoreError> {
+        let id = photo_id.to_owned();
+        self.write(move |txn| {
+            txn.open_table(PHOTO_DELETIONS)?.remove(id.as_str())?;
+            Ok(())
         })
         .await
     }

@@ -17,6 +17,36 @@ use crate::store::{
     UserRepo,
 };
 
+/// Rebuilds the email index with today's `email_key`. Accounts whose addresses now
+/// fold to one key (made apart before case folding) keep working by id and
+/// username; the oldest keeps the email login, and the others are logged for an
+/// admin to resolve.
+pub(super) fn rekey_emails(txn: &WriteTransaction) -> Result<(), TxError> {
+    let users: Vec<UserRecord> = {
+        let table = txn.open_table(USERS)?;
+        let mut all = Vec::new();
+        for entry in table.iter()? {
+            all.push(decode(entry?.1.value())?);
+        }
+        all
+    };
+    txn.delete_table(USER_BY_EMAIL)?;
+    let mut by_email = txn.open_table(USER_BY_EMAIL)?;
+    for user in &users {
+        let key = user.email_key();
+        let taken = by_email.get(key.as_str())?.map(|id| id.value().to_owned());
+        match taken {
+            Some(first) => tracing::warn!(user_id = %user.id, other = %first,
+                "two accounts have the same email once case-folded; only the older one \
+                 can log in with it"),
+            None => {
+                by_email.insert(key.as_str(), user.id.as_str())?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl EmbeddedStore {
     fn user_by_index(
         &self,
@@ -114,14 +144,20 @@ impl UserRepo for EmbeddedStore {
     ) -> Result<UserRecord, StoreError> {
         self.modify_user(id, move |txn, user| {
             if let Some(email) = patch.email {
-                let new_key = email.to_lowercase();
+                let new_key = crate::domain::email_key(&email);
                 let old_key = user.email_key();
                 if new_key != old_key {
                     let mut by_email = txn.open_table(USER_BY_EMAIL)?;
                     if by_email.get(new_key.as_str())?.is_some() {
                         return Err(TxError::Store(StoreError::Conflict("email")));
                     }
-                    by_email.remove(old_key.as_str())?;
+                    // Only our own entry (see `rekey_emails` for accounts without one).
+                    let ours = by_email
+                        .get(old_key.as_str())?
+                        .is_some_and(|owner| owner.value() == user.id);
+                    if ours {
+                        by_email.remove(old_key.as_str())?;
+                    }
                     by_email.insert(new_key.as_str(), user.id.as_str())?;
                 }
                 user.email = email;

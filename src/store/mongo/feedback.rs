@@ -4,15 +4,17 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{self, doc, oid::ObjectId, Document};
+use mongodb::error::Error as MongoError;
 use mongodb::options::ReturnDocument;
+use mongodb::ClientSession;
 use serde::{Deserialize, Serialize};
 
 use super::{
     find_one_as, find_page, from_bson_dt, is_duplicate, parse_oid, to_bson_dt, MongoStore,
 };
-use crate::store::{CommentRecord, CommentRepo, PhotoRepo, RatingRecord, RatingRepo, StoreError};
+use crate::store::{CommentRecord, CommentRepo, RatingRecord, RatingRepo, StoreError};
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct CommentDoc {
     #[serde(rename = "_id")]
     id: ObjectId,
@@ -38,7 +40,7 @@ impl From<CommentDoc> for CommentRecord {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct RatingDoc {
     #[serde(rename = "_id")]
     id: ObjectId,
@@ -63,24 +65,38 @@ impl From<RatingDoc> for RatingRecord {
 }
 
 impl MongoStore {
-    /// `$inc` on one photo; true when the photo exists.
-    async fn bump_photo(&self, photo_id: &str, inc: Document) -> Result<bool, StoreError> {
+    /// `$inc` on one photo, inside the caller's transaction; true when the photo
+    /// exists. Being a write to the photo, it also orders the transaction against
+    /// the photo's deletion (see `delete_photo`).
+    pub(super) async fn bump_photo(
+        &self,
+        s: &mut ClientSession,
+        photo_id: &str,
+        inc: Document,
+    ) -> Result<bool, MongoError> {
         let Some(oid) = parse_oid(photo_id) else {
             return Ok(false);
         };
         let result = self
             .photos
             .update_one(doc! { "_id": oid }, doc! { "$inc": inc })
-            .await
-            .map_err(StoreError::unavailable)?;
+            .session(s)
+            .await?;
         Ok(result.matched_count == 1)
     }
 
-    /// Changes a photo's rating sums and recomputes its average in one atomic
-    /// single-document update (an update pipeline sees the new sums).
-    async fn rate_photo(&self, photo_id: &str, stars: i64, count: i64) -> Result<(), StoreError> {
+    /// Changes a photo's rating sums and recomputes its average in one update (an
+    /// update pipeline sees the new sums), inside the caller's transaction; true
+    /// when the photo exists.
+    async fn rate_photo(
+        &self,
+        s: &mut ClientSession,
+        photo_id: &str,
+        stars: i64,
+        count: i64,
+    ) -> Result<bool, MongoError> {
         let Some(oid) = parse_oid(photo_id) else {
-            return Ok(());
+            return Ok(false);
         };
         let pipeline = vec![
             doc! { "$set": {
@@ -93,25 +109,22 @@ impl MongoStore {
                 null,
             ] } } },
         ];
-        self.photos
+        let result = self
+            .photos
             .update_one(doc! { "_id": oid }, pipeline)
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(())
+            .session(s)
+            .await?;
+        Ok(result.matched_count == 1)
     }
 }
 
-// Without multi-document transactions (not on every MongoDB-protocol server, nor on
-// a standalone mongod), a comment or rating and its photo's counters are two
-// single-document writes: the record first, then an atomic `$inc`. Concurrent writers
-// stay exact ($inc never loses an update); a crash between the two leaves one count
-// short until the next write to that photo's counters.
+// A comment or rating and its photo's counters change in one transaction that
+// first writes the photo: no count can drift from what it counts, even across a
+// crash, and a photo deleted concurrently either sees the record (its purge removes
+// it) or is already gone (the write answers NotFound).
 #[async_trait]
 impl CommentRepo for MongoStore {
     async fn add_comment(&self, c: CommentRecord) -> Result<(), StoreError> {
-        if self.photo(&c.photo_id).await?.is_none() {
-            return Err(StoreError::NotFound);
-        }
         let doc = CommentDoc {
             id: parse_oid(&c.id).unwrap_or_default(),
             photo_id: c.photo_id.clone(),
@@ -121,13 +134,26 @@ impl CommentRepo for MongoStore {
             created_at: to_bson_dt(c.created_at),
             updated_at: to_bson_dt(c.updated_at),
         };
-        self.comments
-            .insert_one(doc)
+        let added = self
+            .transaction(move |s, store| {
+                let doc = doc.clone();
+                Box::pin(async move {
+                    let photo = doc.photo_id.clone();
+                    let count = doc! { "comment_count": 1_i64 };
+                    if !store.bump_photo(s, &photo, count).await? {
+                        return Ok(false);
+                    }
+                    store.comments.insert_one(doc).session(&mut *s).await?;
+                    Ok(true)
+                })
+            })
             .await
             .map_err(StoreError::unavailable)?;
-        self.bump_photo(&c.photo_id, doc! { "comment_count": 1_i64 })
-            .await?;
-        Ok(())
+        if added {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 
     async fn comment(&self, id: &str) -> Result<Option<CommentRecord>, StoreError> {
@@ -154,6 +180,19 @@ impl CommentRepo for MongoStore {
         updated_at: DateTime<Utc>,
     ) -> Result<CommentRecord, StoreError> {
         let oid = parse_oid(id).ok_or(StoreError::NotFound)?;
+        // A comment of a deleted photo waits for the purge and cannot be edited. An
+        // edit that slips in between this check and a deletion is purged with it.
+        let comment = self.comments.find_one(doc! { "_id": oid }).await;
+        let photo_id = comment
+            .map_err(StoreError::unavailable)?
+            .map(|c| c.photo_id);
+        let photo = match photo_id.as_deref().and_then(parse_oid) {
+            Some(photo) => self.photos.find_one(doc! { "_id": photo }).await,
+            None => return Err(StoreError::NotFound),
+        };
+        if photo.map_err(StoreError::unavailable)?.is_none() {
+            return Err(StoreError::NotFound);
+        }
         self.comments
             .find_one_and_update(
                 doc! { "_id": oid },
@@ -171,16 +210,28 @@ impl CommentRepo for MongoStore {
             return Ok(None);
         };
         let removed = self
-            .comments
-            .find_one_and_delete(doc! { "_id": oid })
+            .transaction(move |s, store| {
+                Box::pin(async move {
+                    // The count first: a photo that is gone (deleted, its purge
+                    // pending) matches nothing, and then nothing is written.
+                    let filter = doc! { "_id": oid };
+                    let found = store
+                        .comments
+                        .find_one(filter.clone())
+                        .session(&mut *s)
+                        .await?;
+                    let Some(c) = found else { return Ok(None) };
+                    let count = doc! { "comment_count": -1_i64 };
+                    if !store.bump_photo(s, &c.photo_id, count).await? {
+                        return Ok(None);
+                    }
+                    store.comments.delete_one(filter).session(&mut *s).await?;
+                    Ok(Some(c))
+                })
+            })
             .await
-            .map_err(StoreError::unavailable)?
-            .map(CommentRecord::from);
-        if let Some(c) = &removed {
-            self.bump_photo(&c.photo_id, doc! { "comment_count": -1_i64 })
-                .await?;
-        }
-        Ok(removed)
+            .map_err(StoreError::unavailable)?;
+        Ok(removed.map(CommentRecord::from))
     }
 
     async fn comment_count_by(&self, author_id: &str) -> Result<u64, StoreError> {
@@ -202,9 +253,6 @@ impl CommentRepo for MongoStore {
 #[async_trait]
 impl RatingRepo for MongoStore {
     async fn add_rating(&self, r: RatingRecord) -> Result<(), StoreError> {
-        if self.photo(&r.photo_id).await?.is_none() {
-            return Err(StoreError::NotFound);
-        }
         let doc = RatingDoc {
             id: parse_oid(&r.id).unwrap_or_default(),
             photo_id: r.photo_id.clone(),
@@ -213,13 +261,27 @@ impl RatingRepo for MongoStore {
             stars: i32::from(r.stars),
             created_at: to_bson_dt(r.created_at),
         };
-        match self.ratings.insert_one(doc).await {
-            Ok(_) => {}
-            Err(e) if is_duplicate(&e) => return Err(StoreError::Conflict("rating")),
-            Err(e) => return Err(StoreError::unavailable(e)),
+        let added = self
+            .transaction(move |s, store| {
+                let doc = doc.clone();
+                Box::pin(async move {
+                    let (photo, stars) = (doc.photo_id.clone(), i64::from(doc.stars));
+                    if !store.rate_photo(s, &photo, stars, 1).await? {
+                        return Ok(false);
+                    }
+                    // A second rating by the user fails on the unique index, which
+                    // aborts the transaction and with it the change of the sums.
+                    store.ratings.insert_one(doc).session(&mut *s).await?;
+                    Ok(true)
+                })
+            })
+            .await;
+        match added {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(StoreError::NotFound),
+            Err(e) if is_duplicate(&e) => Err(StoreError::Conflict("rating")),
+            Err(e) => Err(StoreError::unavailable(e)),
         }
-        self.rate_photo(&r.photo_id, i64::from(r.stars), 1).await?;
-        Ok(())
     }
 
     async fn ratings(
@@ -237,16 +299,29 @@ impl RatingRepo for MongoStore {
             return Ok(None);
         };
         let removed = self
-            .ratings
-            .find_one_and_delete(doc! { "_id": oid })
+            .transaction(move |s, store| {
+                Box::pin(async move {
+                    // As for comments: the photo's sums first, nothing if it is gone.
+                    let filter = doc! { "_id": oid };
+                    let found = store
+                        .ratings
+                        .find_one(filter.clone())
+                        .session(&mut *s)
+                        .await?;
+                    let Some(r) = found else { return Ok(None) };
+                    if !store
+                        .rate_photo(s, &r.photo_id, -i64::from(r.stars), -1)
+                        .await?
+                    {
+                        return Ok(None);
+                    }
+                    store.ratings.delete_one(filter).session(&mut *s).await?;
+                    Ok(Some(r))
+                })
+            })
             .await
-            .map_err(StoreError::unavailable)?
-            .map(RatingRecord::from);
-        if let Some(r) = &removed {
-            self.rate_photo(&r.photo_id, -i64::from(r.stars), -1)
-                .await?;
-        }
-        Ok(removed)
+            .map_err(StoreError::unavailable)?;
+        Ok(removed.map(RatingRecord::from))
     }
 
     async fn delete_photo_ratings(&self, photo_id: &str) -> Result<(), StoreError> {

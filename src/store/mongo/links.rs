@@ -12,10 +12,10 @@ use super::{
     find_one_as, find_page, from_bson_dt, is_duplicate, parse_oid, to_bson_dt, MongoStore,
 };
 use crate::store::{
-    LinkCounts, LinkOutcome, LinkOutput, LinkRecord, LinkRepo, LinkStatus, PhotoRepo, StoreError,
+    LinkCounts, LinkOutcome, LinkOutput, LinkRecord, LinkRepo, LinkStatus, StoreError,
 };
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct LinkDoc {
     #[serde(rename = "_id")]
     id: ObjectId,
@@ -33,7 +33,7 @@ pub(super) struct LinkDoc {
     request_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct LinkOutputDoc {
     media_key: String,
     format: String,
@@ -96,9 +96,6 @@ impl LinkRepo for MongoStore {
         if let Some(found) = find_one_as(&self.links, existing.clone()).await? {
             return Ok((found, false));
         }
-        if self.photo(&l.photo_id).await?.is_none() {
-            return Err(StoreError::NotFound);
-        }
         let doc = LinkDoc {
             id: parse_oid(&l.id).unwrap_or_default(),
             photo_id: l.photo_id.clone(),
@@ -113,8 +110,25 @@ impl LinkRepo for MongoStore {
             completed_at: l.completed_at.map(to_bson_dt),
             request_id: l.request_id.clone(),
         };
-        match self.links.insert_one(doc).await {
-            Ok(_) => Ok((l, true)),
+        // With a write to the photo (its count of links made), so that the link and
+        // the photo's deletion are ordered: no link is left behind by a purge.
+        let created = self
+            .transaction(move |s, store| {
+                let doc = doc.clone();
+                Box::pin(async move {
+                    let photo = doc.photo_id.clone();
+                    let made = doc! { "links_made": 1_i64 };
+                    if !store.bump_photo(s, &photo, made).await? {
+                        return Ok(false);
+                    }
+                    store.links.insert_one(doc).session(&mut *s).await?;
+                    Ok(true)
+                })
+            })
+            .await;
+        match created {
+            Ok(true) => Ok((l, true)),
+            Ok(false) => Err(StoreError::NotFound),
             // Lost a race for the same transformation: the winner's link is the one.
             Err(e) if is_duplicate(&e) => find_one_as(&self.links, existing)
                 .await?
@@ -198,22 +212,6 @@ impl LinkRepo for MongoStore {
             .await
             .map_err(StoreError::unavailable)?;
         Ok(removed.map(LinkRecord::from))
-    }
-
-    async fn delete_photo_links(&self, photo_id: &str) -> Result<Vec<LinkRecord>, StoreError> {
-        let links: Vec<LinkDoc> = self
-            .links
-            .find(doc! { "photo_id": photo_id })
-            .await
-            .map_err(StoreError::unavailable)?
-            .try_collect()
-            .await
-            .map_err(StoreError::unavailable)?;
-        self.links
-            .delete_many(doc! { "photo_id": photo_id })
-            .await
-            .map_err(StoreError::unavailable)?;
-        Ok(links.into_iter().map(LinkRecord::from).collect())
     }
 
     async fn pending_links(

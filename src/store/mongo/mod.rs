@@ -1,6 +1,11 @@
 //! The MongoDB backend (official driver). Uniqueness lives in unique indexes on
 //! case-folded keys (collations are not on every MongoDB-protocol server we test with),
 //! created at startup together with a TTL index that empties the token blocklist.
+//!
+//! Writes that change several documents together (a comment and its photo's count,
+//! a tag edit and the tag counts, a deletion's tombstone) are multi-document
+//! transactions (`transaction`), so MongoDB must run as a replica set; a single-node
+//! one is enough, and a standalone server is refused at start-up with that advice.
 
 mod feedback;
 mod links;
@@ -11,19 +16,27 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc, oid::ObjectId, Document};
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
 use mongodb::options::{ClientOptions, IndexOptions};
-use mongodb::{Client, Collection, Database, IndexModel};
+use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
 
 use super::{Health, StoreError};
 use feedback::{CommentDoc, RatingDoc};
 use links::LinkDoc;
-use photos::PhotoDoc;
+use photos::{DeletionDoc, PhotoDoc};
 use users::{SessionDoc, UserDoc};
 
 const DUPLICATE_KEY: i32 = 11000;
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "MongoDB refused a transaction ({0}): run it as a replica set (a single node is \
+     enough: start mongod with --replSet rs0, then rs.initiate() once)"
+)]
+struct NoTransactions(String);
 
 #[derive(Clone)]
 pub struct MongoStore {
@@ -33,6 +46,8 @@ pub struct MongoStore {
     blocklist: Collection<Document>,
     claims: Collection<Document>,
     photos: Collection<PhotoDoc>,
+    deletions: Collection<DeletionDoc>,
+    meta: Collection<Document>,
     tags: Collection<Document>,
     comments: Collection<CommentDoc>,
     ratings: Collection<RatingDoc>,
@@ -64,6 +79,8 @@ impl MongoStore {
             blocklist: db.collection("token_blocklist"),
             claims: db.collection("claims"),
             photos: db.collection("photos"),
+            deletions: db.collection("photo_deletions"),
+            meta: db.collection("meta"),
             links: db.collection("links"),
             tags: db.collection("tags"),
             comments: db.collection("comments"),
@@ -72,9 +89,49 @@ impl MongoStore {
         };
         store.ping().await?;
         store.create_indexes().await?;
+        store.check_transactions().await?;
         store.finish_admin_claim().await?;
         store.backfill_search_fields().await?;
+        store.rekey_emails().await?;
         Ok(store)
+    }
+
+    /// Runs `body` as one multi-document transaction: all of its writes or none. The
+    /// driver runs it again from the start when it conflicts with a concurrent one
+    /// (TransientTransactionError) and retries a commit whose result is unknown, so
+    /// `body` decides everything from what it reads inside, and reports an outcome
+    /// (not found, ...) as its value, deciding before its first write.
+    async fn transaction<R, F>(&self, mut body: F) -> Result<R, MongoError>
+    where
+        F: for<'s> FnMut(
+                &'s mut ClientSession,
+                &'s MongoStore,
+            ) -> BoxFuture<'s, Result<R, MongoError>>
+            + Send,
+    {
+        let mut session = self.db.client().start_session().await?;
+        session
+            .start_transaction()
+            .and_run(self, |s, store| body(s, store))
+            .await
+    }
+
+    /// A trial transaction, so that a server without them (a standalone mongod)
+    /// stops the start with advice instead of failing every write later.
+    async fn check_transactions(&self) -> Result<(), StoreError> {
+        let trial = self
+            .transaction(|s, store| {
+                Box::pin(async move {
+                    store
+                        .meta
+                        .find_one(doc! { "_id": "trial" })
+                        .session(s)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .await;
+        trial.map_err(|e| StoreError::unavailable(NoTransactions(e.to_string())))
     }
 
     async fn create_indexes(&self) -> Result<(), StoreError> {
@@ -119,6 +176,10 @@ impl MongoStore {
         let by_rating = IndexModel::builder()
             .keys(doc! { "rating_average": -1, "created_at": -1, "_id": -1 })
             .build();
+        self.deletions
+            .create_index(plain("requested_at"))
+            .await
+            .map_err(StoreError::unavailable)?;
         self.photos
             .create_indexes([
                 unique("slug"),

@@ -7,10 +7,31 @@ use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc, oid::ObjectId, Document};
 use serde::{Deserialize, Serialize};
 
-use super::{find_one_as, find_page, from_bson_dt, parse_oid, to_bson_dt, MongoStore};
-use crate::store::{PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount};
+use mongodb::error::Error as MongoError;
+use mongodb::ClientSession;
 
-#[derive(Debug, Serialize, Deserialize)]
+use super::{find_one_as, find_page, from_bson_dt, parse_oid, to_bson_dt, MongoStore};
+use crate::store::{PhotoDeletion, PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount};
+
+/// A deleted photo's tombstone (`photo_deletions`), keyed by the photo's id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct DeletionDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    photo: PhotoDoc,
+    requested_at: bson::DateTime,
+}
+
+impl From<DeletionDoc> for PhotoDeletion {
+    fn from(d: DeletionDoc) -> Self {
+        PhotoDeletion {
+            photo: d.photo.into(),
+            requested_at: from_bson_dt(d.requested_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct PhotoDoc {
     #[serde(rename = "_id")]
     id: ObjectId,
@@ -101,11 +122,18 @@ impl MongoStore {
     }
 
     /// Tag documents carry the number of photos linking them; `upsert` creates a tag
-    /// on first use, and a tag whose count reaches zero is removed.
-    async fn link_tags(&self, tags: &[String], delta: i64) -> Result<(), StoreError> {
+    /// on first use, and a tag whose count reaches zero is removed. Inside the
+    /// caller's transaction, so the photo's tags and the counts change together.
+    async fn link_tags(
+        &self,
+        s: &mut ClientSession,
+        tags: &[String],
+        delta: i64,
+    ) -> Result<(), MongoError> {
+        if tags.is_empty() {
+            return Ok(());
+        }
         if delta > 0 {
-            // An upsert with $inc creates the tag at 1 on first use; the server retries
-            // an upsert that loses a duplicate-key race on `_id`.
             for tag in tags {
                 self.tags
                     .update_one(
@@ -113,19 +141,19 @@ impl MongoStore {
                         doc! { "$inc": { "photo_count": delta } },
                     )
                     .upsert(true)
-                    .await
-                    .map_err(StoreError::unavailable)?;
+                    .session(&mut *s)
+                    .await?;
             }
-        } else if !tags.is_empty() {
+        } else {
             let filter = doc! { "_id": { "$in": tags } };
             self.tags
                 .update_many(filter, doc! { "$inc": { "photo_count": delta } })
-                .await
-                .map_err(StoreError::unavailable)?;
+                .session(&mut *s)
+                .await?;
             self.tags
                 .delete_many(doc! { "_id": { "$in": tags }, "photo_count": { "$lte": 0 } })
-                .await
-                .map_err(StoreError::unavailable)?;
+                .session(&mut *s)
+                .await?;
         }
         Ok(())
     }
@@ -155,11 +183,16 @@ impl PhotoRepo for MongoStore {
             rating_count: p.rating_count as i64,
             comment_count: p.comment_count as i64,
         };
-        self.photos
-            .insert_one(doc)
-            .await
-            .map_err(StoreError::unavailable)?;
-        self.link_tags(&p.tags, 1).await
+        self.transaction(move |s, store| {
+            let doc = doc.clone();
+            Box::pin(async move {
+                let tags = doc.tags.clone();
+                store.photos.insert_one(doc).session(&mut *s).await?;
+                store.link_tags(s, &tags, 1).await
+            })
+        })
+        .await
+        .map_err(StoreError::unavailable)
     }
 
     async fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
@@ -181,61 +214,131 @@ impl PhotoRepo for MongoStore {
         updated_at: DateTime<Utc>,
     ) -> Result<PhotoRecord, StoreError> {
         let oid = parse_oid(id).ok_or(StoreError::NotFound)?;
-        // Keywords derive from description and tags together: the update applies only
-        // if the tags are still the ones they were computed with, else it reloads.
-        let before = loop {
-            let current = self.photo(id).await?.ok_or(StoreError::NotFound)?;
-            let new_tags = tags.clone().unwrap_or_else(|| current.tags.clone());
-            let set = doc! {
-                "description": &description,
-                "tags": &new_tags,
-                "keywords": crate::domain::keywords(&description, &new_tags),
-                "updated_at": to_bson_dt(updated_at),
-            };
-            let result = self
-                .photos
-                .update_one(
-                    doc! { "_id": oid, "tags": &current.tags },
-                    doc! { "$set": set },
-                )
-                .await
-                .map_err(StoreError::unavailable)?;
-            if result.matched_count == 1 {
-                break current;
-            }
-        };
-        if let Some(tags) = &tags {
-            let removed: Vec<String> = before
-                .tags
-                .iter()
-                .filter(|t| !tags.contains(t))
-                .cloned()
-                .collect();
-            let added: Vec<String> = tags
-                .iter()
-                .filter(|t| !before.tags.contains(t))
-                .cloned()
-                .collect();
-            self.link_tags(&removed, -1).await?;
-            self.link_tags(&added, 1).await?;
-        }
-        self.photo(id).await?.ok_or(StoreError::NotFound)
+        // One transaction: a concurrent edit of the same photo conflicts with it and
+        // runs again on the result, so each tag's count moves exactly once per change.
+        let updated = self
+            .transaction(move |s, store| {
+                let (description, tags) = (description.clone(), tags.clone());
+                Box::pin(async move {
+                    let found = store
+                        .photos
+                        .find_one(doc! { "_id": oid })
+                        .session(&mut *s)
+                        .await?;
+                    let Some(before) = found else {
+                        return Ok(None);
+                    };
+                    let new_tags = tags.unwrap_or_else(|| before.tags.clone());
+                    let set = doc! {
+                        "description": &description,
+                        "tags": &new_tags,
+                        "keywords": crate::domain::keywords(&description, &new_tags),
+                        "updated_at": to_bson_dt(updated_at),
+                    };
+                    let after = store
+                        .photos
+                        .find_one_and_update(doc! { "_id": oid }, doc! { "$set": set })
+                        .return_document(mongodb::options::ReturnDocument::After)
+                        .session(&mut *s)
+                        .await?;
+                    let removed: Vec<String> = before
+                        .tags
+                        .iter()
+                        .filter(|t| !new_tags.contains(t))
+                        .cloned()
+                        .collect();
+                    let added: Vec<String> = new_tags
+                        .iter()
+                        .filter(|t| !before.tags.contains(t))
+                        .cloned()
+                        .collect();
+                    store.link_tags(s, &removed, -1).await?;
+                    store.link_tags(s, &added, 1).await?;
+                    Ok(after)
+                })
+            })
+            .await
+            .map_err(StoreError::unavailable)?;
+        updated.map(PhotoRecord::from).ok_or(StoreError::NotFound)
     }
 
-    async fn delete_photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
+    async fn delete_photo(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<PhotoRecord>, StoreError> {
         let Some(oid) = parse_oid(id) else {
             return Ok(None);
         };
+        // The photo document moves to the tombstones, and its tags are unlinked, in
+        // one transaction: a comment, rating or link written concurrently updates the
+        // photo document in its own, so it either lands before (and the purge
+        // removes it) or finds no photo.
         let removed = self
-            .photos
-            .find_one_and_delete(doc! { "_id": oid })
+            .transaction(move |s, store| {
+                Box::pin(async move {
+                    let found = store
+                        .photos
+                        .find_one_and_delete(doc! { "_id": oid })
+                        .session(&mut *s)
+                        .await?;
+                    let Some(photo) = found else {
+                        return Ok(None);
+                    };
+                    let tombstone = DeletionDoc {
+                        id: oid,
+                        photo: photo.clone(),
+                        requested_at: to_bson_dt(at),
+                    };
+                    store
+                        .deletions
+                        .insert_one(tombstone)
+                        .session(&mut *s)
+                        .await?;
+                    store.link_tags(s, &photo.tags, -1).await?;
+                    Ok(Some(photo))
+                })
+            })
             .await
             .map_err(StoreError::unavailable)?;
-        let Some(photo) = removed.map(PhotoRecord::from) else {
+        Ok(removed.map(PhotoRecord::from))
+    }
+
+    async fn deletions(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PhotoDeletion>, StoreError> {
+        let filter = doc! { "requested_at": { "$lte": to_bson_dt(before) } };
+        let found: Vec<DeletionDoc> = self
+            .deletions
+            .find(filter)
+            .sort(doc! { "requested_at": 1 })
+            .limit(i64::from(limit))
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(found.into_iter().map(PhotoDeletion::from).collect())
+    }
+
+    async fn deletion(&self, photo_id: &str) -> Result<Option<PhotoDeletion>, StoreError> {
+        let Some(oid) = parse_oid(photo_id) else {
             return Ok(None);
         };
-        self.link_tags(&photo.tags, -1).await?;
-        Ok(Some(photo))
+        find_one_as(&self.deletions, doc! { "_id": oid }).await
+    }
+
+    async fn finish_deletion(&self, photo_id: &str) -> Result<(), StoreError> {
+        let Some(oid) = parse_oid(photo_id) else {
+            return Ok(());
+        };
+        self.deletions
+            .delete_one(doc! { "_id": oid })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
     }
 
     async fn search(&self, q: &PhotoQuery) -> Result<(Vec<PhotoRecord>, u64), StoreError> {

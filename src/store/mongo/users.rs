@@ -18,7 +18,57 @@ use crate::store::{
     UserRepo,
 };
 
+/// Bumped whenever `domain::email_key` changes (2: Unicode case folding, was
+/// lower-casing); a database with another version has its keys recomputed.
+const EMAIL_KEYS_VERSION: i32 = 2;
+
 impl MongoStore {
+    /// Recomputes every `email_key` with today's folding, once per version. Two
+    /// accounts whose addresses now fold to one key (made apart before case
+    /// folding) cannot both have it: the younger keeps its old key (it still logs
+    /// in by username) and is logged for an admin to resolve.
+    pub(super) async fn rekey_emails(&self) -> Result<(), StoreError> {
+        let marker = doc! { "_id": "email_keys" };
+        let done = self
+            .meta
+            .find_one(marker.clone())
+            .await
+            .map_err(StoreError::unavailable)?
+            .and_then(|d| d.get_i32("version").ok());
+        if done == Some(EMAIL_KEYS_VERSION) {
+            return Ok(());
+        }
+        let mut users = self
+            .users
+            .find(doc! {})
+            .sort(doc! { "_id": 1 })
+            .await
+            .map_err(StoreError::unavailable)?;
+        while let Some(u) = futures_util::TryStreamExt::try_next(&mut users)
+            .await
+            .map_err(StoreError::unavailable)?
+        {
+            let key = crate::domain::email_key(&u.email);
+            if key == u.email_key {
+                continue;
+            }
+            let set = doc! { "$set": { "email_key": &key } };
+            match self.users.update_one(doc! { "_id": u.id }, set).await {
+                Ok(_) => {}
+                Err(e) if is_duplicate(&e) => tracing::warn!(user_id = %u.id.to_hex(),
+                    "two accounts have the same email once case-folded; only the older \
+                     one can log in with it"),
+                Err(e) => return Err(StoreError::unavailable(e)),
+            }
+        }
+        self.meta
+            .update_one(marker, doc! { "$set": { "version": EMAIL_KEYS_VERSION } })
+            .upsert(true)
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
     /// A process that died between winning the first-admin claim and promoting the
     /// account leaves the claim behind; finish it.
     pub(super) async fn finish_admin_claim(&self) -> Result<(), StoreError> {
@@ -113,7 +163,7 @@ impl UserRepo for MongoStore {
         let doc = UserDoc {
             id: oid,
             username_key: new.username.to_ascii_lowercase(),
-            email_key: new.email.to_lowercase(),
+            email_key: crate::domain::email_key(&new.email),
             username: new.username,
             email: new.email,
             full_name: new.full_name,
@@ -184,7 +234,7 @@ impl UserRepo for MongoStore {
     ) -> Result<UserRecord, StoreError> {
         let mut set = Document::new();
         if let Some(email) = patch.email {
-            set.insert("email_key", email.to_lowercase());
+            set.insert("email_key", crate::domain::email_key(&email));
             set.insert("email", email);
         }
         if let Some(full_name) = patch.full_name {

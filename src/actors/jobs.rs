@@ -1,0 +1,34 @@
+//! What each kind of queued work runs: a link's image and QR code (`Transformer`),
+//! or the rest of a photo's deletion (`Purger`). One handler per process, shared
+//! by every consumer of the in-process queue or of RabbitMQ.
+
+use async_trait::async_trait;
+
+use crate::actors::photo_store::Purger;
+use crate::actors::transform_worker::jobs::Transformer;
+use crate::errors::error_chain;
+use crate::queue::worker::{backoff, Disposition, JobHandler};
+use crate::queue::Work;
+
+pub struct Jobs {
+    pub transformer: Transformer,
+    pub purger: Purger,
+}
+
+#[async_trait]
+impl JobHandler for Jobs {
+    async fn handle(&self, work: &Work) -> Disposition {
+        match work {
+            Work::Transform(link_id) => self.transformer.run(link_id).await,
+            Work::PurgePhoto(photo_id) => match self.purger.purge(photo_id).await {
+                Ok(_) => Disposition::Ack,
+                // Storage or media unavailable: the tombstone stays, so nothing is
+                // lost by trying again later.
+                Err(e) => {
+                    tracing::warn!(photo_id, error = %error_chain(&e), "purge failed; will retry");
+                    Disposition::Retry(backoff(3))
+                }
+            },
+        }
+    }
+}
