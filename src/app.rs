@@ -301,6 +301,30 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `photoshare fsck`: prints what disagrees (after repairing what it can, with
+/// `fix`) and returns whether nothing does.
+pub async fn fsck(settings: Settings, fix: bool, grace: Duration) -> anyhow::Result<bool> {
+    let fsck = crate::fsck::Fsck {
+        store: open_store(&settings).await?,
+        media: open_media(&settings).await?,
+        grace,
+    };
+    let report = fsck.run(fix).await?;
+    for skipped in &report.skipped {
+        println!("skipped {skipped}");
+    }
+    for finding in &report.findings {
+        println!("{finding}");
+    }
+    let what = if fix { "left after repair" } else { "found" };
+    println!(
+        "fsck ({}): {} problem(s) {what}",
+        fsck.store.backend,
+        report.findings.len()
+    );
+    Ok(report.findings.is_empty())
+}
+
 /// `photoshare create-admin`: the first account of an empty database, made from the
 /// command line before the service is exposed, so no stranger can sign up first.
 pub async fn create_admin(

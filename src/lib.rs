@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod errors;
+pub mod fsck;
 pub mod http;
 pub mod ids;
 pub mod media;

@@ -29,6 +29,16 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Check that the database's counters, records and files agree; exit 1 when
+    /// they do not. `--fix` finishes interrupted deletions, removes orphans and
+    /// recounts (best with the service stopped).
+    Fsck {
+        #[arg(long)]
+        fix: bool,
+        /// Seconds within which deletions and files count as work in flight.
+        #[arg(long, default_value_t = 60)]
+        grace: u64,
+    },
     /// Exit 0 when the local server answers /healthz (for container health checks).
     Healthcheck,
     /// Run a transformation on a local image file with the built-in engine.
@@ -82,6 +92,14 @@ async fn run() -> std::process::ExitCode {
                 .map(|()| println!("admin account {username} created")),
             Err(e) => Err(e),
         },
+        Command::Fsck { fix, grace } => {
+            let grace = std::time::Duration::from_secs(grace);
+            match photoshare::app::fsck(settings, fix, grace).await {
+                Ok(true) => Ok(()),
+                Ok(false) => return std::process::ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
+        }
         Command::Worker => {
             telemetry::init(&settings.log);
             photoshare::app::run_worker(settings).await

@@ -92,6 +92,34 @@ impl MediaStore for LocalMedia {
     fn public_url(&self, _key: &str) -> Option<String> {
         None
     }
+
+    /// Every file under the root, temp files left by a crash (`tmp/`) included.
+    async fn list(&self) -> Result<Option<Vec<(String, std::time::SystemTime)>>, MediaError> {
+        let root = self.root.clone();
+        let walk = move || -> std::io::Result<Vec<(String, std::time::SystemTime)>> {
+            let mut out = Vec::new();
+            let mut dirs = vec![root.clone()];
+            while let Some(dir) = dirs.pop() {
+                for entry in std::fs::read_dir(&dir)? {
+                    let entry = entry?;
+                    let meta = entry.metadata()?;
+                    if meta.is_dir() {
+                        dirs.push(entry.path());
+                    } else if let Ok(rel) = entry.path().strip_prefix(&root) {
+                        let key = rel.to_string_lossy().replace('\\', "/");
+                        out.push((key, meta.modified()?));
+                    }
+                }
+            }
+            out.sort();
+            Ok(out)
+        };
+        tokio::task::spawn_blocking(walk)
+            .await
+            .map_err(MediaError::unavailable)?
+            .map(Some)
+            .map_err(MediaError::unavailable)
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,11 @@ pub trait MediaStore: Send + Sync {
     async fn delete(&self, key: &str) -> Result<(), MediaError>;
     /// A public URL to redirect clients to (a CDN), when the backend has one.
     fn public_url(&self, key: &str) -> Option<String>;
+    /// Every stored key and when it was last written, for `photoshare fsck`; `None`
+    /// when the backend does not list (Cloudinary).
+    async fn list(&self) -> Result<Option<Vec<(String, std::time::SystemTime)>>, MediaError> {
+        Ok(None)
+    }
     /// Has the backend make a transformed copy of `key` itself (Cloudinary's eager
     /// transformations) and returns the URL that serves it; `None` when the backend
     /// cannot, and the local engine renders it instead.

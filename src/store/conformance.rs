@@ -5,7 +5,7 @@ use chrono::Duration;
 
 use super::*;
 
-pub(super) async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
+pub(crate) async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut out = vec![(
         Store::embedded(embedded::EmbeddedStore::open(dir.path()).expect("open redb")),
@@ -21,7 +21,7 @@ pub(super) async fn backends() -> Vec<(Store, Option<tempfile::TempDir>)> {
     out
 }
 
-pub(super) fn new_user(name: &str) -> NewUser {
+pub(crate) fn new_user(name: &str) -> NewUser {
     NewUser {
         id: new_id(),
         username: name.to_owned(),
@@ -178,7 +178,7 @@ async fn revoking_a_users_sessions_spares_the_exception_and_other_users() {
     }
 }
 
-pub(super) fn photo(owner: &str, tags: &[&str]) -> PhotoRecord {
+pub(crate) fn photo(owner: &str, tags: &[&str]) -> PhotoRecord {
     let now = now_millis();
     PhotoRecord {
         id: new_id(),
@@ -487,7 +487,7 @@ async fn search_matches_a_brute_force_reference_after_every_kind_of_write() {
     }
 }
 
-pub(super) fn link(photo: &PhotoRecord, transformation: &str) -> LinkRecord {
+pub(crate) fn link(photo: &PhotoRecord, transformation: &str) -> LinkRecord {
     LinkRecord {
         id: new_id(),
         photo_id: photo.id.clone(),

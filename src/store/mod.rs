@@ -2,6 +2,7 @@
 //! file (the zero-set-up default) and MongoDB. Both pass one conformance suite
 //! (`conformance.rs`), so they cannot drift.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -15,7 +16,7 @@ mod metered;
 pub mod mongo;
 
 #[cfg(test)]
-mod conformance;
+pub(crate) mod conformance;
 #[cfg(test)]
 mod races;
 
@@ -300,6 +301,43 @@ impl PhotoDependent for RatingCascade {
     }
 }
 
+/// Every record `photoshare fsck` compares, and the counters and indexes the backend
+/// keeps from them, as stored.
+#[derive(Debug, Default)]
+pub struct Census {
+    pub photos: Vec<PhotoRecord>,
+    pub deletions: Vec<PhotoDeletion>,
+    pub comments: Vec<CommentRecord>,
+    pub ratings: Vec<RatingRecord>,
+    pub links: Vec<LinkRecord>,
+    /// Tag -> number of photos, as the tag list reports it.
+    pub tags: BTreeMap<String, u64>,
+    /// Counters a backend stores where the other counts on demand (embedded:
+    /// photos per owner, comments per author, links per status, the pending-link
+    /// outbox, the search index's photo count): name -> key -> value.
+    pub counters: BTreeMap<&'static str, BTreeMap<String, u64>>,
+}
+
+/// What the counters should be, worked out from the records by fsck.
+#[derive(Debug, Default)]
+pub struct Recount {
+    /// Photo id -> its comment count, rating sum and rating count.
+    pub photos: BTreeMap<String, (u64, u64, u64)>,
+    pub tags: BTreeMap<String, u64>,
+    /// As `Census::counters`, for the names the backend reported.
+    pub counters: BTreeMap<&'static str, BTreeMap<String, u64>>,
+}
+
+/// The full scans of `photoshare fsck`: never on a request's path.
+#[async_trait]
+pub trait Integrity: Send + Sync {
+    async fn census(&self) -> Result<Census, StoreError>;
+    /// Writes the counters (and rebuilds the indexes derived from the photos) to
+    /// what `recount` says. Meant for a quiet database: a write racing it can be
+    /// counted twice.
+    async fn recount(&self, recount: Recount) -> Result<(), StoreError>;
+}
+
 #[async_trait]
 pub trait Health: Send + Sync {
     /// A cheap round trip to the database.
@@ -318,6 +356,7 @@ pub struct Store {
     pub ratings: Arc<dyn RatingRepo>,
     pub links: Arc<dyn LinkRepo>,
     pub health: Arc<dyn Health>,
+    pub integrity: Arc<dyn Integrity>,
     /// Operations asked of this store, counted (`/metrics`).
     pub ops: Arc<crate::telemetry::DbOps>,
     /// Run, in order, by the purge of a deleted photo.
@@ -336,6 +375,7 @@ impl Store {
             + RatingRepo
             + LinkRepo
             + Health
+            + Integrity
             + 'static,
     {
         use metered::Metered;
@@ -358,7 +398,8 @@ impl Store {
             links,
             comments,
             ratings,
-            health: Arc::new(Metered::<dyn Health>(b, ops.clone())),
+            health: Arc::new(Metered::<dyn Health>(b.clone(), ops.clone())),
+            integrity: b,
             ops,
         }
     }

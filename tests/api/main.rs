@@ -6,6 +6,7 @@ mod admin;
 mod auth;
 mod cloudinary;
 mod comments;
+mod crash;
 mod engine;
 mod faults;
 mod fixtures;

@@ -79,6 +79,20 @@ pub fn start_serve_logged(
     String,
     std::sync::mpsc::Receiver<String>,
 ) {
+    start_serve_on(data_dir, secret, args, &[])
+}
+
+/// Like `start_serve_logged`, with more environment (another stack's settings).
+pub fn start_serve_on(
+    data_dir: &std::path::Path,
+    secret: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> (
+    std::process::Child,
+    String,
+    std::sync::mpsc::Receiver<String>,
+) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_photoshare"))
         .args(args)
         .env("PHOTOSHARE__DATA_DIR", data_dir)
@@ -87,6 +101,7 @@ pub fn start_serve_logged(
         .env("PHOTOSHARE__LOG__FORMAT", "json")
         .env_remove("PHOTOSHARE__DATABASE__URI")
         .env("RUST_LOG", "info")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary starts");

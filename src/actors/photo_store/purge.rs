@@ -32,6 +32,17 @@ impl Purger {
         let Some(deletion) = self.store.photos.deletion(photo_id).await? else {
             return Ok(false);
         };
+        self.remove_records(photo_id).await?;
+        self.remove(std::slice::from_ref(&deletion.photo.media_key))
+            .await?;
+        self.store.photos.finish_deletion(photo_id).await?;
+        tracing::info!(photo_id, "photo purged");
+        Ok(true)
+    }
+
+    /// Removes every record hanging off `photo_id`, with their files: a deleted
+    /// photo's, or an orphan's that `photoshare fsck --fix` found.
+    pub async fn remove_records(&self, photo_id: &str) -> Result<(), PurgeError> {
         // A link's files go before its record, so a crash in between leaves a
         // record (found again next time), never a file nobody knows. A job that
         // finished in between has its output in the record `delete_link` returns.
@@ -57,11 +68,7 @@ impl Purger {
             let keys = dependent.remove_for_photo(photo_id).await?;
             self.remove(&keys).await?;
         }
-        self.remove(std::slice::from_ref(&deletion.photo.media_key))
-            .await?;
-        self.store.photos.finish_deletion(photo_id).await?;
-        tracing::info!(photo_id, "photo purged");
-        Ok(true)
+        Ok(())
     }
 
     async fn remove(&self, keys: &[String]) -> Result<(), MediaError> {

@@ -10,6 +10,7 @@
 //! every caller in it gets 503.
 
 mod feedback;
+mod fsck;
 mod links;
 mod photos;
 mod search;

@@ -8,6 +8,7 @@
 //! one is enough, and a standalone server is refused at start-up with that advice.
 
 mod feedback;
+mod fsck;
 mod links;
 mod photos;
 mod users;
