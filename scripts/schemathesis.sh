@@ -18,9 +18,9 @@ venv="$root/.venv-schemathesis"
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
-PHOTOSHARE__DATA_DIR="$work/data" PHOTOSHARE__SERVER__PORT="$port" \
-PHOTOSHARE__AUTH__JWT_SECRET="schemathesis-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
-PHOTOSHARE__RATE_LIMIT__AUTH_PER_MINUTE=0 PHOTOSHARE__QUEUE__WORKERS=1 \
+export PHOTOSHARE__DATA_DIR="$work/data"
+export PHOTOSHARE__AUTH__JWT_SECRET="schemathesis-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+PHOTOSHARE__SERVER__PORT="$port" PHOTOSHARE__RATE_LIMIT__AUTH_PER_MINUTE=0 PHOTOSHARE__QUEUE__WORKERS=1 \
   "$bin" serve >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -73,4 +73,17 @@ run anonymous || status=1
 run user -H "Authorization: Bearer $user" --exclude-path /api/auth/logout || status=1
 run admin -H "Authorization: Bearer $admin" --exclude-path /api/auth/logout || status=1
 if grep -q 'panicked' "$work/server.log"; then grep -B2 -A5 panicked "$work/server.log"; status=1; fi
+
+# Thousands of random writes later, the data must still agree with itself. Let the
+# worker finish its jobs (links and purges leave the queue), stop the server, fsck.
+for _ in $(seq 1 300); do
+  pending=$(curl -fs "$base/api/admin/queues" -H "Authorization: Bearer $admin" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["jobs"]["pending"])' 2>/dev/null || echo 0)
+  [ "$pending" = 0 ] && break
+  sleep 0.2
+done
+sleep 2 # the sweeper's next pass publishes any purge still waiting
+kill -TERM $server; wait $server 2>/dev/null || true
+printf '\n== fsck of the data schemathesis wrote ==\n'
+"$bin" fsck --grace 0 || status=1
 exit $status
