@@ -301,13 +301,22 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How `photoshare fsck` was asked to run.
+pub struct FsckArgs {
+    pub fix: bool,
+    pub grace: Duration,
+    pub resume: bool,
+}
+
 /// `photoshare fsck`: prints what disagrees (after repairing what it can, with
 /// `fix`) and returns whether nothing does.
-pub async fn fsck(settings: Settings, fix: bool, grace: Duration) -> anyhow::Result<bool> {
+pub async fn fsck(settings: Settings, fsck: FsckArgs) -> anyhow::Result<bool> {
+    let FsckArgs { fix, grace, resume } = fsck;
     let fsck = crate::fsck::Fsck {
         store: open_store(&settings).await?,
         media: open_media(&settings).await?,
         grace,
+        resume,
     };
     let report = fsck.run(fix).await?;
     for skipped in &report.skipped {

@@ -57,12 +57,26 @@ pub struct Fsck {
     pub media: Arc<dyn MediaStore>,
     /// Deletions and files younger than this are work in flight, not findings.
     pub grace: Duration,
+    /// First finish every queued deletion, as a restarted worker's sweeper would
+    /// (`--resume`: data of a process that stopped with purges still queued).
+    pub resume: bool,
 }
 
 impl Fsck {
     /// Checks, and with `fix` repairs and checks again: the report is of what is
     /// still wrong (or, without `fix`, of everything found).
     pub async fn run(&self, fix: bool) -> Result<Report, FsckError> {
+        if self.resume {
+            let purger = self.purger();
+            let queued = self
+                .store
+                .photos
+                .deletions(chrono::Utc::now(), u32::MAX)
+                .await?;
+            for d in queued {
+                purger.purge(&d.photo.id).await?;
+            }
+        }
         let report = self.check().await?;
         if !fix || report.findings.is_empty() {
             return Ok(report);
@@ -133,6 +147,14 @@ impl Fsck {
         for d in &census.deletions {
             known.insert(d.photo.media_key.clone());
         }
+        // A job writes its files before it finishes its link: the files of a link
+        // still pending (or failed) are known by its slug.
+        let unfinished: BTreeSet<&str> = census
+            .links
+            .iter()
+            .filter(|l| l.status != LinkStatus::Done)
+            .map(|l| l.slug.as_str())
+            .collect();
         for l in &census.links {
             let keys = l.media_keys().into_iter();
             if l.status == LinkStatus::Done && l.output.as_ref().is_some_and(|o| o.url.is_none()) {
@@ -152,7 +174,14 @@ impl Fsck {
         }
         let cutoff = SystemTime::now() - self.grace;
         for (key, modified) in &stored {
-            if !wanted.contains(key) && !known.contains(key) && *modified <= cutoff {
+            let stem = key.rsplit('/').next().and_then(|f| f.split('.').next());
+            let of_unfinished_link =
+                key.starts_with("t/") && stem.is_some_and(|s| unfinished.contains(s));
+            if !wanted.contains(key)
+                && !known.contains(key)
+                && !of_unfinished_link
+                && *modified <= cutoff
+            {
                 report.findings.push(Finding {
                     kind: "orphan_file",
                     subject: key.clone(),
@@ -163,11 +192,15 @@ impl Fsck {
         Ok(())
     }
 
-    async fn repair(&self, report: &Report) -> Result<(), FsckError> {
-        let purger = Purger {
+    fn purger(&self) -> Purger {
+        Purger {
             store: self.store.clone(),
             media: self.media.clone(),
-        };
+        }
+    }
+
+    async fn repair(&self, report: &Report) -> Result<(), FsckError> {
+        let purger = self.purger();
         let mut recount = false;
         for f in &report.findings {
             match f.kind {
@@ -285,7 +318,7 @@ mod tests {
     use super::*;
     use crate::media::local::LocalMedia;
     use crate::store::conformance::{backends, link, photo};
-    use crate::store::{now_millis, CommentRecord, RatingRecord};
+    use crate::store::{now_millis, CommentRecord, PhotoRecord, RatingRecord};
     use bytes::Bytes;
 
     fn comment(photo_id: &str, author: &str) -> CommentRecord {
@@ -299,6 +332,18 @@ mod tests {
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// A photo with a stored file and one comment by `ann`.
+    async fn commented(store: &Store, media: &dyn MediaStore, tags: &[&str]) -> PhotoRecord {
+        let mut p = photo("owner", tags);
+        p.media_key = format!("p/{}.png", p.id);
+        let bytes = Bytes::from_static(b"x");
+        media.put(&p.media_key, bytes, "image/png").await.unwrap();
+        store.photos.insert_photo(p.clone()).await.unwrap();
+        let c = comment(&p.id, "ann");
+        store.comments.add_comment(c).await.unwrap();
+        p
     }
 
     fn kinds(report: &Report) -> BTreeSet<&'static str> {
@@ -317,20 +362,10 @@ mod tests {
                 store: store.clone(),
                 media: media.clone(),
                 grace: Duration::ZERO,
+                resume: false,
             };
             let bytes = || Bytes::from_static(b"x");
-            let mut kept = photo("owner", &["sea", "sky"]);
-            kept.media_key = format!("p/{}.png", kept.id);
-            media
-                .put(&kept.media_key, bytes(), "image/png")
-                .await
-                .unwrap();
-            store.photos.insert_photo(kept.clone()).await.unwrap();
-            store
-                .comments
-                .add_comment(comment(&kept.id, "ann"))
-                .await
-                .unwrap();
+            let kept = commented(&store, media.as_ref(), &["sea", "sky"]).await;
             let rating = RatingRecord {
                 id: crate::store::new_id(),
                 photo_id: kept.id.clone(),
@@ -344,18 +379,7 @@ mod tests {
             assert!(clean.findings.is_empty(), "{b}: {:?}", clean.findings);
 
             // A deletion interrupted before its purge, with a comment and a link.
-            let mut gone = photo("owner", &["sea"]);
-            gone.media_key = format!("p/{}.png", gone.id);
-            media
-                .put(&gone.media_key, bytes(), "image/png")
-                .await
-                .unwrap();
-            store.photos.insert_photo(gone.clone()).await.unwrap();
-            store
-                .comments
-                .add_comment(comment(&gone.id, "ann"))
-                .await
-                .unwrap();
+            let gone = commented(&store, media.as_ref(), &["sea"]).await;
             store.links.create_link(link(&gone, "w_10")).await.unwrap();
             store
                 .photos

@@ -38,6 +38,9 @@ enum Command {
         /// Seconds within which deletions and files count as work in flight.
         #[arg(long, default_value_t = 60)]
         grace: u64,
+        /// First finish the deletions still queued, as a restarted worker would.
+        #[arg(long)]
+        resume: bool,
     },
     /// Exit 0 when the local server answers /healthz (for container health checks).
     Healthcheck,
@@ -92,9 +95,10 @@ async fn run() -> std::process::ExitCode {
                 .map(|()| println!("admin account {username} created")),
             Err(e) => Err(e),
         },
-        Command::Fsck { fix, grace } => {
+        Command::Fsck { fix, grace, resume } => {
             let grace = std::time::Duration::from_secs(grace);
-            match photoshare::app::fsck(settings, fix, grace).await {
+            let args = photoshare::app::FsckArgs { fix, grace, resume };
+            match photoshare::app::fsck(settings, args).await {
                 Ok(true) => Ok(()),
                 Ok(false) => return std::process::ExitCode::FAILURE,
                 Err(e) => Err(e),

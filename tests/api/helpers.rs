@@ -8,7 +8,7 @@ use photoshare::app::Application;
 use photoshare::config::Settings;
 use rand::Rng;
 use reqwest::{Response, StatusCode};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 pub const PASSWORD: &str = "correct-horse-battery";
@@ -105,11 +105,41 @@ pub async fn spawn_app_without_worker_with(customize: impl FnOnce(&mut Settings)
     spawn(customize, false).await
 }
 
+/// `PHOTOSHARE_TEST_FSCK_DIR`: every test app keeps its data there, with an
+/// `fsck.env` naming its database, so that `scripts/fsck-tests.sh` can run
+/// `photoshare fsck` on all of it once the tests are over.
+fn fsck_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("PHOTOSHARE_TEST_FSCK_DIR").map(Into::into)
+}
+
 async fn spawn(customize: impl FnOnce(&mut Settings), run_worker: bool) -> TestApp {
     init_logging();
-    let dir = tempfile::tempdir().expect("temp dir");
+    let mut dir = match fsck_dir() {
+        Some(root) => {
+            std::fs::create_dir_all(&root).unwrap();
+            let dir = tempfile::Builder::new().prefix("app-").tempdir_in(root);
+            dir.expect("temp dir")
+        }
+        None => tempfile::tempdir().expect("temp dir"),
+    };
     let mut settings = test_settings(dir.path());
     customize(&mut settings);
+    if fsck_dir().is_some() {
+        dir.disable_cleanup(true);
+        let mut env = String::new();
+        if settings.uses_mongodb() {
+            // The server itself, also for a test that reached it through a proxy.
+            let uri = std::env::var("PHOTOSHARE_TEST_MONGODB_URI")
+                .unwrap_or_else(|_| settings.database.uri.expose_secret().to_owned());
+            env += &format!("PHOTOSHARE__DATABASE__URI='{uri}'\n");
+            env += &format!("PHOTOSHARE__DATABASE__NAME='{}'\n", settings.database.name);
+        }
+        std::fs::write(dir.path().join("fsck.env"), env).unwrap();
+        if settings.uses_cloudinary() {
+            // Its files were on a fake Cloudinary that is gone with the test.
+            std::fs::write(dir.path().join("fsck.skip"), "media on Cloudinary").unwrap();
+        }
+    }
     let app = Application::build_with(settings.clone(), run_worker)
         .await
         .expect("application builds");
@@ -129,6 +159,14 @@ async fn spawn(customize: impl FnOnce(&mut Settings), run_worker: bool) -> TestA
 }
 
 impl TestApp {
+    /// Marks this app's data as damaged on purpose (a test that removes stored
+    /// files), so the fsck of the test data after the run leaves it out.
+    pub fn damaged_on_purpose(&self, why: &str) {
+        if fsck_dir().is_some() {
+            std::fs::write(self.data_dir().join("fsck.skip"), why).unwrap();
+        }
+    }
+
     pub fn data_dir(&self) -> std::path::PathBuf {
         self._data_dir.path().to_path_buf()
     }

@@ -26,6 +26,7 @@ async fn a_permanent_failure_fails_the_link_at_once_and_dead_letters_the_job() {
     let app = spawn_app().await;
     let user = app.signup_and_login(Role::User).await;
     let id = photo(&app, &user, 40, 40).await;
+    app.damaged_on_purpose("originals removed by the test");
     for file in walk(&app.data_dir().join("media").join("p")) {
         std::fs::remove_file(file).unwrap();
     }
@@ -58,6 +59,7 @@ async fn a_passing_failure_is_retried_with_backoff_until_it_works() {
     let id = photo(&app, &user, 40, 40).await;
     let files = walk(&app.data_dir().join("media").join("p"));
     assert_eq!(files.len(), 1);
+    app.damaged_on_purpose("originals removed by the test");
     let file = &files[0];
     let saved = std::fs::read(file).unwrap();
     // Where the original was, a folder: reading it fails with an I/O error (the

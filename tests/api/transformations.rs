@@ -286,6 +286,7 @@ async fn a_job_that_keeps_failing_ends_failed_with_a_reason_and_the_worker_goes_
     let app = spawn_app_with(|s| s.queue.max_attempts = 2).await;
     let user = app.signup_and_login(Role::User).await;
     let broken = photo(&app, &user, 40, 40).await;
+    app.damaged_on_purpose("originals removed by the test");
     // The original disappears from storage: every attempt fails.
     for file in walk(&app.data_dir().join("media").join("p")) {
         std::fs::remove_file(file).unwrap();
