@@ -6,7 +6,7 @@
 //!
 //! `--fix` finishes what can be finished (pending purges, orphan records and files)
 //! and rewrites the counters and indexes from the records. Run it with the service
-//! stopped, or at a quiet moment: a write racing the recount can be counted twice.
+//! stopped, or at a quiet moment: a write racing the recount can be miscounted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -155,9 +155,17 @@ impl Fsck {
             .filter(|l| l.status != LinkStatus::Done)
             .map(|l| l.slug.as_str())
             .collect();
+        // The files of a deleted photo's links may be gone already: its purge
+        // removes them before the records.
+        let deleted: BTreeSet<&str> = census
+            .deletions
+            .iter()
+            .map(|d| d.photo.id.as_str())
+            .collect();
         for l in &census.links {
             let keys = l.media_keys().into_iter();
-            if l.status == LinkStatus::Done && l.output.as_ref().is_some_and(|o| o.url.is_none()) {
+            let local = l.output.as_ref().is_some_and(|o| o.url.is_none());
+            if l.status == LinkStatus::Done && local && !deleted.contains(l.photo_id.as_str()) {
                 wanted.extend(keys);
             } else {
                 known.extend(keys);
@@ -207,7 +215,15 @@ impl Fsck {
                 "unfinished_deletion" => {
                     purger.purge(&f.subject).await?;
                 }
-                "orphan_record" => purger.remove_records(&f.subject).await?,
+                "orphan_record" => {
+                    // Only if the photo is still neither there nor being deleted.
+                    let photos = &self.store.photos;
+                    if photos.photo(&f.subject).await?.is_none()
+                        && photos.deletion(&f.subject).await?.is_none()
+                    {
+                        purger.remove_records(&f.subject).await?;
+                    }
+                }
                 "orphan_file" => self.media.delete(&f.subject).await?,
                 "missing_file" => {}
                 _ => recount = true,

@@ -44,9 +44,10 @@ pub async fn sweep(store: &Store, queue: &dyn JobQueue, age: Duration) -> u64 {
             .iter()
             .map(|d| Job::purge(&d.photo.id, &d.photo.owner_id))
             .collect(),
+        // Links are swept even when tombstones cannot be read.
         Err(e) => {
             tracing::warn!(error = %error_chain(&e), "sweeper: storage unavailable");
-            return 0;
+            Vec::new()
         }
     };
     match store.links.pending_links(before, 1000).await {

@@ -334,7 +334,7 @@ pub trait Integrity: Send + Sync {
     async fn census(&self) -> Result<Census, StoreError>;
     /// Writes the counters (and rebuilds the indexes derived from the photos) to
     /// what `recount` says. Meant for a quiet database: a write racing it can be
-    /// counted twice.
+    /// miscounted (run fsck again).
     async fn recount(&self, recount: Recount) -> Result<(), StoreError>;
 }
 

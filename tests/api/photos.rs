@@ -3,7 +3,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::fixtures::{self, assert_near, contains, BLUE, GREEN, RED, WHITE};
-use crate::helpers::{assert_problem, error_fields, spawn_app, spawn_app_with, Role};
+use crate::helpers::{assert_problem, error_fields, eventually, spawn_app, spawn_app_with, Role};
 
 fn path_of(url: &str) -> String {
     let after_scheme = url.split_once("://").unwrap().1;
@@ -461,7 +461,11 @@ async fn delete_removes_the_record_the_link_the_file_and_the_tag_links() {
         app.fetch(keep["url"].as_str().unwrap()).await.status(),
         StatusCode::OK
     );
-    assert_eq!(media_files(), 1, "the file went with the record");
+    // The file goes with the purge, a queued job.
+    eventually("the file goes with the record", || async {
+        media_files() == 1
+    })
+    .await;
 }
 
 fn walk_files(dir: &std::path::Path) -> usize {

@@ -89,7 +89,10 @@ impl Integrity for EmbeddedStore {
     async fn recount(&self, recount: Recount) -> Result<(), StoreError> {
         self.write(move |txn| {
             {
+                // Every photo decoded before the first write: a record that does
+                // not decode stops the recount before it has changed anything.
                 let mut photos = txn.open_table(PHOTOS)?;
+                let mut updated = Vec::with_capacity(recount.photos.len());
                 for (id, (comments, sum, count)) in &recount.photos {
                     let found = photos.get(id.as_str())?.map(|b| b.value().to_vec());
                     let Some(bytes) = found else { continue };
@@ -97,7 +100,10 @@ impl Integrity for EmbeddedStore {
                     photo.comment_count = *comments;
                     photo.rating_sum = *sum;
                     photo.rating_count = *count;
-                    photos.insert(id.as_str(), encode(&photo)?.as_slice())?;
+                    updated.push((id, encode(&photo)?));
+                }
+                for (id, bytes) in updated {
+                    photos.insert(id.as_str(), bytes.as_slice())?;
                 }
             }
             // Tags, search postings and rating order come from the photos.
