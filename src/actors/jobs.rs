@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use crate::actors::photo_store::Purger;
 use crate::actors::transform_worker::jobs::Transformer;
 use crate::errors::error_chain;
-use crate::queue::worker::{backoff, Disposition, JobHandler};
+use crate::queue::worker::{Disposition, JobHandler};
 use crate::queue::Work;
 
 pub struct Jobs {
@@ -22,11 +22,15 @@ impl JobHandler for Jobs {
             Work::Transform(link_id) => self.transformer.run(link_id).await,
             Work::PurgePhoto(photo_id) => match self.purger.purge(photo_id).await {
                 Ok(_) => Disposition::Ack,
-                // Storage or media unavailable: the tombstone stays, so nothing is
-                // lost by trying again later.
+                // Storage or media unavailable: the tombstone stays, and the sweeper
+                // publishes it again on its next pass. No retry of this copy: on
+                // RabbitMQ every sweep adds one, so a purge that keeps failing
+                // (a file that cannot be removed) is tried once per sweep, not by
+                // a growing number of copies.
                 Err(e) => {
-                    tracing::warn!(photo_id, error = %error_chain(&e), "purge failed; will retry");
-                    Disposition::Retry(backoff(3))
+                    tracing::warn!(photo_id, error = %error_chain(&e),
+                        "purge failed; the sweeper will publish it again");
+                    Disposition::Ack
                 }
             },
         }

@@ -25,8 +25,10 @@ const EMAIL_KEYS_VERSION: i32 = 2;
 impl MongoStore {
     /// Recomputes every `email_key` with today's folding, once per version. Two
     /// accounts whose addresses now fold to one key (made apart before case
-    /// folding) cannot both have it: the younger keeps its old key (it still logs
-    /// in by username) and is logged for an admin to resolve.
+    /// folding) cannot both have it: the one re-keyed second keeps its old key (it
+    /// still logs in by username) and is logged for an admin to resolve. Which one
+    /// that is depends on the old keys (an account whose old key already equals
+    /// the new one is not re-keyed at all), so it may be the older account.
     pub(super) async fn rekey_emails(&self) -> Result<(), StoreError> {
         let marker = doc! { "_id": "email_keys" };
         let done = self
@@ -56,8 +58,8 @@ impl MongoStore {
             match self.users.update_one(doc! { "_id": u.id }, set).await {
                 Ok(_) => {}
                 Err(e) if is_duplicate(&e) => tracing::warn!(user_id = %u.id.to_hex(),
-                    "two accounts have the same email once case-folded; only the older \
-                     one can log in with it"),
+                    "two accounts have the same email once case-folded; this one keeps \
+                     its old key and logs in by username until an admin resolves it"),
                 Err(e) => return Err(StoreError::unavailable(e)),
             }
         }
