@@ -14,7 +14,7 @@ use secrecy::ExposeSecret;
 
 use crate::actors::comment_board::{CommentBoardHandle, Comments};
 use crate::actors::jobs::Jobs;
-use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle, Photos, Purger};
+use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle, Photos};
 use crate::actors::queue_monitor::{Monitor, QueueMonitor};
 use crate::actors::rating_ledger::{RatingLedgerHandle, Ratings};
 use crate::actors::transform_worker::jobs::{JobMetrics, Transformer};
@@ -97,13 +97,7 @@ impl Application {
             max_attempts: settings.queue.max_attempts,
             metrics: job_metrics.clone(),
         };
-        let jobs = Jobs {
-            transformer,
-            purger: Purger {
-                store: store.clone(),
-                media: media.clone(),
-            },
-        };
+        let jobs = Jobs::new(transformer);
         let queue = start_queue(&settings, &store, Arc::new(jobs), run_worker).await?;
         let photos = Photos::new(
             store.clone(),
@@ -277,22 +271,14 @@ pub async fn run_worker(settings: Settings) -> anyhow::Result<()> {
     let limits = engine::Limits::from_settings(&settings.media);
     let transformer = Transformer {
         store: store.clone(),
-        media: media.clone(),
+        media,
         workers: TransformWorker::start(consumers(&settings), limits),
         limits,
         urls: PublicUrls::new(&settings.public_url(settings.server.port)),
         max_attempts: settings.queue.max_attempts,
         metrics: Arc::new(JobMetrics::default()),
     };
-    let purger = Purger {
-        store: store.clone(),
-        media,
-    };
-    let jobs = Jobs {
-        transformer,
-        purger,
-    };
-    start_queue(&settings, &store, Arc::new(jobs), true).await?;
+    start_queue(&settings, &store, Arc::new(Jobs::new(transformer)), true).await?;
     let stop = shutdown_signal()?;
     tracing::info!(consumers = consumers(&settings), "worker running");
     stop.await;

@@ -11,8 +11,22 @@ use crate::queue::worker::{Disposition, JobHandler};
 use crate::queue::Work;
 
 pub struct Jobs {
-    pub transformer: Transformer,
-    pub purger: Purger,
+    transformer: Transformer,
+    purger: Purger,
+}
+
+impl Jobs {
+    /// Purges work on the transformer's records and files.
+    pub fn new(transformer: Transformer) -> Self {
+        let purger = Purger {
+            store: transformer.store.clone(),
+            media: transformer.media.clone(),
+        };
+        Jobs {
+            transformer,
+            purger,
+        }
+    }
 }
 
 #[async_trait]

@@ -84,7 +84,7 @@ async fn update_me(
     if let Some(email) = &msg.email {
         // "That email is taken" answered as fast as it is asked would let anyone
         // test which addresses have accounts: a few changes an hour are plenty.
-        if email.folded() != crate::domain::email_key(&p.user.email) {
+        if email.folded() != p.user.email_key() {
             let limits = &state.email_changes;
             limits.per_account.check(&p.user.id)?;
             if let Some(ip) = client_ip(&req, state.forwarded_hops) {

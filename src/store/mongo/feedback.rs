@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     find_one_as, find_page, from_bson_dt, is_duplicate, parse_oid, to_bson_dt, MongoStore,
 };
-use crate::store::{CommentRecord, CommentRepo, RatingRecord, RatingRepo, StoreError};
+use crate::store::{CommentRecord, CommentRepo, PhotoRepo, RatingRecord, RatingRepo, StoreError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct CommentDoc {
@@ -186,11 +186,10 @@ impl CommentRepo for MongoStore {
         let photo_id = comment
             .map_err(StoreError::unavailable)?
             .map(|c| c.photo_id);
-        let photo = match photo_id.as_deref().and_then(parse_oid) {
-            Some(photo) => self.photos.find_one(doc! { "_id": photo }).await,
-            None => return Err(StoreError::NotFound),
+        let Some(photo_id) = photo_id else {
+            return Err(StoreError::NotFound);
         };
-        if photo.map_err(StoreError::unavailable)?.is_none() {
+        if self.photo(&photo_id).await?.is_none() {
             return Err(StoreError::NotFound);
         }
         self.comments
