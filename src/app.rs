@@ -41,6 +41,8 @@ pub struct Application {
     port: u16,
     host: String,
     server: Server,
+    /// Told to end the admin streams when a shutdown begins.
+    monitor: Monitor,
 }
 
 impl Application {
@@ -115,6 +117,7 @@ impl Application {
             },
         );
         let monitor = Monitor::new(QueueMonitor::new(store.clone(), queue, job_metrics).start());
+        let stream_monitor = monitor.clone();
         let comments = Comments::new(store.clone());
         let ratings = Ratings::new(store.clone());
         let limiter = Arc::new(RateLimiter::per_minute(settings.rate_limit.auth_per_minute));
@@ -163,11 +166,15 @@ impl Application {
         })
         .listen(listener)?
         .shutdown_timeout(10)
+        // Signals are ours (`run_until_stopped`): open streams end before the
+        // graceful stop, which would otherwise wait its whole timeout for them.
+        .disable_signals()
         .run();
         Ok(Self {
             port,
             host: settings.server.host,
             server,
+            monitor: stream_monitor,
         })
     }
 
@@ -175,7 +182,17 @@ impl Application {
         self.port
     }
 
+    /// Serves until SIGTERM or SIGINT, then ends the admin streams and stops
+    /// gracefully: requests under way finish (10 s at most), new ones are refused.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let stop = shutdown_signal()?;
+        let (handle, monitor) = (self.server.handle(), self.monitor);
+        actix_web::rt::spawn(async move {
+            stop.await;
+            tracing::info!("shutting down: admin streams end, requests under way finish");
+            monitor.close_streams().await;
+            handle.stop(true).await;
+        });
         tracing::info!("listening on http://{}:{}", self.host, self.port);
         self.server.await
     }

@@ -1,15 +1,20 @@
 //! QueueMonitor: the job queue as the admin console, `/readyz` and `/metrics` see
 //! it. One per process. It owns the latest snapshot (queues from the broker or the
-//! in-process queue, links by status from the database) and refreshes it at most
-//! once a second, however many requests ask: concurrent askers while a refresh is
-//! under way wait for that one refresh.
+//! in-process queue, links by status and jobs done per minute from the database)
+//! and the open admin streams. It refreshes the snapshot at most once a second,
+//! however many ask: concurrent askers while a refresh is under way wait for that
+//! one refresh, and while streams are open it refreshes every second (`Tick`) and
+//! fans each snapshot out to all of them, so ten admins watching cost one broker
+//! query a second, not ten.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::actors::transform_worker::jobs::JobMetrics;
 use crate::domain::LinkCounts;
@@ -18,8 +23,14 @@ use crate::store::{Store, StoreError};
 
 /// How old a snapshot may be and still be served.
 const FRESH: Duration = Duration::from_secs(1);
+/// How often open streams get a snapshot.
+const TICK: Duration = Duration::from_secs(1);
 /// How long a dependency may take to answer a readiness check.
 const READY_TIMEOUT: Duration = Duration::from_secs(3);
+/// Minutes in the done-per-minute chart.
+const CHART_MINUTES: i64 = 60;
+/// Snapshots a stream may fall behind by before it misses one (a slow client).
+const STREAM_BUFFER: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
@@ -45,12 +56,29 @@ pub struct QueueReport {
     /// Links by status: `pending`, `done`, `failed`.
     #[schema(value_type = Object)]
     pub jobs: LinkCounts,
+    /// Jobs done in each of the last 60 minutes, oldest first (the last entry is
+    /// the current minute), from the links' completion times: the same on every
+    /// node.
+    pub done_per_minute: Vec<u64>,
+    /// When this snapshot was taken.
+    pub sampled_at: DateTime<Utc>,
 }
 
 /// The latest report (refreshed when older than a second).
 #[derive(Message)]
 #[rtype(result = "Result<QueueReport, MonitorError>")]
 pub struct Report;
+
+/// Opens an admin stream: every snapshot from now on, until the receiver is
+/// dropped or the process shuts down.
+#[derive(Message)]
+#[rtype(result = "mpsc::Receiver<QueueReport>")]
+pub struct Subscribe;
+
+/// Ends every open stream (the server is shutting down).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseStreams;
 
 /// Pings the database and the queue; `Down` names the first that does not answer.
 #[derive(Message)]
@@ -69,9 +97,20 @@ pub struct JobCounters {
     pub failed: u64,
     /// Broker (or in-process queue) queries made for reports since start.
     pub queue_queries: u64,
+    /// Admin streams open now.
+    pub streams: u64,
 }
 
 type Waiters = Vec<oneshot::Sender<Result<QueueReport, String>>>;
+
+/// What one refresh read.
+struct Sample {
+    queues: Vec<QueueStats>,
+    jobs: LinkCounts,
+    /// Completion times from `from` on.
+    done: Vec<DateTime<Utc>>,
+    from_minute: i64,
+}
 
 pub struct QueueMonitor {
     store: Store,
@@ -81,6 +120,16 @@ pub struct QueueMonitor {
     /// Askers waiting for the refresh under way, if one is.
     refreshing: Option<Waiters>,
     queue_queries: u64,
+    streams: Vec<mpsc::Sender<QueueReport>>,
+    /// Jobs done per minute (minutes since the epoch) for the minutes already
+    /// read: a refresh reads only the last two minutes once this is warm.
+    chart: BTreeMap<i64, u64>,
+    chart_warm: bool,
+    ticking: bool,
+}
+
+fn minute_of(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(60)
 }
 
 impl QueueMonitor {
@@ -92,6 +141,10 @@ impl QueueMonitor {
             latest: None,
             refreshing: None,
             queue_queries: 0,
+            streams: Vec::new(),
+            chart: BTreeMap::new(),
+            chart_warm: false,
+            ticking: false,
         }
     }
 
@@ -99,14 +152,92 @@ impl QueueMonitor {
         Supervisor::start(move |_| self)
     }
 
-    async fn fetch(store: Store, queue: Arc<dyn JobQueue>) -> Result<QueueReport, MonitorError> {
-        let (queues, jobs) =
-            futures_util::future::join(queue.stats(), store.links.link_counts()).await;
-        Ok(QueueReport {
-            backend: queue.backend(),
+    async fn fetch(
+        store: Store,
+        queue: Arc<dyn JobQueue>,
+        from_minute: i64,
+    ) -> Result<Sample, MonitorError> {
+        let from = DateTime::from_timestamp(from_minute * 60, 0).unwrap_or_default();
+        let (queues, jobs, done) = futures_util::future::join3(
+            queue.stats(),
+            store.links.link_counts(),
+            store.links.done_since(from),
+        )
+        .await;
+        Ok(Sample {
             queues: queues?,
             jobs: jobs?,
+            done: done?,
+            from_minute,
         })
+    }
+
+    /// Folds a sample into the chart and makes the report.
+    fn report_of(&mut self, sample: Sample) -> QueueReport {
+        let now = Utc::now();
+        let current = minute_of(now);
+        self.chart.retain(|m, _| *m < sample.from_minute);
+        for at in sample.done {
+            *self.chart.entry(minute_of(at)).or_default() += 1;
+        }
+        self.chart.retain(|m, _| *m > current - CHART_MINUTES);
+        self.chart_warm = true;
+        let first = current - CHART_MINUTES + 1;
+        QueueReport {
+            backend: self.queue.backend(),
+            queues: sample.queues,
+            jobs: sample.jobs,
+            done_per_minute: (first..=current)
+                .map(|m| self.chart.get(&m).copied().unwrap_or(0))
+                .collect(),
+            sampled_at: now,
+        }
+    }
+
+    /// Starts a refresh unless one is under way; `waiter` gets its outcome.
+    fn refresh(
+        &mut self,
+        ctx: &mut Context<Self>,
+        waiter: Option<oneshot::Sender<Result<QueueReport, String>>>,
+    ) {
+        if let Some(waiters) = &mut self.refreshing {
+            waiters.extend(waiter);
+            return;
+        }
+        self.refreshing = Some(waiter.into_iter().collect());
+        self.queue_queries += 1;
+        let current = minute_of(Utc::now());
+        // The minute before too: a job another node finished a moment ago, with
+        // its clock a little behind, still lands in its minute.
+        let from_minute = if self.chart_warm {
+            current - 1
+        } else {
+            current - CHART_MINUTES + 1
+        };
+        let fetch = Self::fetch(self.store.clone(), self.queue.clone(), from_minute);
+        ctx.spawn(fetch.into_actor(self).map(|result, act, _| {
+            let shared = match result {
+                Ok(sample) => {
+                    let report = act.report_of(sample);
+                    act.latest = Some((Instant::now(), report.clone()));
+                    act.streams.retain(|s| {
+                        !matches!(
+                            s.try_send(report.clone()),
+                            Err(mpsc::error::TrySendError::Closed(_))
+                        )
+                    });
+                    Ok(report)
+                }
+                Err(e) => {
+                    let chain = crate::errors::error_chain(&e);
+                    tracing::warn!(error = %chain, "queue report failed");
+                    Err(chain)
+                }
+            };
+            for waiter in act.refreshing.take().unwrap_or_default() {
+                let _ = waiter.send(shared.clone());
+            }
+        }));
     }
 }
 
@@ -118,6 +249,7 @@ impl Supervised for QueueMonitor {
     fn restarting(&mut self, _: &mut Context<Self>) {
         tracing::warn!(actor = "QueueMonitor", "restarting");
         self.refreshing = None;
+        self.ticking = false;
     }
 }
 
@@ -132,29 +264,7 @@ impl Handler<Report> for QueueMonitor {
             }
         }
         let (tx, rx) = oneshot::channel();
-        match &mut self.refreshing {
-            Some(waiters) => waiters.push(tx),
-            None => {
-                self.refreshing = Some(vec![tx]);
-                self.queue_queries += 1;
-                let fetch = Self::fetch(self.store.clone(), self.queue.clone());
-                ctx.spawn(fetch.into_actor(self).map(|result, act, _| {
-                    let shared = match &result {
-                        Ok(report) => {
-                            act.latest = Some((Instant::now(), report.clone()));
-                            Ok(report.clone())
-                        }
-                        Err(e) => Err(crate::errors::error_chain(e)),
-                    };
-                    if let Err(e) = &result {
-                        tracing::warn!(error = %crate::errors::error_chain(e), "queue report failed");
-                    }
-                    for waiter in act.refreshing.take().unwrap_or_default() {
-                        let _ = waiter.send(shared.clone());
-                    }
-                }));
-            }
-        }
+        self.refresh(ctx, Some(tx));
         Box::pin(async move {
             match rx.await {
                 Ok(Ok(report)) => Ok(report),
@@ -162,6 +272,54 @@ impl Handler<Report> for QueueMonitor {
                 Ok(Err(_)) | Err(_) => Err(MonitorError::Down("job queue or database")),
             }
         })
+    }
+}
+
+/// Every second while streams are open: one refresh for all of them.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Tick;
+
+impl Handler<Tick> for QueueMonitor {
+    type Result = ();
+
+    fn handle(&mut self, _: Tick, ctx: &mut Context<Self>) {
+        self.streams.retain(|s| !s.is_closed());
+        if self.streams.is_empty() {
+            self.ticking = false;
+            return;
+        }
+        self.refresh(ctx, None);
+        ctx.notify_later(Tick, TICK);
+    }
+}
+
+impl Handler<Subscribe> for QueueMonitor {
+    type Result = MessageResult<Subscribe>;
+
+    fn handle(&mut self, _: Subscribe, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        // The first snapshot at once: the latest if fresh, else the next refresh.
+        match &self.latest {
+            Some((at, report)) if at.elapsed() < FRESH => {
+                let _ = tx.try_send(report.clone());
+            }
+            _ => self.refresh(ctx, None),
+        }
+        self.streams.push(tx);
+        if !self.ticking {
+            self.ticking = true;
+            ctx.notify_later(Tick, TICK);
+        }
+        MessageResult(rx)
+    }
+}
+
+impl Handler<CloseStreams> for QueueMonitor {
+    type Result = ();
+
+    fn handle(&mut self, _: CloseStreams, _: &mut Context<Self>) {
+        self.streams.clear();
     }
 }
 
@@ -207,6 +365,7 @@ impl Handler<Counters> for QueueMonitor {
             retried: self.jobs.retried.load(Relaxed),
             failed: self.jobs.failed.load(Relaxed),
             queue_queries: self.queue_queries,
+            streams: self.streams.iter().filter(|s| !s.is_closed()).count() as u64,
         })
     }
 }
@@ -232,5 +391,14 @@ impl Monitor {
 
     pub async fn counters(&self) -> Result<JobCounters, MonitorError> {
         Ok(self.addr.send(Counters).await?)
+    }
+
+    pub async fn subscribe(&self) -> Result<mpsc::Receiver<QueueReport>, MonitorError> {
+        Ok(self.addr.send(Subscribe).await?)
+    }
+
+    /// Ends every open stream; the server's graceful stop then has none to wait for.
+    pub async fn close_streams(&self) {
+        let _ = self.addr.send(CloseStreams).await;
     }
 }

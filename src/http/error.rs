@@ -288,6 +288,7 @@ impl From<LinkError> for ApiError {
             LinkError::Render(e) => e.into(),
             LinkError::Mailbox(e) => actor_down(e),
             e @ LinkError::TooManyPending(_) => ApiError::Throttled(e.to_string(), 5),
+            e @ LinkError::NotFailed(_) => ApiError::Conflict("job-not-failed", e.to_string()),
         }
     }
 }

@@ -199,8 +199,9 @@ pub async fn observe(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     // Nothing the API serves is a page to run scripts in or to frame; the Swagger UI
-    // under /docs/ is the one exception.
-    if !path.starts_with("/docs") {
+    // under /docs/ and the admin console are the exceptions.
+    // The admin console sets its own (scripts from 'self' only).
+    if !path.starts_with("/docs") && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),

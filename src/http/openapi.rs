@@ -20,6 +20,7 @@ use super::{admin, auth, comments, ops, photos, public, ratings, search, transfo
         auth::signup, auth::login, auth::refresh, auth::logout,
         users::me, users::update_me, users::change_password, users::profile,
         admin::list_users, admin::set_role, admin::ban, admin::unban, admin::queues,
+        admin::jobs::list_jobs, admin::jobs::retry, admin::jobs::stream, admin::console::page,
         photos::upload, photos::get_photo, photos::update_photo, photos::delete_photo,
         photos::list_tags, search::search_photos, public::image,
         comments::add_comment, comments::list_comments, comments::edit_comment,
@@ -35,7 +36,7 @@ use super::{admin, auth, comments, ops, photos, public, ratings, search, transfo
     tags(
         (name = "auth", description = "Sign up, log in, refresh, log out"),
         (name = "users", description = "Own account and public profiles"),
-        (name = "admin", description = "Account administration (admin role)"),
+        (name = "admin", description = "Account administration, jobs and the admin console (admin role)"),
         (name = "photos", description = "Photos and tags"),
         (name = "public", description = "Public image links"),
         (name = "comments", description = "Comments on photos"),

@@ -65,6 +65,9 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         out.push_str("# HELP photoshare_queue_queries_total Queue snapshots taken from the broker (or in-process queue) for reports.\n");
         out.push_str("# TYPE photoshare_queue_queries_total counter\n");
         let _ = writeln!(out, "photoshare_queue_queries_total {}", jobs.queue_queries);
+        out.push_str("# HELP photoshare_admin_streams Admin queue streams open on this process.\n");
+        out.push_str("# TYPE photoshare_admin_streams gauge\n");
+        let _ = writeln!(out, "photoshare_admin_streams {}", jobs.streams);
     }
     let pool = state.workers.stats();
     out.push_str("# HELP photoshare_renders_total Images and QR codes rendered by this process's render pool.\n");

@@ -59,7 +59,10 @@ pub struct Link {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-fn ser_opt_time<S: serde::Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_opt_time<S: serde::Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => ser_time(t, s),
         None => s.serialize_none(),

@@ -113,4 +113,10 @@ pub trait JobQueue: Send + Sync {
     async fn publish(&self, job: &Job) -> Result<(), QueueError>;
     /// The work queue first, then any other (dead letters).
     async fn stats(&self) -> Result<Vec<QueueStats>, QueueError>;
+    /// Drops the dead-lettered messages for `work` (a failed job an admin retries:
+    /// its new message is the one that runs); returns how many went. A queue
+    /// without dead letters has nothing to drop.
+    async fn forget_dead(&self, _work: &Work) -> Result<u64, QueueError> {
+        Ok(0)
+    }
 }

@@ -26,8 +26,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, QueueDeclareOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions,
+    BasicQosOptions, ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
@@ -396,4 +396,38 @@ impl JobQueue for RabbitQueue {
         out[0].unacked = self.in_flight.load(std::sync::atomic::Ordering::Relaxed);
         Ok(out)
     }
+
+    /// AMQP cannot delete one message by content: on a channel of its own this
+    /// takes every dead letter (up to `DEAD_SCAN` of them) without acking, acks
+    /// the ones for `work`, and closes the channel, which gives the rest back to
+    /// the queue.
+    async fn forget_dead(&self, work: &Work) -> Result<u64, QueueError> {
+        let wire = work.wire();
+        let (connection, channel) = self.channel().await?;
+        let scan = async {
+            let mut dropped = 0;
+            for _ in 0..DEAD_SCAN {
+                let options = BasicGetOptions { no_ack: false };
+                let Some(message) = channel.basic_get(&self.names.dead, options).await? else {
+                    break;
+                };
+                if message.delivery.data == wire.as_bytes() {
+                    message.delivery.ack(BasicAckOptions::default()).await?;
+                    dropped += 1;
+                }
+            }
+            Ok::<_, lapin::Error>(dropped)
+        };
+        let result = tokio::time::timeout(PUBLISH_TIMEOUT * 2, scan).await;
+        let _ = channel.close(200, "done").await;
+        let _ = connection.close(200, "done").await;
+        match result {
+            Ok(Ok(dropped)) => Ok(dropped),
+            Ok(Err(e)) => Err(QueueError::unavailable(e)),
+            Err(_) => Err(QueueError::unavailable(TimedOut)),
+        }
+    }
 }
+
+/// At most this many dead letters are looked through per retry.
+const DEAD_SCAN: usize = 10_000;

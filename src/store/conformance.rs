@@ -631,3 +631,126 @@ async fn links_are_one_per_transformation_and_finish_exactly_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn jobs_page_newest_first_and_only_a_failed_link_is_retried() {
+    for (store, _dir) in backends().await {
+        let b = store.backend;
+        let p = photo("owner1", &[]);
+        store.photos.insert_photo(p.clone()).await.unwrap();
+        let links: Vec<LinkRecord> = ["w_1", "w_2", "w_3"].map(|t| link(&p, t)).into();
+        for l in &links {
+            store.links.create_link(l.clone()).await.unwrap();
+        }
+        let ids = |page: &[LinkRecord]| page.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+        let (page, total) = store.links.jobs(None, 2, 0).await.unwrap();
+        assert_eq!(
+            (ids(&page), total),
+            (vec![links[2].id.clone(), links[1].id.clone()], 3),
+            "{b}"
+        );
+        let at = now_millis();
+        let done = LinkOutcome::Done(output("j"));
+        store
+            .links
+            .finish_link(&links[0].id, done, at)
+            .await
+            .unwrap();
+        let failed = LinkOutcome::Failed("gone".into());
+        store.links.count_attempt(&links[1].id).await.unwrap();
+        store
+            .links
+            .finish_link(&links[1].id, failed, at)
+            .await
+            .unwrap();
+        let of = |s| store.links.jobs(Some(s), 10, 0);
+        let (page, total) = of(LinkStatus::Failed).await.unwrap();
+        assert_eq!((ids(&page), total), (vec![links[1].id.clone()], 1), "{b}");
+        let (page, total) = of(LinkStatus::Pending).await.unwrap();
+        assert_eq!((ids(&page), total), (vec![links[2].id.clone()], 1), "{b}");
+        assert_eq!(of(LinkStatus::Done).await.unwrap().1, 1);
+        let since = at - Duration::seconds(1);
+        assert_eq!(store.links.done_since(since).await.unwrap(), [at], "{b}");
+        let after = at + Duration::seconds(1);
+        assert!(store.links.done_since(after).await.unwrap().is_empty());
+
+        // Done and pending links are not retried; a failed one goes back to pending.
+        for l in [&links[0], &links[2]] {
+            assert!(
+                store.links.retry_link(&l.id).await.unwrap().is_none(),
+                "{b}"
+            );
+        }
+        assert!(matches!(
+            store.links.retry_link(&new_id()).await,
+            Err(StoreError::NotFound)
+        ));
+        let retried = store.links.retry_link(&links[1].id).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                retried.status,
+                retried.attempts,
+                retried.error,
+                retried.completed_at
+            ),
+            (LinkStatus::Pending, 0, None, None),
+            "{b}"
+        );
+        assert!(store
+            .links
+            .retry_link(&links[1].id)
+            .await
+            .unwrap()
+            .is_none());
+        let counts = store.links.link_counts().await.unwrap();
+        assert_eq!(
+            (counts.pending, counts.done, counts.failed),
+            (2, 1, 0),
+            "{b}"
+        );
+        let (page, _) = of(LinkStatus::Pending).await.unwrap();
+        assert_eq!(
+            ids(&page),
+            [links[2].id.clone(), links[1].id.clone()],
+            "{b}"
+        );
+        assert!(of(LinkStatus::Failed).await.unwrap().0.is_empty());
+        let later = now_millis() + Duration::seconds(5);
+        assert_eq!(
+            store.links.pending_links(later, 10).await.unwrap().len(),
+            2,
+            "{b}"
+        );
+
+        store.links.delete_link(&links[0].id).await.unwrap();
+        assert!(
+            store.links.done_since(since).await.unwrap().is_empty(),
+            "{b}"
+        );
+        assert_eq!(store.links.jobs(None, 10, 0).await.unwrap().1, 2);
+    }
+}
+
+#[tokio::test]
+async fn users_with_a_username_prefix_in_username_order() {
+    for (store, _dir) in backends().await {
+        for name in ["Carla.x", "carlos", "Carmen", "bob_carl", "car"] {
+            store.users.create(new_user(name)).await.unwrap();
+        }
+        let names =
+            |page: Vec<UserRecord>| page.into_iter().map(|u| u.username).collect::<Vec<_>>();
+        let (page, total) = store.users.with_prefix("carl", 10, 0).await.unwrap();
+        assert_eq!(
+            (names(page), total),
+            (vec!["Carla.x".into(), "carlos".into()], 2)
+        );
+        let (page, total) = store.users.with_prefix("car", 2, 1).await.unwrap();
+        assert_eq!(
+            (names(page), total),
+            (vec!["Carla.x".into(), "carlos".into()], 4)
+        );
+        // A prefix, not a pattern.
+        assert_eq!(store.users.with_prefix("c.", 10, 0).await.unwrap().1, 0);
+        assert_eq!(store.users.with_prefix("carla.", 10, 0).await.unwrap().1, 1);
+    }
+}

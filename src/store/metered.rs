@@ -41,6 +41,7 @@ metered!(UserRepo, "users" {
     fn set_role(&self, id: &str, role: Role) -> Result<UserRecord, StoreError>;
     fn set_active(&self, id: &str, active: bool) -> Result<UserRecord, StoreError>;
     fn list(&self, limit: u32, offset: u64) -> Result<(Vec<UserRecord>, u64), StoreError>;
+    fn with_prefix(&self, prefix: &str, limit: u32, offset: u64) -> Result<(Vec<UserRecord>, u64), StoreError>;
 });
 
 metered!(SessionRepo, "sessions" {
@@ -99,6 +100,9 @@ metered!(LinkRepo, "links" {
     fn pending_links(&self, before: DateTime<Utc>, limit: u32) -> Result<Vec<LinkRecord>, StoreError>;
     fn link_counts(&self) -> Result<LinkCounts, StoreError>;
     fn pending_count(&self, owner_id: &str) -> Result<u64, StoreError>;
+    fn retry_link(&self, id: &str) -> Result<Option<LinkRecord>, StoreError>;
+    fn jobs(&self, status: Option<LinkStatus>, limit: u32, offset: u64) -> Result<(Vec<LinkRecord>, u64), StoreError>;
+    fn done_since(&self, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, StoreError>;
 });
 
 metered!(Health, "health" {

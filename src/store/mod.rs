@@ -93,6 +93,14 @@ pub trait UserRepo: Send + Sync {
     async fn set_active(&self, id: &str, active: bool) -> Result<UserRecord, StoreError>;
     /// A page in sign-up order and the total count.
     async fn list(&self, limit: u32, offset: u64) -> Result<(Vec<UserRecord>, u64), StoreError>;
+    /// Accounts whose username starts with `prefix` (a username key: lower case),
+    /// in username order, with the total: the admin console's user search.
+    async fn with_prefix(
+        &self,
+        prefix: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<UserRecord>, u64), StoreError>;
 }
 
 #[async_trait]
@@ -257,6 +265,18 @@ pub trait LinkRepo: Send + Sync {
     async fn link_counts(&self) -> Result<LinkCounts, StoreError>;
     /// Links of this owner still pending (the per-user cap on queued jobs).
     async fn pending_count(&self, owner_id: &str) -> Result<u64, StoreError>;
+    /// A failed link back to pending, with its attempts, error and completion
+    /// cleared; `None` when it is not failed (`NotFound` when there is no link).
+    async fn retry_link(&self, id: &str) -> Result<Option<LinkRecord>, StoreError>;
+    /// Links of one status (or all), newest first, with the total: the job list.
+    async fn jobs(
+        &self,
+        status: Option<LinkStatus>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<LinkRecord>, u64), StoreError>;
+    /// When each link done at or after `since` was finished, oldest first.
+    async fn done_since(&self, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, StoreError>;
 }
 
 /// Records that hang off a photo (comments, ratings) register one of these; the

@@ -31,7 +31,7 @@ struct Acked {
 }
 
 /// The stack's settings, from the test environment; a fresh database and queue names.
-fn stack() -> Vec<(&'static str, String)> {
+pub fn stack() -> Vec<(&'static str, String)> {
     let mut env = Vec::new();
     if let Ok(uri) = std::env::var("PHOTOSHARE_TEST_MONGODB_URI") {
         env.push(("PHOTOSHARE__DATABASE__URI", uri));

@@ -3,7 +3,9 @@
 
 mod abuse;
 mod admin;
+mod admin_jobs;
 mod auth;
+mod browser;
 mod cloudinary;
 mod comments;
 mod crash;

@@ -35,6 +35,9 @@ pub enum LinkError {
     Render(#[from] RenderError),
     #[error("the photo store is not running")]
     Mailbox(#[from] actix::MailboxError),
+    /// An admin asked to retry a job that has not failed.
+    #[error("only a failed job can be retried; this one is {0}")]
+    NotFailed(&'static str),
     /// The owner already has this many links waiting for their jobs.
     #[error("{0} transformations are already waiting; try again when some are done")]
     TooManyPending(u64),
@@ -71,6 +74,22 @@ pub struct ListLinks {
 pub struct DeleteLink {
     pub id: String,
     pub caller: Caller,
+}
+
+/// Every link as a job, newest first, of one status or all: the admin's job list.
+#[derive(Message)]
+#[rtype(result = "Result<(Vec<LinkRecord>, u64), LinkError>")]
+pub struct ListJobs {
+    pub status: Option<LinkStatus>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// Sends a failed link's job again, from its first attempt (admins).
+#[derive(Message)]
+#[rtype(result = "Result<LinkRecord, LinkError>")]
+pub struct RetryJob {
+    pub link_id: String,
 }
 
 /// The finished image behind `/t/{slug}`.
@@ -204,6 +223,47 @@ impl Photos {
             }
         }
         Ok(())
+    }
+
+    pub(super) async fn list_jobs(
+        self,
+        msg: ListJobs,
+    ) -> Result<(Vec<LinkRecord>, u64), LinkError> {
+        Ok(self
+            .store
+            .links
+            .jobs(msg.status, msg.limit, msg.offset)
+            .await?)
+    }
+
+    /// The link goes back to pending first (the outbox: if the publish fails, the
+    /// sweeper sends it), then its dead letter is dropped and its job published.
+    pub(super) async fn retry_job(self, msg: RetryJob) -> Result<LinkRecord, LinkError> {
+        let link = self.store.links.link(&msg.link_id).await?;
+        let link = self.live(link, "job").await?;
+        if link.status != LinkStatus::Failed {
+            return Err(LinkError::NotFailed(link.status.as_str()));
+        }
+        let link = match self.store.links.retry_link(&link.id).await {
+            Ok(Some(link)) => link,
+            // Retried (or deleted) by someone else in between.
+            Ok(None) => return Err(LinkError::NotFailed("no longer failed")),
+            Err(StoreError::NotFound) => return Err(LinkError::NotFound("job")),
+            Err(e) => return Err(e.into()),
+        };
+        let work = crate::queue::Work::Transform(link.id.clone());
+        match self.queue.forget_dead(&work).await {
+            Ok(n) => tracing::info!(link_id = %link.id, dead_letters_dropped = n, "job retried"),
+            Err(e) => tracing::warn!(link_id = %link.id, error = %crate::errors::error_chain(&e),
+                "dead letter not dropped (the link is pending again: it runs once)"),
+        }
+        let pending = self.store.links.pending_count(&link.owner_id).await?;
+        let job = Job::new(&link.id, &link.owner_id, pending.saturating_sub(1));
+        if let Err(e) = self.queue.publish(&job).await {
+            tracing::warn!(link_id = %link.id, error = %crate::errors::error_chain(&e),
+                "job not published; the sweeper will retry");
+        }
+        Ok(link)
     }
 
     async fn by_slug(&self, slug: &str) -> Result<LinkRecord, LinkError> {

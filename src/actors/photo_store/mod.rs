@@ -466,6 +466,8 @@ service_actor! {
     DeleteLink => delete_link,
     OpenLink => open_link,
     LinkQr => link_qr,
+    ListJobs => list_jobs,
+    RetryJob => retry_job,
 }
 }
 

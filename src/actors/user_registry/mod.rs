@@ -128,6 +128,8 @@ pub struct FindUser {
 #[derive(Message)]
 #[rtype(result = "Result<(Vec<UserRecord>, u64), UserError>")]
 pub struct ListUsers {
+    /// Only usernames starting with this (case-insensitive), in username order.
+    pub prefix: Option<String>,
     pub limit: u32,
     pub offset: u64,
 }
@@ -373,7 +375,14 @@ impl Accounts {
     }
 
     async fn list_users(self, msg: ListUsers) -> Result<(Vec<UserRecord>, u64), UserError> {
-        Ok(self.store.users.list(msg.limit, msg.offset).await?)
+        let users = &self.store.users;
+        Ok(match msg.prefix {
+            Some(prefix) => {
+                let key = prefix.to_ascii_lowercase();
+                users.with_prefix(&key, msg.limit, msg.offset).await?
+            }
+            None => users.list(msg.limit, msg.offset).await?,
+        })
     }
 
     async fn set_role(self, msg: SetRole) -> Result<UserRecord, UserError> {

@@ -125,6 +125,7 @@ impl Integrity for EmbeddedStore {
                     table.insert(key.as_str(), ())?;
                 }
             }
+            super::links::rebuild_job_index(txn)?;
             Ok(())
         })
         .await

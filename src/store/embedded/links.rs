@@ -7,14 +7,52 @@ use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 
 use super::photos::photo_in;
 use super::{
-    bump, children, decode, encode, EmbeddedStore, TxError, LINKS, LINK_BY_SLUG, LINK_KEYS,
-    LINK_STATUS_COUNTS, PENDING_LINKS, PHOTO_LINKS,
+    bump, children, decode, encode, EmbeddedStore, TxError, LINKS, LINKS_BY_STATUS, LINKS_DONE_AT,
+    LINK_BY_SLUG, LINK_KEYS, LINK_STATUS_COUNTS, PENDING_LINKS, PHOTO_LINKS,
 };
 use crate::store::{LinkCounts, LinkOutcome, LinkRecord, LinkRepo, LinkStatus, StoreError};
 
 fn save_link_in(txn: &WriteTransaction, link: &LinkRecord) -> Result<(), TxError> {
     txn.open_table(LINKS)?
         .insert(link.id.as_str(), encode(link)?.as_slice())?;
+    Ok(())
+}
+
+/// Adds (`true`) or removes the link's entries in the job indexes, as its status is.
+fn index_job_in(txn: &WriteTransaction, link: &LinkRecord, add: bool) -> Result<(), TxError> {
+    let key = (link.status.as_str(), link.id.as_str());
+    let done_at = match (link.status, link.completed_at) {
+        (LinkStatus::Done, Some(at)) => Some((at.timestamp_millis(), link.id.as_str())),
+        _ => None,
+    };
+    let mut by_status = txn.open_table(LINKS_BY_STATUS)?;
+    let mut done = txn.open_table(LINKS_DONE_AT)?;
+    if add {
+        by_status.insert(key, ())?;
+        if let Some(k) = done_at {
+            done.insert(k, ())?;
+        }
+    } else {
+        by_status.remove(key)?;
+        if let Some(k) = done_at {
+            done.remove(k)?;
+        }
+    }
+    Ok(())
+}
+
+/// Rebuilds the job indexes from the links (opening a file from before them, fsck).
+pub(super) fn rebuild_job_index(txn: &WriteTransaction) -> Result<(), TxError> {
+    txn.delete_table(LINKS_BY_STATUS)?;
+    txn.delete_table(LINKS_DONE_AT)?;
+    txn.open_table(LINKS_BY_STATUS)?;
+    txn.open_table(LINKS_DONE_AT)?;
+    let links = txn.open_table(LINKS)?;
+    for entry in links.iter()? {
+        let (_, bytes) = entry?;
+        let link: LinkRecord = decode(bytes.value())?;
+        index_job_in(txn, &link, true)?;
+    }
     Ok(())
 }
 
@@ -33,6 +71,7 @@ fn remove_link_in(txn: &WriteTransaction, id: &str) -> Result<Option<LinkRecord>
     txn.open_table(PHOTO_LINKS)?
         .remove((link.photo_id.as_str(), id))?;
     txn.open_table(PENDING_LINKS)?.remove(id)?;
+    index_job_in(txn, &link, false)?;
     bump(
         &mut txn.open_table(LINK_STATUS_COUNTS)?,
         link.status.as_str(),
@@ -78,6 +117,7 @@ impl LinkRepo for EmbeddedStore {
                 link.status.as_str(),
                 1,
             )?;
+            index_job_in(txn, &link, true)?;
             save_link_in(txn, &link)?;
             Ok((link, true))
         })
@@ -147,6 +187,7 @@ impl LinkRepo for EmbeddedStore {
             if link.status != LinkStatus::Pending {
                 return Ok(false);
             }
+            index_job_in(txn, &link, false)?;
             match outcome {
                 LinkOutcome::Done(output) => {
                     link.status = LinkStatus::Done;
@@ -163,6 +204,7 @@ impl LinkRepo for EmbeddedStore {
             bump(&mut counts, LinkStatus::Pending.as_str(), -1)?;
             bump(&mut counts, link.status.as_str(), 1)?;
             drop(counts);
+            index_job_in(txn, &link, true)?;
             save_link_in(txn, &link)?;
             Ok(true)
         })
@@ -214,6 +256,100 @@ impl LinkRepo for EmbeddedStore {
                 break;
             }
             out.push(link);
+        }
+        Ok(out)
+    }
+
+    async fn retry_link(&self, id: &str) -> Result<Option<LinkRecord>, StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let mut link = link_in(txn, &id)?.ok_or(TxError::Store(StoreError::NotFound))?;
+            if link.status != LinkStatus::Failed {
+                return Ok(None);
+            }
+            index_job_in(txn, &link, false)?;
+            link.status = LinkStatus::Pending;
+            link.attempts = 0;
+            link.error = None;
+            link.completed_at = None;
+            let mut counts = txn.open_table(LINK_STATUS_COUNTS)?;
+            bump(&mut counts, LinkStatus::Failed.as_str(), -1)?;
+            bump(&mut counts, LinkStatus::Pending.as_str(), 1)?;
+            drop(counts);
+            txn.open_table(PENDING_LINKS)?.insert(id.as_str(), ())?;
+            index_job_in(txn, &link, true)?;
+            save_link_in(txn, &link)?;
+            Ok(Some(link))
+        })
+        .await
+    }
+
+    async fn jobs(
+        &self,
+        status: Option<LinkStatus>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<LinkRecord>, u64), StoreError> {
+        let counts = self.link_counts().await?;
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let links = txn.open_table(LINKS).map_err(StoreError::unavailable)?;
+        let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+        let ids: Vec<String> = match status {
+            Some(status) => {
+                let index = txn
+                    .open_table(LINKS_BY_STATUS)
+                    .map_err(StoreError::unavailable)?;
+                // Ids are ASCII: "\u{7f}" sorts after every id of this status.
+                let range = index
+                    .range((status.as_str(), "")..(status.as_str(), "\u{7f}"))
+                    .map_err(StoreError::unavailable)?;
+                range
+                    .rev()
+                    .skip(skip)
+                    .take(limit as usize)
+                    .map(|e| e.map(|(k, _)| k.value().1.to_owned()))
+                    .collect::<Result<_, _>>()
+                    .map_err(StoreError::unavailable)?
+            }
+            None => links
+                .iter()
+                .map_err(StoreError::unavailable)?
+                .rev()
+                .skip(skip)
+                .take(limit as usize)
+                .map(|e| e.map(|(k, _)| k.value().to_owned()))
+                .collect::<Result<_, _>>()
+                .map_err(StoreError::unavailable)?,
+        };
+        let mut page = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(bytes) = links.get(id.as_str()).map_err(StoreError::unavailable)? {
+                page.push(decode(bytes.value())?);
+            }
+        }
+        let total = match status {
+            Some(LinkStatus::Pending) => counts.pending,
+            Some(LinkStatus::Done) => counts.done,
+            Some(LinkStatus::Failed) => counts.failed,
+            None => counts.pending + counts.done + counts.failed,
+        };
+        Ok((page, total))
+    }
+
+    async fn done_since(&self, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let index = txn
+            .open_table(LINKS_DONE_AT)
+            .map_err(StoreError::unavailable)?;
+        let mut out = Vec::new();
+        for entry in index
+            .range((since.timestamp_millis(), "")..)
+            .map_err(StoreError::unavailable)?
+        {
+            let (key, _) = entry.map_err(StoreError::unavailable)?;
+            if let Some(at) = DateTime::from_timestamp_millis(key.value().0) {
+                out.push(at);
+            }
         }
         Ok(out)
     }

@@ -75,6 +75,11 @@ const PHOTO_LINKS: TableDefinition<(&str, &str), ()> = TableDefinition::new("pho
 const PENDING_LINKS: TableDefinition<&str, ()> = TableDefinition::new("pending_links");
 /// Status -> number of links in it.
 const LINK_STATUS_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("link_status_counts");
+/// (status, link id): each status's links in id order, which is creation order, so
+/// the admin's job list pages newest first by walking one backwards.
+const LINKS_BY_STATUS: TableDefinition<(&str, &str), ()> = TableDefinition::new("links_by_status");
+/// (completed at in ms since the epoch, link id) of done links: jobs done per minute.
+const LINKS_DONE_AT: TableDefinition<(i64, &str), ()> = TableDefinition::new("links_done_at");
 /// Small settings of the file itself, such as the search index version.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// Bumped whenever what the index holds changes; a file with another version is
@@ -83,6 +88,9 @@ const SEARCH_INDEX_VERSION: u64 = 2;
 /// Bumped whenever `domain::email_key` changes (2: Unicode case folding, was
 /// lower-casing); a file with another version has its email index rebuilt.
 const EMAIL_KEYS_VERSION: u64 = 2;
+/// Bumped whenever what the job indexes (`LINKS_BY_STATUS`, `LINKS_DONE_AT`) hold
+/// changes; a file with another version (or from before them) has them rebuilt.
+const JOB_INDEX_VERSION: u64 = 1;
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -151,6 +159,12 @@ impl EmbeddedStore {
                 users::rekey_emails(txn)?;
                 txn.open_table(META)?
                     .insert("email_keys", EMAIL_KEYS_VERSION)?;
+            }
+            let version = txn.open_table(META)?.get("job_index")?.map(|v| v.value());
+            if version != Some(JOB_INDEX_VERSION) {
+                links::rebuild_job_index(txn)?;
+                txn.open_table(META)?
+                    .insert("job_index", JOB_INDEX_VERSION)?;
             }
             Ok(())
         })?;

@@ -216,6 +216,33 @@ impl UserRepo for EmbeddedStore {
         }
         Ok((page, total))
     }
+
+    async fn with_prefix(
+        &self,
+        prefix: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<UserRecord>, u64), StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let by_name = txn
+            .open_table(USER_BY_NAME)
+            .map_err(StoreError::unavailable)?;
+        let users = txn.open_table(USERS).map_err(StoreError::unavailable)?;
+        let (mut total, mut page) = (0u64, Vec::with_capacity(limit as usize));
+        for entry in by_name.range(prefix..).map_err(StoreError::unavailable)? {
+            let (name, id) = entry.map_err(StoreError::unavailable)?;
+            if !name.value().starts_with(prefix) {
+                break;
+            }
+            if total >= offset && page.len() < limit as usize {
+                if let Some(bytes) = users.get(id.value()).map_err(StoreError::unavailable)? {
+                    page.push(decode(bytes.value())?);
+                }
+            }
+            total += 1;
+        }
+        Ok((page, total))
+    }
 }
 
 #[async_trait]

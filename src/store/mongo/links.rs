@@ -240,6 +240,67 @@ impl LinkRepo for MongoStore {
             .map_err(StoreError::unavailable)
     }
 
+    async fn retry_link(&self, id: &str) -> Result<Option<LinkRecord>, StoreError> {
+        let oid = parse_oid(id).ok_or(StoreError::NotFound)?;
+        // Only a failed link changes, in one update: two admins retrying at once
+        // publish one job between them.
+        let updated = self
+            .links
+            .find_one_and_update(
+                doc! { "_id": oid, "status": "failed" },
+                doc! {
+                    "$set": { "status": "pending", "attempts": 0_i64, "error": null, "completed_at": null }
+                },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(StoreError::unavailable)?;
+        if let Some(link) = updated {
+            return Ok(Some(link.into()));
+        }
+        match self.link(id).await? {
+            Some(_) => Ok(None),
+            None => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn jobs(
+        &self,
+        status: Option<LinkStatus>,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<LinkRecord>, u64), StoreError> {
+        // On the `{status, _id}` index (the outbox's), walked backwards; all
+        // statuses on `_id`. Ids are time-ordered: newest first.
+        let filter = match status {
+            Some(s) => doc! { "status": s.as_str() },
+            None => doc! {},
+        };
+        find_page(&self.links, filter, doc! { "_id": -1 }, limit, offset).await
+    }
+
+    async fn done_since(&self, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>, StoreError> {
+        #[derive(Deserialize)]
+        struct Done {
+            completed_at: bson::DateTime,
+        }
+        let done: Vec<Done> = self
+            .links
+            .clone_with_type::<Done>()
+            .find(doc! { "status": "done", "completed_at": { "$gte": to_bson_dt(since) } })
+            .projection(doc! { "_id": 0, "completed_at": 1 })
+            .sort(doc! { "status": 1, "completed_at": 1 })
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(done
+            .into_iter()
+            .map(|d| from_bson_dt(d.completed_at))
+            .collect())
+    }
+
     async fn link_counts(&self) -> Result<LinkCounts, StoreError> {
         let mut counts = [0u64; 3];
         let statuses = [LinkStatus::Pending, LinkStatus::Done, LinkStatus::Failed];

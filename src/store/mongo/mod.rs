@@ -224,6 +224,10 @@ impl MongoStore {
                 IndexModel::builder()
                     .keys(doc! { "owner_id": 1, "status": 1 })
                     .build(),
+                // Jobs done per minute over the last hour (the admin console).
+                IndexModel::builder()
+                    .keys(doc! { "status": 1, "completed_at": 1 })
+                    .build(),
             ])
             .await
             .map_err(StoreError::unavailable)?;

@@ -269,6 +269,37 @@ impl UserRepo for MongoStore {
     async fn list(&self, limit: u32, offset: u64) -> Result<(Vec<UserRecord>, u64), StoreError> {
         find_page(&self.users, doc! {}, doc! { "_id": 1 }, limit, offset).await
     }
+
+    async fn with_prefix(
+        &self,
+        prefix: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<UserRecord>, u64), StoreError> {
+        // An anchored, case-sensitive regex on the key is a range on its index.
+        let pattern = format!("^{}", regex_escape(prefix));
+        let filter = doc! { "username_key": { "$regex": pattern } };
+        find_page(
+            &self.users,
+            filter,
+            doc! { "username_key": 1 },
+            limit,
+            offset,
+        )
+        .await
+    }
+}
+
+/// `s` as a regular expression that matches exactly `s`.
+fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if !c.is_alphanumeric() && c != '_' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[async_trait]

@@ -1,4 +1,9 @@
-//! /api/admin/users: the account list, roles and bans. Admins only.
+//! /api/admin: the account list, roles and bans (here), jobs and the queue stream
+//! (`jobs`), and the console page with its assets (`console`). Admins only, but
+//! for the page itself, which signs in inside.
+
+pub mod console;
+pub mod jobs;
 
 use actix_web::{get, post, put, web};
 
@@ -12,6 +17,8 @@ use crate::actors::user_registry::{ListUsers, SetBanned, SetRole};
 use crate::domain::Role;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    jobs::routes(cfg);
+    console::routes(cfg);
     cfg.service(list_users)
         .service(set_role)
         .service(ban)
@@ -39,11 +46,22 @@ async fn queues(
     Ok(web::Json(state.monitor.report().await?))
 }
 
-/// Every account, in sign-up order.
+/// `?q=`: the console's user search.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserSearch {
+    /// Only accounts whose username starts with this (case-insensitive), then
+    /// in username order.
+    #[param(max_length = 64)]
+    pub q: Option<String>,
+}
+
+/// Every account, in sign-up order (or, with `q`, those whose username starts
+/// with it, in username order).
 #[utoipa::path(
     tag = "admin",
     security(("bearer" = [])),
-    params(PageQuery),
+    params(PageQuery, UserSearch),
     responses(
         (status = 200, body = Page<PrivateUser>),
         (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
@@ -55,9 +73,19 @@ async fn list_users(
     _: AdminUser,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
+    search: web::Query<UserSearch>,
 ) -> Result<web::Json<Page<PrivateUser>>, ApiError> {
     let (limit, offset) = query.bounds()?;
-    let (users, total) = state.registry.call(ListUsers { limit, offset }).await?;
+    let prefix = search.into_inner().q.filter(|q| !q.is_empty());
+    if prefix.as_ref().is_some_and(|q| q.chars().count() > 64) {
+        return Err(ApiError::validation("q", "at most 64 characters"));
+    }
+    let msg = ListUsers {
+        prefix,
+        limit,
+        offset,
+    };
+    let (users, total) = state.registry.call(msg).await?;
     let counts =
         futures_util::future::try_join_all(users.iter().map(|u| photo_count(&state, &u.id)))
             .await?;
