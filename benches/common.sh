@@ -2,12 +2,14 @@
 # embedded stack in a temp DATA_DIR on a free port, and signs up a user.
 # Sets: pid, base, token. Defines: summary (wrk output -> one line), rss.
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
-[ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin photoshare
+# BENCH_BIN: another build of the binary (what is counted, not timed, allows a debug one).
+bin=${BENCH_BIN:-./target/release/photoshare}
+[ -n "${NO_BUILD:-}" ] || [ -n "${BENCH_BIN:-}" ] || cargo build --release --quiet --bin photoshare
 dir=${BENCH_DATA_DIR:-$(mktemp -d)}
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 PHOTOSHARE__DATA_DIR="$dir" PHOTOSHARE__SERVER__PORT="$port" PHOTOSHARE__RATE_LIMIT__AUTH_PER_MINUTE=0 \
   PHOTOSHARE__AUTH__JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
-  RUST_LOG=warn ./target/release/photoshare serve &
+  RUST_LOG=warn "$bin" serve &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 base="http://127.0.0.1:$port"
