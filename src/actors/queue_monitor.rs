@@ -69,11 +69,15 @@ pub struct QueueReport {
 #[rtype(result = "Result<QueueReport, MonitorError>")]
 pub struct Report;
 
-/// Opens an admin stream: every snapshot from now on, until the receiver is
+/// Opens an admin stream: every snapshot from now on (or why there is none this
+/// second: the queue or the database did not answer), until the receiver is
 /// dropped or the process shuts down.
 #[derive(Message)]
-#[rtype(result = "mpsc::Receiver<QueueReport>")]
+#[rtype(result = "mpsc::Receiver<StreamItem>")]
 pub struct Subscribe;
+
+/// What a stream gets each second.
+pub type StreamItem = Result<QueueReport, MonitorError>;
 
 /// Ends every open stream (the server is shutting down).
 #[derive(Message)]
@@ -120,11 +124,12 @@ pub struct QueueMonitor {
     /// Askers waiting for the refresh under way, if one is.
     refreshing: Option<Waiters>,
     queue_queries: u64,
-    streams: Vec<mpsc::Sender<QueueReport>>,
+    streams: Vec<mpsc::Sender<StreamItem>>,
     /// Jobs done per minute (minutes since the epoch) for the minutes already
-    /// read: a refresh reads only the last two minutes once this is warm.
+    /// read: a refresh reads from the minute before the last one it read.
     chart: BTreeMap<i64, u64>,
-    chart_warm: bool,
+    /// The minute of the last refresh that read the chart.
+    chart_read_to: Option<i64>,
     ticking: bool,
 }
 
@@ -143,7 +148,7 @@ impl QueueMonitor {
             queue_queries: 0,
             streams: Vec::new(),
             chart: BTreeMap::new(),
-            chart_warm: false,
+            chart_read_to: None,
             ticking: false,
         }
     }
@@ -181,7 +186,7 @@ impl QueueMonitor {
             *self.chart.entry(minute_of(at)).or_default() += 1;
         }
         self.chart.retain(|m, _| *m > current - CHART_MINUTES);
-        self.chart_warm = true;
+        self.chart_read_to = Some(current);
         let first = current - CHART_MINUTES + 1;
         QueueReport {
             backend: self.queue.backend(),
@@ -207,30 +212,25 @@ impl QueueMonitor {
         self.refreshing = Some(waiter.into_iter().collect());
         self.queue_queries += 1;
         let current = minute_of(Utc::now());
-        // The minute before too: a job another node finished a moment ago, with
-        // its clock a little behind, still lands in its minute.
-        let from_minute = if self.chart_warm {
-            current - 1
-        } else {
-            current - CHART_MINUTES + 1
-        };
+        // From the minute before the last one read (a job another node finished
+        // a moment ago, its clock a little behind, still lands in its minute), or
+        // the whole hour after a quiet spell.
+        let oldest = current - CHART_MINUTES + 1;
+        let from_minute = self.chart_read_to.map_or(oldest, |m| (m - 1).max(oldest));
         let fetch = Self::fetch(self.store.clone(), self.queue.clone(), from_minute);
         ctx.spawn(fetch.into_actor(self).map(|result, act, _| {
             let shared = match result {
                 Ok(sample) => {
                     let report = act.report_of(sample);
                     act.latest = Some((Instant::now(), report.clone()));
-                    act.streams.retain(|s| {
-                        !matches!(
-                            s.try_send(report.clone()),
-                            Err(mpsc::error::TrySendError::Closed(_))
-                        )
-                    });
+                    act.fan_out(|| Ok(report.clone()));
                     Ok(report)
                 }
                 Err(e) => {
                     let chain = crate::errors::error_chain(&e);
                     tracing::warn!(error = %chain, "queue report failed");
+                    // The streams hear of it too: silence would look like "no change".
+                    act.fan_out(|| Err(MonitorError::Down("job queue or database")));
                     Err(chain)
                 }
             };
@@ -241,15 +241,31 @@ impl QueueMonitor {
     }
 }
 
+impl QueueMonitor {
+    /// Sends to every open stream; a closed one is dropped, a full one (a slow
+    /// client) misses this second.
+    fn fan_out(&mut self, item: impl Fn() -> StreamItem) {
+        self.streams.retain(|s| {
+            !matches!(
+                s.try_send(item()),
+                Err(mpsc::error::TrySendError::Closed(_))
+            )
+        });
+    }
+}
+
 impl Actor for QueueMonitor {
     type Context = Context<Self>;
 }
 
 impl Supervised for QueueMonitor {
-    fn restarting(&mut self, _: &mut Context<Self>) {
+    fn restarting(&mut self, ctx: &mut Context<Self>) {
         tracing::warn!(actor = "QueueMonitor", "restarting");
         self.refreshing = None;
-        self.ticking = false;
+        self.ticking = !self.streams.is_empty();
+        if self.ticking {
+            ctx.notify_later(Tick, TICK);
+        }
     }
 }
 
@@ -302,7 +318,7 @@ impl Handler<Subscribe> for QueueMonitor {
         // The first snapshot at once: the latest if fresh, else the next refresh.
         match &self.latest {
             Some((at, report)) if at.elapsed() < FRESH => {
-                let _ = tx.try_send(report.clone());
+                let _ = tx.try_send(Ok(report.clone()));
             }
             _ => self.refresh(ctx, None),
         }
@@ -393,7 +409,7 @@ impl Monitor {
         Ok(self.addr.send(Counters).await?)
     }
 
-    pub async fn subscribe(&self) -> Result<mpsc::Receiver<QueueReport>, MonitorError> {
+    pub async fn subscribe(&self) -> Result<mpsc::Receiver<StreamItem>, MonitorError> {
         Ok(self.addr.send(Subscribe).await?)
     }
 

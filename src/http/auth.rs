@@ -1,6 +1,6 @@
 //! /api/auth: signup, login (OAuth2 form or JSON), refresh, logout.
 
-use actix_web::http::header::CONTENT_TYPE;
+use actix_web::http::header::{self, CONTENT_TYPE};
 use actix_web::{post, web, HttpRequest, HttpResponse};
 
 use super::dto::{LoginForm, LoginRequest, PrivateUser, RefreshRequest, SignupRequest, Tokens};
@@ -44,7 +44,7 @@ impl TryFrom<SignupRequest> for Signup {
     tag = "auth",
     request_body = SignupRequest,
     responses(
-        (status = 201, description = "Account created", body = PrivateUser),
+        (status = 201, description = "Account created", body = PrivateUser, headers(("Location" = String, description = "`/api/users/{username}`: the public profile"))),
         (status = 409, description = "Username or email taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field values", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many auth requests from this address", body = Problem, content_type = "application/problem+json"),
@@ -58,7 +58,9 @@ async fn signup(
 ) -> Result<HttpResponse, ApiError> {
     let msg = Signup::try_from(body.into_inner())?;
     let user = state.registry.call(msg).await?;
-    Ok(HttpResponse::Created().json(PrivateUser::new(user, 0)))
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/users/{}", user.username)))
+        .json(PrivateUser::new(user, 0)))
 }
 
 /// Log in with a username or email. Accepts an OAuth2 password-grant form

@@ -1,6 +1,7 @@
 //! Comments: anyone signed in writes, the public reads (oldest first), the author
 //! edits, moderators and admins delete.
 
+use actix_web::http::header;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use super::dto::{ser_time, Page, PageQuery};
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, MaybeUser, ModeratorUser};
 use super::json::Json;
+use super::json::Validated;
 use super::photos::Owner;
 use super::AppState;
 use crate::actors::comment_board::{AddComment, DeleteComment, EditComment, ListComments};
@@ -72,7 +74,7 @@ fn text(body: CommentRequest) -> Result<CommentText, ApiError> {
     params(("id" = String, Path, description = "photo id")),
     request_body = CommentRequest,
     responses(
-        (status = 201, body = Comment),
+        (status = 201, description = "Comment added", body = Comment, headers(("Location" = String, description = "`/api/comments/{id}`"))),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid text", body = Problem, content_type = "application/problem+json"),
     )
@@ -90,7 +92,9 @@ async fn add_comment(
         text: text(body.into_inner())?,
     };
     let comment = state.comments.call(msg).await?;
-    Ok(HttpResponse::Created().json(Comment::from(comment)))
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/comments/{}", comment.id)))
+        .json(Comment::from(comment)))
 }
 
 /// A photo's comments, oldest first.
@@ -98,7 +102,8 @@ async fn add_comment(
     tag = "comments",
     params(("id" = String, Path, description = "photo id"), PageQuery),
     responses(
-        (status = 200, body = Page<Comment>),
+        (status = 200, body = Page<Comment>, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged: the `ETag` sent in `If-None-Match` still holds"),
         (status = 401, description = "A token was sent and is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "limit/offset out of range", body = Problem, content_type = "application/problem+json"),
@@ -110,7 +115,7 @@ async fn list_comments(
     state: web::Data<AppState>,
     photo_id: web::Path<String>,
     query: web::Query<PageQuery>,
-) -> Result<web::Json<Page<Comment>>, ApiError> {
+) -> Result<Validated<Page<Comment>>, ApiError> {
     let (limit, offset) = query.bounds()?;
     let msg = ListComments {
         photo_id: photo_id.into_inner(),
@@ -118,7 +123,7 @@ async fn list_comments(
         offset,
     };
     let (comments, total) = state.comments.call(msg).await?;
-    Ok(web::Json(Page {
+    Ok(Validated(Page {
         items: comments.into_iter().map(Comment::from).collect(),
         total,
         limit,

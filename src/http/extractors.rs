@@ -42,6 +42,19 @@ fn bearer(req: &HttpRequest) -> Option<Result<String, ApiError>> {
     Some(token)
 }
 
+/// The bearer token of the request, if it has a well-formed one.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    bearer(req).and_then(Result::ok)
+}
+
+/// Whether `token` still authenticates an admin (a long-lived answer, such as the
+/// queue stream, asks again now and then).
+pub async fn still_admin(state: &web::Data<AppState>, token: &str) -> bool {
+    authenticate(state.clone(), token.to_owned())
+        .await
+        .is_ok_and(|p| p.role() >= Role::Admin)
+}
+
 async fn authenticate(state: web::Data<AppState>, token: String) -> Result<Principal, ApiError> {
     let claims = state
         .keys

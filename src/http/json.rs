@@ -124,6 +124,49 @@ fn plain(message: &str) -> String {
     message.to_owned()
 }
 
+/// A JSON answer with a validator: a strong `ETag` (a hash of the body), `304 Not
+/// Modified` when the client's `If-None-Match` has it, and `Cache-Control: private,
+/// no-cache` (kept, but checked each time; never shared, as an answer may depend on
+/// the caller). For single resources: a photo, a comment page, a profile, a link.
+pub struct Validated<T>(pub T);
+
+impl<T: serde::Serialize> actix_web::Responder for Validated<T> {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, req: &HttpRequest) -> actix_web::HttpResponse {
+        use actix_web::http::header;
+        use sha2::Digest;
+        let body = match serde_json::to_vec(&self.0) {
+            Ok(body) => body,
+            Err(e) => {
+                tracing::error!(error = %e, "answer not serialisable");
+                return actix_web::HttpResponse::InternalServerError().finish();
+            }
+        };
+        let etag = format!("\"{}\"", hex::encode(&sha2::Sha256::digest(&body)[..16]));
+        let fresh = req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',')
+                    .map(|t| t.trim().trim_start_matches("W/"))
+                    .any(|t| t == etag || t == "*")
+            });
+        let mut res = if fresh {
+            actix_web::HttpResponse::NotModified()
+        } else {
+            actix_web::HttpResponse::Ok()
+        };
+        res.insert_header((header::ETAG, etag))
+            .insert_header((header::CACHE_CONTROL, "private, no-cache"));
+        if fresh {
+            return res.finish();
+        }
+        res.content_type("application/json").body(body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

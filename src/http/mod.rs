@@ -195,7 +195,8 @@ pub async fn observe(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if route.starts_with("/api/") {
+    // Unless the handler chose a policy (a validated JSON answer: `no-cache`).
+    if route.starts_with("/api/") && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     // Nothing the API serves is a page to run scripts in or to frame; the Swagger UI

@@ -18,7 +18,7 @@ use super::{admin, auth, comments, ops, photos, public, ratings, search, transfo
     ),
     paths(
         auth::signup, auth::login, auth::refresh, auth::logout,
-        users::me, users::update_me, users::change_password, users::profile,
+        users::me, users::update_me, users::change_password, users::profile, users::user_photos,
         admin::list_users, admin::set_role, admin::ban, admin::unban, admin::queues,
         admin::jobs::list_jobs, admin::jobs::retry, admin::jobs::stream, admin::console::page,
         photos::upload, photos::get_photo, photos::update_photo, photos::delete_photo,

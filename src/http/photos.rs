@@ -1,6 +1,6 @@
 //! /api/photos and /api/tags: upload, read, edit, delete, tag list.
 
-use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::http::header::{self, CONTENT_LENGTH};
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use super::dto::{ser_time, Page, PageQuery};
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, MaybeUser};
 use super::json::Json;
+use super::json::Validated;
 pub use super::multipart::{read_form, UploadBody, UploadParts};
 use super::AppState;
 use crate::actors::photo_store::{DeletePhoto, GetPhoto, ListTags, UpdatePhoto, Upload};
@@ -107,7 +108,7 @@ pub struct UploadForm {
     security(("bearer" = [])),
     request_body(content = UploadForm, content_type = "multipart/form-data"),
     responses(
-        (status = 201, body = Photo),
+        (status = 201, description = "Photo stored", body = Photo, headers(("Location" = String, description = "`/api/photos/{id}`"))),
         (status = 400, description = "Malformed multipart body", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "File or pixel count over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a JPEG, PNG, WebP or GIF", body = Problem, content_type = "application/problem+json"),
@@ -152,7 +153,9 @@ async fn upload(
         tags: tags.expect("checked"),
     };
     let photo = state.photos.call(msg).await?;
-    Ok(HttpResponse::Created().json(Photo::new(photo, &state.urls)))
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/photos/{}", photo.id)))
+        .json(Photo::new(photo, &state.urls)))
 }
 
 /// One photo.
@@ -160,7 +163,8 @@ async fn upload(
     tag = "photos",
     params(("id" = String, Path)),
     responses(
-        (status = 200, body = Photo),
+        (status = 200, body = Photo, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged: the `ETag` sent in `If-None-Match` still holds"),
         (status = 401, description = "A token was sent and is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
     )
@@ -170,14 +174,14 @@ async fn get_photo(
     _: MaybeUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
-) -> Result<web::Json<Photo>, ApiError> {
+) -> Result<Validated<Photo>, ApiError> {
     let photo = state
         .photos
         .call(GetPhoto {
             id: id.into_inner(),
         })
         .await?;
-    Ok(web::Json(Photo::new(photo, &state.urls)))
+    Ok(Validated(Photo::new(photo, &state.urls)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

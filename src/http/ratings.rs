@@ -1,6 +1,7 @@
 //! Ratings: 1 to 5 stars, one per user per photo, never one's own; moderators and
 //! admins list and delete.
 
+use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -63,7 +64,7 @@ impl From<RatingRecord> for Rating {
     params(("id" = String, Path, description = "photo id")),
     request_body = RatingRequest,
     responses(
-        (status = 201, body = Rating),
+        (status = 201, description = "Rating recorded", body = Rating, headers(("Location" = String, description = "`/api/ratings/{id}`"))),
         (status = 403, description = "Own photo", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already rated", body = Problem, content_type = "application/problem+json"),
@@ -84,7 +85,9 @@ async fn rate(
         stars,
     };
     let rating = state.ratings.call(msg).await?;
-    Ok(HttpResponse::Created().json(Rating::from(rating)))
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/ratings/{}", rating.id)))
+        .json(Rating::from(rating)))
 }
 
 /// A photo's ratings, oldest first. Moderators and admins.

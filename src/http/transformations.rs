@@ -11,6 +11,7 @@ use super::dto::{ser_time, Page, PageQuery};
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, RequestId};
 use super::json::Json;
+use super::json::Validated;
 use super::public::immutable_bytes;
 use super::AppState;
 use crate::actors::photo_store::{
@@ -39,6 +40,8 @@ pub struct CreateLinkRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Link {
     pub id: String,
+    /// The unguessable part of `url` (`/t/{slug}`).
+    pub slug: String,
     pub photo_id: String,
     /// Canonical form: parameters sorted within each step.
     pub transformation: String,
@@ -75,6 +78,7 @@ impl Link {
             url: urls.link(&l.slug),
             qr_url: urls.link_qr(&l.slug),
             id: l.id,
+            slug: l.slug,
             photo_id: l.photo_id,
             transformation: l.transformation,
             status: l.status,
@@ -94,7 +98,7 @@ impl Link {
     params(("id" = String, Path, description = "photo id")),
     request_body = CreateLinkRequest,
     responses(
-        (status = 202, description = "Link created; the job is queued", body = Link),
+        (status = 202, description = "Link created; the job is queued", body = Link, headers(("Location" = String, description = "`/api/transformations/{id}`: poll it"), ("Retry-After" = String, description = "Seconds until a poll is worth it"))),
         (status = 200, description = "The photo already has this (canonical) transformation", body = Link),
         (status = 403, description = "Not the photo's owner or an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such photo", body = Problem, content_type = "application/problem+json"),
@@ -122,7 +126,14 @@ async fn create_link(
     };
     let (link, created) = state.photos.call(msg).await?;
     let mut res = if created {
-        HttpResponse::Accepted()
+        // Where to poll, and when: small jobs are done within a second or two.
+        let mut res = HttpResponse::Accepted();
+        res.insert_header((
+            header::LOCATION,
+            format!("/api/transformations/{}", link.id),
+        ))
+        .insert_header((header::RETRY_AFTER, "1"));
+        res
     } else {
         HttpResponse::Ok()
     };
@@ -170,7 +181,8 @@ async fn list_links(
     tag = "transformations",
     params(("id" = String, Path, description = "transformation id")),
     responses(
-        (status = 200, body = Link),
+        (status = 200, body = Link, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged: the `ETag` sent in `If-None-Match` still holds"),
         (status = 404, description = "No such transformation", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -178,14 +190,14 @@ async fn list_links(
 async fn get_link(
     state: web::Data<AppState>,
     id: web::Path<String>,
-) -> Result<web::Json<Link>, ApiError> {
+) -> Result<Validated<Link>, ApiError> {
     let link = state
         .photos
         .call(GetLink {
             id: id.into_inner(),
         })
         .await?;
-    Ok(web::Json(Link::new(link, &state.urls)))
+    Ok(Validated(Link::new(link, &state.urls)))
 }
 
 /// Delete a transformation link and its stored image and QR code.

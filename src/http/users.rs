@@ -3,13 +3,17 @@
 use actix_web::{get, patch, put, web, HttpRequest, HttpResponse};
 
 use super::client_ip::client_ip;
+use super::dto::Page;
 use super::dto::{ChangePasswordRequest, PrivateUser, PublicProfile, UpdateMeRequest};
 use super::error::{ApiError, Problem};
 use super::extractors::{AuthUser, MaybeUser};
 use super::json::Json;
+use super::json::Validated;
+use super::photos::Photo;
+use super::search::Search;
 use super::AppState;
 use crate::actors::comment_board::CommentCount;
-use crate::actors::photo_store::PhotoCount;
+use crate::actors::photo_store::{PhotoCount, SearchPhotos};
 use crate::actors::user_registry::{ChangePassword, FindUser, UpdateProfile};
 use crate::domain::{Bio, Email, FullName, Password, Validator};
 
@@ -17,7 +21,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(me)
         .service(update_me)
         .service(change_password)
-        .service(profile);
+        .service(profile)
+        .service(user_photos);
 }
 
 /// The caller's own account.
@@ -130,7 +135,8 @@ async fn change_password(
     tag = "users",
     params(("username" = String, Path)),
     responses(
-        (status = 200, body = PublicProfile),
+        (status = 200, body = PublicProfile, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged: the `ETag` sent in `If-None-Match` still holds"),
         (status = 401, description = "A token was sent and is invalid", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     )
@@ -140,15 +146,75 @@ async fn profile(
     _: MaybeUser,
     state: web::Data<AppState>,
     username: web::Path<String>,
-) -> Result<web::Json<PublicProfile>, ApiError> {
+) -> Result<Validated<PublicProfile>, ApiError> {
     let username = username.into_inner();
     let user = state.registry.call(FindUser { username }).await?;
     let photo_count = photo_count(&state, &user.id).await?;
     let author_id = user.id.clone();
     let comment_count = state.comments.call(CommentCount { author_id }).await?;
-    Ok(web::Json(PublicProfile::new(
+    Ok(Validated(PublicProfile::new(
         user,
         photo_count,
         comment_count,
     )))
+}
+
+/// `?sort&limit&offset` of a user's photo grid.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct GridParams {
+    /// `-created_at` (default), `created_at`, `-rating`, `rating`, as in search.
+    sort: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    limit: Option<i64>,
+    #[param(minimum = 0, default = 0)]
+    offset: Option<i64>,
+}
+
+/// A user's photos (a profile grid, "my uploads"), newest first unless sorted
+/// otherwise. Public; any other parameter is refused.
+#[utoipa::path(
+    tag = "users",
+    params(("username" = String, Path), GridParams),
+    responses(
+        (status = 200, body = Page<Photo>),
+        (status = 401, description = "A token was sent and is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `sort`, `limit` or `offset`, or another parameter", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/users/{username}/photos")]
+async fn user_photos(
+    _: MaybeUser,
+    state: web::Data<AppState>,
+    username: web::Path<String>,
+    req: actix_web::HttpRequest,
+) -> Result<web::Json<Page<Photo>>, ApiError> {
+    let qs = req.query_string();
+    let others: Vec<_> = form_urlencoded::parse(qs.as_bytes())
+        .filter(|(k, _)| !matches!(k.as_ref(), "sort" | "limit" | "offset"))
+        .map(|(k, _)| crate::domain::FieldError::new(&k, "is not a parameter of this route"))
+        .collect();
+    if !others.is_empty() {
+        return Err(ApiError::Validation(others));
+    }
+    let Search { mut query, .. } = Search::parse(qs)?;
+    let username = username.into_inner();
+    let user = state.registry.call(FindUser { username }).await?;
+    query.owner_id = Some(user.id);
+    let (limit, offset) = (query.limit, query.offset);
+    let (photos, total) = state
+        .photos
+        .call(SearchPhotos { query, owner: None })
+        .await?;
+    Ok(web::Json(Page {
+        items: photos
+            .into_iter()
+            .map(|p| Photo::new(p, &state.urls))
+            .collect(),
+        total,
+        limit,
+        offset,
+    }))
 }

@@ -361,9 +361,30 @@ async fn the_user_list_searches_by_username_prefix() {
         .await
         .unwrap();
     assert_eq!(page["total"], 0, "a prefix, not a pattern");
+    let res = app.get("/api/admin/users?q=a%00b", Some(&admin)).await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     let long = "a".repeat(65);
     let res = app
         .get(&format!("/api/admin/users?q={long}"), Some(&admin))
         .await;
     assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+}
+
+#[actix_web::test]
+async fn a_stream_ends_when_its_watcher_is_no_longer_an_admin() {
+    let app = spawn_app_without_worker().await;
+    let first = app.admin().await.access.clone();
+    let second = app.signup_and_login(Role::Admin).await;
+    let mut events = Events::open(&app.client, &app.address, &second.access).await;
+    assert!(events.next().await.is_some());
+    app.set_role(&first, &second.username, "user")
+        .await
+        .error_for_status()
+        .unwrap();
+    // Checked every five events: the stream ends cleanly within a few more.
+    let mut after = 0;
+    while events.next().await.is_some() {
+        after += 1;
+        assert!(after <= 6, "still streaming to a demoted admin");
+    }
 }

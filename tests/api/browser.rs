@@ -208,6 +208,19 @@ impl Browser {
         panic!("{what}: {last} of {css}, not {n}, after 120 s");
     }
 
+    /// Polls a script's value (no reload) until it is `want`.
+    async fn wait_js(&self, script: &str, want: Value, what: &str) {
+        let mut last = Value::Null;
+        for _ in 0..1200 {
+            last = self.js(script).await;
+            if last == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{what}: {script} gave {last} after 120 s");
+    }
+
     async fn js(&self, script: &str) -> Value {
         self.driver
             .execute(script, vec![])
@@ -319,12 +332,13 @@ async fn an_admin_runs_the_queues_jobs_and_users_from_the_console_in_chromium() 
         .await
         .unwrap();
     assert!(!rows.is_empty(), "queue rows");
-    let total = b.el("#chart").await.attr("data-total").await.unwrap();
-    assert_eq!(
-        total.as_deref(),
-        Some("20"),
-        "the chart counts this minute's jobs"
-    );
+    // The counts and the chart are two reads: wait for both to show the 20.
+    b.wait_js(
+        "return document.getElementById('chart').dataset.total",
+        json!("20"),
+        "the chart counts this minute's jobs",
+    )
+    .await;
     b.assert_fits("queues at 1280 px").await;
     b.shot("admin-queues").await;
 

@@ -6,6 +6,7 @@ mod admin;
 mod admin_jobs;
 mod auth;
 mod browser;
+mod clients;
 mod cloudinary;
 mod comments;
 mod crash;

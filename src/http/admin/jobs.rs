@@ -3,16 +3,18 @@
 //! snapshot pushed to the console as Server-Sent Events.
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::actors::photo_store::{ListJobs, RetryJob};
+use crate::actors::queue_monitor::StreamItem;
 use crate::http::dto::{ser_time, Page, PageQuery};
 use crate::http::error::{ApiError, Problem};
-use crate::http::extractors::AdminUser;
+use crate::http::extractors::{bearer_token, still_admin, AdminUser};
 use crate::http::AppState;
 use crate::store::{LinkRecord, LinkStatus};
 
@@ -137,8 +139,10 @@ async fn retry(
 }
 
 /// The queue snapshot (the body of GET /api/admin/queues) as Server-Sent Events:
-/// an event `queues` at once, then every second, until the client goes away or
-/// the server shuts down. However many admins watch, the process queries the
+/// an event `queues` at once, then every second (`unavailable`, with a `detail`,
+/// for a second in which the queue or the database did not answer), until the
+/// client goes away, the server shuts down, or the caller is no longer an admin
+/// (banned, logged out, demoted, token expired: checked every five events). However many admins watch, the process queries the
 /// broker once a second (`photoshare_queue_queries_total`).
 #[utoipa::path(
     tag = "admin",
@@ -150,15 +154,39 @@ async fn retry(
     )
 )]
 #[get("/api/admin/queues/stream")]
-async fn stream(_: AdminUser, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn stream(
+    _: AdminUser,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let token = bearer_token(&req).ok_or(ApiError::Unauthorized)?;
     let reports = state.monitor.subscribe().await?;
     // A reconnecting EventSource waits 2 s, not its default 3-5.
     let hello = futures_util::stream::once(async { Ok(Bytes::from_static(b"retry: 2000\n\n")) });
-    let events = futures_util::stream::unfold(reports, |mut reports| async move {
-        let report = reports.recv().await?;
-        let json = serde_json::to_string(&report).unwrap_or_else(|_| "{}".into());
-        let event = Bytes::from(format!("event: queues\ndata: {json}\n\n"));
-        Some((Ok::<_, actix_web::Error>(event), reports))
+    let watch = Watch {
+        reports,
+        state,
+        token,
+        sent: 0,
+    };
+    let events = futures_util::stream::unfold(watch, |mut w| async move {
+        // The watcher is asked again every few events (from the principals
+        // cache): a ban, a logout, a demotion or an expired token ends the stream.
+        if w.sent > 0 && w.sent % RECHECK_EVERY == 0 && !still_admin(&w.state, &w.token).await {
+            return None;
+        }
+        let event = match w.reports.recv().await? {
+            Ok(report) => {
+                let json = serde_json::to_string(&report).unwrap_or_else(|_| "{}".into());
+                format!("event: queues\ndata: {json}\n\n")
+            }
+            Err(e) => format!(
+                "event: unavailable\ndata: {}\n\n",
+                json!({ "detail": e.to_string() })
+            ),
+        };
+        w.sent += 1;
+        Some((Ok::<_, actix_web::Error>(Bytes::from(event)), w))
     });
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
@@ -166,4 +194,14 @@ async fn stream(_: AdminUser, state: web::Data<AppState>) -> Result<HttpResponse
         // Proxies that buffer (nginx) pass each event on at once.
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(futures_util::StreamExt::chain(hello, events)))
+}
+
+/// Events between two checks that the watcher is still an admin.
+const RECHECK_EVERY: u64 = 5;
+
+struct Watch {
+    reports: tokio::sync::mpsc::Receiver<StreamItem>,
+    state: web::Data<AppState>,
+    token: String,
+    sent: u64,
 }

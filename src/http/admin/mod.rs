@@ -80,6 +80,12 @@ async fn list_users(
     if prefix.as_ref().is_some_and(|q| q.chars().count() > 64) {
         return Err(ApiError::validation("q", "at most 64 characters"));
     }
+    if prefix
+        .as_ref()
+        .is_some_and(|q| q.chars().any(char::is_control))
+    {
+        return Err(ApiError::validation("q", "no control characters"));
+    }
     let msg = ListUsers {
         prefix,
         limit,

@@ -290,8 +290,23 @@ impl LinkRepo for EmbeddedStore {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<LinkRecord>, u64), StoreError> {
-        let counts = self.link_counts().await?;
         let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        // The total from the same snapshot as the page.
+        let counts = txn
+            .open_table(LINK_STATUS_COUNTS)
+            .map_err(StoreError::unavailable)?;
+        let count = |s: LinkStatus| -> Result<u64, StoreError> {
+            Ok(counts
+                .get(s.as_str())
+                .map_err(StoreError::unavailable)?
+                .map_or(0, |v| v.value()))
+        };
+        let total = match status {
+            Some(s) => count(s)?,
+            None => {
+                count(LinkStatus::Pending)? + count(LinkStatus::Done)? + count(LinkStatus::Failed)?
+            }
+        };
         let links = txn.open_table(LINKS).map_err(StoreError::unavailable)?;
         let skip = usize::try_from(offset).unwrap_or(usize::MAX);
         let ids: Vec<String> = match status {
@@ -327,12 +342,6 @@ impl LinkRepo for EmbeddedStore {
                 page.push(decode(bytes.value())?);
             }
         }
-        let total = match status {
-            Some(LinkStatus::Pending) => counts.pending,
-            Some(LinkStatus::Done) => counts.done,
-            Some(LinkStatus::Failed) => counts.failed,
-            None => counts.pending + counts.done + counts.failed,
-        };
         Ok((page, total))
     }
 

@@ -25,18 +25,29 @@
     try { return await res.json(); } catch (_) { return null; }
   }
 
-  async function refreshTokens() {
-    if (!session) return false;
-    const res = await fetch("/api/auth/refresh", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ refresh_token: session.refresh }),
-    });
-    if (!res.ok) return false;
-    const t = await res.json();
-    session.access = t.access_token;
-    session.refresh = t.refresh_token;
-    return true;
+  // One refresh at a time: refresh tokens rotate, and presenting a rotated one
+  // again revokes the whole session, so concurrent 401s share this promise.
+  let refreshing = null;
+  function refreshTokens() {
+    if (!session) return Promise.resolve(false);
+    if (!refreshing) {
+      const s = session;
+      refreshing = fetch("/api/auth/refresh", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ refresh_token: s.refresh }),
+      })
+        .then(async (res) => {
+          if (!res.ok) return false;
+          const t = await res.json();
+          s.access = t.access_token;
+          s.refresh = t.refresh_token;
+          return true;
+        })
+        .catch(() => false)
+        .finally(() => { refreshing = null; });
+    }
+    return refreshing;
   }
 
   // Calls the API with the access token; one refresh on 401, then signs out.
@@ -219,7 +230,13 @@
       if (line.startsWith("event:")) event = line.slice(6).trim();
       else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
     }
+    if (event === "unavailable") {
+      $("live").classList.remove("on");
+      $("live").textContent = "queue or database unreachable";
+      return;
+    }
     if (event !== "queues" || !data.length) return;
+    setLive(true);
     try { renderQueues(JSON.parse(data.join("\n"))); } catch (_) { /* a torn event */ }
   }
 
