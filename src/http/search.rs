@@ -218,9 +218,20 @@ pub async fn search_photos(
             Some(_) => {}
         }
     }
+    Ok(web::Json(
+        photo_page(&state, Search { query, owner }).await?,
+    ))
+}
+
+/// Runs a search and answers its page (search, a user's photo grid).
+pub async fn photo_page(
+    state: &web::Data<AppState>,
+    search: Search,
+) -> Result<Page<Photo>, ApiError> {
+    let Search { query, owner } = search;
     let (limit, offset) = (query.limit, query.offset);
     let (photos, total) = state.photos.call(SearchPhotos { query, owner }).await?;
-    Ok(web::Json(Page {
+    Ok(Page {
         items: photos
             .into_iter()
             .map(|p| Photo::new(p, &state.urls))
@@ -228,7 +239,7 @@ pub async fn search_photos(
         total,
         limit,
         offset,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@ use super::extractors::{AuthUser, MaybeUser};
 use super::json::Json;
 use super::json::Validated;
 use super::photos::Photo;
-use super::search::Search;
+use super::search::{photo_page, Search};
 use super::AppState;
 use crate::actors::comment_board::CommentCount;
-use crate::actors::photo_store::{PhotoCount, SearchPhotos};
+use crate::actors::photo_store::PhotoCount;
 use crate::actors::user_registry::{ChangePassword, FindUser, UpdateProfile};
 use crate::domain::{Bio, Email, FullName, Password, Validator};
 
@@ -203,18 +203,6 @@ async fn user_photos(
     let username = username.into_inner();
     let user = state.registry.call(FindUser { username }).await?;
     query.owner_id = Some(user.id);
-    let (limit, offset) = (query.limit, query.offset);
-    let (photos, total) = state
-        .photos
-        .call(SearchPhotos { query, owner: None })
-        .await?;
-    Ok(web::Json(Page {
-        items: photos
-            .into_iter()
-            .map(|p| Photo::new(p, &state.urls))
-            .collect(),
-        total,
-        limit,
-        offset,
-    }))
+    let search = Search { query, owner: None };
+    Ok(web::Json(photo_page(&state, search).await?))
 }
