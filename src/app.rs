@@ -130,6 +130,7 @@ impl Application {
             per_account: RateLimiter::per_hour(settings.rate_limit.email_changes_per_hour),
             per_ip: RateLimiter::per_hour(settings.rate_limit.email_changes_per_hour * 4),
         });
+        let api_doc = http::openapi::document(urls.base());
         let server = HttpServer::new(move || {
             // Every worker thread runs its own instance of the per-request actors on
             // its own arbiter, so a handler's message never crosses threads; what
@@ -158,6 +159,7 @@ impl Application {
                 .wrap(from_fn(http::deadline::body_deadline))
                 .wrap(from_fn(http::observe))
                 .configure(http::configure)
+                .configure(http::openapi::routes(api_doc.clone()))
                 .default_service(web::to(http::not_found))
         })
         .workers(match settings.server.workers {

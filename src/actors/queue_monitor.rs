@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::actors::transform_worker::jobs::JobMetrics;
 use crate::domain::LinkCounts;
-use crate::queue::{JobQueue, QueueError, QueueStats};
+use crate::queue::{JobQueue, QueueBackend, QueueError, QueueStats};
 use crate::store::{Store, StoreError};
 
 /// How old a snapshot may be and still be served.
@@ -49,12 +49,9 @@ pub enum MonitorError {
 /// and links by status as the database sees them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueReport {
-    /// `rabbitmq` or `in-process`.
-    pub backend: &'static str,
+    pub backend: QueueBackend,
     /// The work queue, then the dead-letter and retry queues (RabbitMQ).
     pub queues: Vec<QueueStats>,
-    /// Links by status: `pending`, `done`, `failed`.
-    #[schema(value_type = Object)]
     pub jobs: LinkCounts,
     /// Jobs done in each of the last 60 minutes, oldest first (the last entry is
     /// the current minute), from the links' completion times: the same on every

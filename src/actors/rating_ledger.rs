@@ -2,6 +2,8 @@
 //! several API processes agree), never on one's own photo; moderators and admins list
 //! and delete. The photo's running sums move in the same step as each rating.
 
+use std::collections::HashMap;
+
 use actix::prelude::*;
 
 use crate::auth::Caller;
@@ -47,6 +49,15 @@ pub struct ListRatings {
 #[rtype(result = "Result<(), RatingError>")]
 pub struct DeleteRating {
     pub id: String,
+}
+
+/// The stars the caller gave each of these photos (their `my_rating`); photos
+/// they did not rate are absent.
+#[derive(Message)]
+#[rtype(result = "Result<HashMap<String, u8>, RatingError>")]
+pub struct StarsBy {
+    pub user_id: String,
+    pub photo_ids: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -96,6 +107,14 @@ impl Ratings {
             .await?)
     }
 
+    async fn stars_by(self, msg: StarsBy) -> Result<HashMap<String, u8>, RatingError> {
+        Ok(self
+            .store
+            .ratings
+            .stars_by(&msg.user_id, &msg.photo_ids)
+            .await?)
+    }
+
     async fn delete(self, msg: DeleteRating) -> Result<(), RatingError> {
         self.store
             .ratings
@@ -112,6 +131,7 @@ service_actor! {
     Rate => rate,
     ListRatings => list,
     DeleteRating => delete,
+    StarsBy => stars_by,
 }
 }
 

@@ -16,6 +16,13 @@ pub use transformation::*;
 pub use urls::PublicUrls;
 pub use user::{email_key, Bio, Email, FullName, Password, Role, Username};
 
+/// A closed set's value from its wire name, the serde name that the OpenAPI enum
+/// also lists: one spelling, so the document and the parser cannot disagree.
+pub fn from_wire<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {
+    use serde::de::{value::Error, IntoDeserializer};
+    T::deserialize(IntoDeserializer::<Error>::into_deserializer(value)).ok()
+}
+
 /// One rejected field, named as the client sent it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct FieldError {

@@ -90,16 +90,40 @@ pub struct PhotoDeletion {
 
 /// Search result order. Ties go by upload order: newer first when descending.
 /// Photos nobody has rated sort below every rated one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// On the wire (`?sort=`): `-created_at`, `created_at`, `-rating`, `rating`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub enum PhotoSort {
     #[default]
+    #[serde(rename = "-created_at")]
     NewestFirst,
+    #[serde(rename = "created_at")]
     OldestFirst,
+    #[serde(rename = "-rating")]
     BestRated,
+    #[serde(rename = "rating")]
     WorstRated,
 }
 
 impl PhotoSort {
+    pub const ALL: [PhotoSort; 4] = [
+        PhotoSort::NewestFirst,
+        PhotoSort::OldestFirst,
+        PhotoSort::BestRated,
+        PhotoSort::WorstRated,
+    ];
+
+    /// A name for generated clients, whose identifiers cannot start with `-`.
+    pub fn ident(self) -> &'static str {
+        match self {
+            PhotoSort::NewestFirst => "newest_first",
+            PhotoSort::OldestFirst => "oldest_first",
+            PhotoSort::BestRated => "best_rated",
+            PhotoSort::WorstRated => "worst_rated",
+        }
+    }
+
     pub fn by_rating(self) -> bool {
         matches!(self, PhotoSort::BestRated | PhotoSort::WorstRated)
     }
@@ -157,7 +181,7 @@ pub struct RatingRecord {
 
 /// Where a transformation link stands: the job that makes its image is pending,
 /// done, or failed for good (after its retries).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LinkStatus {
     Pending,
@@ -219,7 +243,8 @@ pub struct LinkRecord {
     pub request_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Links by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LinkCounts {
     pub pending: u64,
     pub done: u64,

@@ -62,10 +62,16 @@ pub struct RefreshRequest {
 pub struct Tokens {
     pub access_token: String,
     pub refresh_token: String,
-    /// Always `bearer`.
-    pub token_type: &'static str,
+    pub token_type: TokenType,
     /// Seconds until the access token expires.
     pub expires_in: i64,
+}
+
+/// How the access token is sent: `Authorization: Bearer <token>`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Bearer,
 }
 
 impl From<TokenPair> for Tokens {
@@ -73,7 +79,7 @@ impl From<TokenPair> for Tokens {
         Tokens {
             access_token: p.access_token,
             refresh_token: p.refresh_token,
-            token_type: "bearer",
+            token_type: TokenType::Bearer,
             expires_in: p.expires_in,
         }
     }
@@ -104,6 +110,7 @@ pub struct ChangePasswordRequest {
 #[serde(deny_unknown_fields)]
 pub struct RoleRequest {
     /// `user`, `moderator` or `admin`.
+    #[schema(value_type = Role)]
     pub role: String,
 }
 
@@ -165,7 +172,8 @@ impl PublicProfile {
     }
 }
 
-/// A page of a list.
+/// A page of a list. In the OpenAPI document, `Page_Photo`'s items refer to
+/// `Photo` (see `openapi::ClientReady`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T: ToSchema> {
     pub items: Vec<T>,

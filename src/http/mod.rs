@@ -92,8 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(ratings::routes)
         .configure(transformations::routes)
         .configure(public::routes)
-        .configure(ops::routes)
-        .configure(openapi::routes);
+        .configure(ops::routes);
 }
 
 /// Answers for paths no route matches.
@@ -231,6 +230,27 @@ fn plausible_request_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// What a tus client sends (resumable uploads) and must be allowed to read back.
+const TUS_REQUEST_HEADERS: [&str; 6] = [
+    "tus-resumable",
+    "upload-length",
+    "upload-offset",
+    "upload-metadata",
+    "upload-defer-length",
+    "upload-concat",
+];
+const TUS_ANSWER_HEADERS: [&str; 9] = [
+    "tus-resumable",
+    "tus-version",
+    "tus-extension",
+    "tus-max-size",
+    "upload-length",
+    "upload-offset",
+    "upload-metadata",
+    "upload-expires",
+    "photoshare-photo-id",
+];
+
 /// CORS for `origins` (checked by `Settings::cors_origins`), `*` meaning any. Bearer tokens, not cookies, so no credentials. Off when the list is empty.
 pub fn cors(origins: &[String]) -> actix_web::middleware::Condition<actix_cors::Cors> {
     let mut cors = actix_cors::Cors::default()
@@ -242,12 +262,14 @@ pub fn cors(origins: &[String]) -> actix_web::middleware::Condition<actix_cors::
             header::IF_NONE_MATCH,
         ])
         .allowed_header(header::HeaderName::from_static(REQUEST_ID))
+        .allowed_headers(TUS_REQUEST_HEADERS.map(header::HeaderName::from_static))
         .expose_headers([
             header::LOCATION,
             header::ETAG,
             header::RETRY_AFTER,
             header::HeaderName::from_static(REQUEST_ID),
         ])
+        .expose_headers(TUS_ANSWER_HEADERS.map(header::HeaderName::from_static))
         .block_on_origin_mismatch(false)
         .max_age(3600);
     for origin in origins {

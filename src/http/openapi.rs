@@ -2,7 +2,11 @@
 //! served from the binary (no CDN).
 
 use actix_web::{get, web, HttpResponse};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityRequirement,
+    SecurityScheme,
+};
+use utoipa::openapi::server::Server;
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -12,6 +16,8 @@ use super::{admin, auth, comments, ops, photos, public, ratings, search, transfo
 #[openapi(
     info(
         title = "PhotoShare API",
+        contact(name = "The operator of this PhotoShare server"),
+        license(name = "MIT", identifier = "MIT"),
         description = "Photo sharing: accounts, photos, comments, ratings, search and \
                        Cloudinary-syntax transformations with QR links. Errors are \
                        application/problem+json (RFC 9457)."
@@ -31,8 +37,15 @@ use super::{admin, auth, comments, ops, photos, public, ratings, search, transfo
         transformations::link_image, transformations::link_qr,
         ops::healthz, ops::readyz, ops::metrics,
     ),
-    components(schemas(super::error::Problem, crate::domain::FieldError)),
-    modifiers(&BearerAuth, &CommonResponses),
+    // Schemas only parameters name (the rest are collected from the paths).
+    components(schemas(
+        super::error::Problem,
+        crate::domain::FieldError,
+        crate::domain::PhotoSort,
+        super::transformations::QrFormat,
+    )),
+    // CommonResponses reads the annotations' security before Security fills it in.
+    modifiers(&CommonResponses, &Security, &ClientReady),
     tags(
         (name = "auth", description = "Sign up, log in, refresh, log out"),
         (name = "users", description = "Own account and public profiles"),
@@ -47,9 +60,14 @@ use super::{admin, auth, comments, ops, photos, public, ratings, search, transfo
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
+/// How callers prove who they are: a bearer token, which Swagger UI's Authorize
+/// button also gets by the OAuth2 password flow (the login route takes that form).
+/// Operations that need a token accept either; public ones say `security: []`,
+/// including the reads that show a caller who sends a token their own `my_rating`
+/// (an optional requirement would make generated clients demand a token).
+struct Security;
 
-impl Modify for BearerAuth {
+impl Modify for Security {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -58,10 +76,125 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .description(Some("The `access_token` of a login or refresh."))
                     .build(),
             ),
         );
+        components.add_security_scheme(
+            "password",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::Password(Password::new("/api/auth/login", Scopes::new()))],
+                "Username (or email) and password, sent as the OAuth2 password grant.",
+            )),
+        );
+        let either = || {
+            vec![
+                SecurityRequirement::new("bearer", Vec::<String>::new()),
+                SecurityRequirement::new("password", Vec::<String>::new()),
+            ]
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                op.security = Some(match op.security.take() {
+                    Some(given) if given.iter().any(|r| *r != SecurityRequirement::default()) => {
+                        either()
+                    }
+                    _ => Vec::new(),
+                });
+            }
+        }
     }
+}
+
+/// What a generated client needs besides the routes: page items that refer to the
+/// shared schema (utoipa copies a generic's argument into each `Page_*`, and a
+/// generator then makes six `Photo` types), a description on every operation and
+/// response, and a binary schema on every image answer (else the bytes are typed as
+/// nothing).
+struct ClientReady;
+
+impl Modify for ClientReady {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{
+            ArrayItems, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+        };
+        use utoipa::openapi::{Ref, RefOr};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        // `-created_at` makes no identifier: generators read x-enum-varnames.
+        if let Some(RefOr::T(Schema::Object(sort))) = components.schemas.get_mut("PhotoSort") {
+            let sorts = crate::domain::PhotoSort::ALL;
+            sort.enum_values = Some(sorts.iter().map(|s| serde_json::json!(s)).collect());
+            let names = sorts.map(|s| s.ident());
+            sort.extensions
+                .get_or_insert_with(Default::default)
+                .insert("x-enum-varnames".into(), serde_json::json!(names));
+        }
+        let named: Vec<String> = components.schemas.keys().cloned().collect();
+        for (name, page) in components.schemas.iter_mut() {
+            let Some(item) = name.strip_prefix("Page_").filter(|i| named.iter().any(|n| n == i))
+            else {
+                continue;
+            };
+            if let RefOr::T(Schema::Object(page)) = page {
+                if let Some(RefOr::T(Schema::Array(items))) = page.properties.get_mut("items") {
+                    let shared = RefOr::Ref(Ref::from_schema_name(item));
+                    items.items = ArrayItems::RefOrSchema(Box::new(shared));
+                }
+            }
+        }
+        let binary = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                if op.description.as_deref().is_none_or(str::is_empty) {
+                    op.description = op.summary.clone();
+                }
+                for (status, response) in op.responses.responses.iter_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if response.description.is_empty() {
+                        response.description = standard_description(status).to_owned();
+                    }
+                    for (media, content) in response.content.iter_mut() {
+                        if media.starts_with("image/") && content.schema.is_none() {
+                            content.schema = Some(binary().into());
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn standard_description(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created",
+        "202" => "Accepted",
+        "204" => "No content",
+        "304" => "Not modified",
+        _ => "See the problem details",
+    }
+}
+
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+        &mut item.head,
+    ]
+    .into_iter()
+    .flatten()
 }
 
 /// Answers every route of a kind can give, added where a handler's annotation does not
@@ -74,14 +207,7 @@ impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::path::ParameterIn;
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for op in operations.into_iter().flatten() {
+            for op in operations(item) {
                 let json_body = op
                     .request_body
                     .as_ref()
@@ -130,9 +256,20 @@ fn add(op: &mut utoipa::openapi::path::Operation, status: u16, description: &str
         });
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(docs_redirect)
-        .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi()));
+/// The document as served: the annotations plus where this deployment answers.
+pub fn document(public_url: &str) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.servers = Some(vec![Server::new(public_url)]);
+    doc
+}
+
+/// `/openapi.json`, Swagger UI under `/docs/` (its Authorize button signs in with
+/// the password flow).
+pub fn routes(doc: utoipa::openapi::OpenApi) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.service(docs_redirect)
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc));
+    }
 }
 
 #[get("/docs")]

@@ -14,15 +14,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
-    /// `ok` or `ready`.
-    pub status: &'static str,
+    pub status: HealthStatus,
+}
+
+/// `ok` from /healthz, `ready` from /readyz.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Ok,
+    Ready,
 }
 
 /// 200 while the process serves.
 #[utoipa::path(tag = "ops", responses((status = 200, body = Health)))]
 #[get("/healthz")]
 async fn healthz() -> web::Json<Health> {
-    web::Json(Health { status: "ok" })
+    web::Json(Health {
+        status: HealthStatus::Ok,
+    })
 }
 
 /// 200 when the database and the job queue answer, else 503 naming what is down.
@@ -36,7 +45,9 @@ async fn healthz() -> web::Json<Health> {
 #[get("/readyz")]
 async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, ApiError> {
     state.monitor.readiness().await?;
-    Ok(web::Json(Health { status: "ready" }))
+    Ok(web::Json(Health {
+        status: HealthStatus::Ready,
+    }))
 }
 
 /// Prometheus text format.

@@ -1,5 +1,7 @@
 //! /api/photos and /api/tags: upload, read, edit, delete, tag list.
 
+use std::collections::HashMap;
+
 use actix_web::http::header::{self, CONTENT_LENGTH};
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -14,7 +16,8 @@ use super::json::Validated;
 pub use super::multipart::{read_form, UploadBody, UploadParts};
 use super::AppState;
 use crate::actors::photo_store::{DeletePhoto, GetPhoto, ListTags, UpdatePhoto, Upload};
-use crate::auth::Caller;
+use crate::actors::rating_ledger::StarsBy;
+use crate::auth::{Caller, Principal};
 use crate::domain::PhotoRecord;
 use crate::domain::{Description, PublicUrls, TagName, Tags, Validator};
 
@@ -49,7 +52,8 @@ pub struct Photo {
     pub tags: Vec<String>,
     pub width: u32,
     pub height: u32,
-    /// `jpeg`, `png`, `webp` or `gif`.
+    /// Detected from the bytes at upload.
+    #[schema(value_type = crate::media::ingest::Format)]
     pub format: String,
     pub size_bytes: u64,
     #[serde(serialize_with = "ser_time")]
@@ -59,11 +63,15 @@ pub struct Photo {
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: DateTime<Utc>,
     pub rating: RatingSummary,
+    /// The caller's own stars on this photo; null when they have not rated it or
+    /// sent no token.
+    #[schema(minimum = 1, maximum = 5, example = json!(null))]
+    pub my_rating: Option<u8>,
     pub comment_count: u64,
 }
 
 impl Photo {
-    pub fn new(p: PhotoRecord, urls: &PublicUrls) -> Self {
+    pub fn new(p: PhotoRecord, urls: &PublicUrls, my_rating: Option<u8>) -> Self {
         let average = p.rating_average();
         Photo {
             url: urls.photo(&p.slug),
@@ -83,12 +91,49 @@ impl Photo {
                 average,
                 count: p.rating_count,
             },
+            my_rating,
             comment_count: p.comment_count,
         }
     }
 }
 
-/// Multipart upload form, for the OpenAPI document.
+/// Photos as `caller` sees them: each with the caller's own stars (`my_rating`),
+/// read in one query for the whole page.
+pub async fn photos_for(
+    state: &AppState,
+    caller: Option<&Principal>,
+    records: Vec<PhotoRecord>,
+) -> Result<Vec<Photo>, ApiError> {
+    let mut stars = match caller {
+        Some(p) if !records.is_empty() => {
+            let msg = StarsBy {
+                user_id: p.user.id.clone(),
+                photo_ids: records.iter().map(|r| r.id.clone()).collect(),
+            };
+            state.ratings.call(msg).await?
+        }
+        _ => HashMap::new(),
+    };
+    Ok(records
+        .into_iter()
+        .map(|r| {
+            let mine = stars.remove(&r.id);
+            Photo::new(r, &state.urls, mine)
+        })
+        .collect())
+}
+
+/// One photo as `caller` sees it.
+async fn photo_for(
+    state: &AppState,
+    caller: Option<&Principal>,
+    record: PhotoRecord,
+) -> Result<Photo, ApiError> {
+    let mut one = photos_for(state, caller, vec![record]).await?;
+    Ok(one.pop().expect("one photo in, one out"))
+}
+
+/// A photo upload (`multipart/form-data`).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct UploadForm {
@@ -155,7 +200,7 @@ async fn upload(
     let photo = state.photos.call(msg).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/photos/{}", photo.id)))
-        .json(Photo::new(photo, &state.urls)))
+        .json(Photo::new(photo, &state.urls, None)))
 }
 
 /// One photo.
@@ -171,7 +216,7 @@ async fn upload(
 )]
 #[get("/api/photos/{id}")]
 async fn get_photo(
-    _: MaybeUser,
+    caller: MaybeUser,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<Validated<Photo>, ApiError> {
@@ -181,7 +226,9 @@ async fn get_photo(
             id: id.into_inner(),
         })
         .await?;
-    Ok(Validated(Photo::new(photo, &state.urls)))
+    Ok(Validated(
+        photo_for(&state, caller.0.as_ref(), photo).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -225,7 +272,7 @@ async fn update_photo(
         tags: tags.flatten(),
     };
     let photo = state.photos.call(msg).await?;
-    Ok(web::Json(Photo::new(photo, &state.urls)))
+    Ok(web::Json(photo_for(&state, Some(&principal), photo).await?))
 }
 
 /// Delete the photo, its comments, ratings, transformations and files. Owner or admin.

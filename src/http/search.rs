@@ -10,10 +10,11 @@ use utoipa::IntoParams;
 use super::dto::Page;
 use super::error::{ApiError, Problem};
 use super::extractors::MaybeUser;
-use super::photos::Photo;
+use super::photos::{photos_for, Photo};
 use super::AppState;
 use crate::actors::photo_store::SearchPhotos;
-use crate::domain::{words, FieldError, Role, TagName, MAX_TAGS};
+use crate::auth::Principal;
+use crate::domain::{from_wire, words, FieldError, Role, TagName, MAX_TAGS};
 use crate::domain::{PhotoQuery, PhotoSort};
 
 /// Longest `q` accepted, and most distinct words in it.
@@ -49,7 +50,7 @@ pub struct SearchParams {
     owner: Option<String>,
     /// `-created_at` (default), `created_at`, `-rating`, `rating`. Ties go by upload
     /// order, newer first when descending; unrated photos sort below rated ones.
-    sort: Option<String>,
+    sort: Option<PhotoSort>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     limit: Option<i64>,
     #[param(minimum = 0, default = 0)]
@@ -179,13 +180,7 @@ fn time(value: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
 }
 
 fn sort(value: &str) -> Result<PhotoSort, String> {
-    Ok(match value {
-        "-created_at" => PhotoSort::NewestFirst,
-        "created_at" => PhotoSort::OldestFirst,
-        "-rating" => PhotoSort::BestRated,
-        "rating" => PhotoSort::WorstRated,
-        _ => return Err("must be -created_at, created_at, -rating or rating".into()),
-    })
+    from_wire(value).ok_or_else(|| "must be -created_at, created_at, -rating or rating".into())
 }
 
 /// Search photos by keyword, tags, rating, date and (moderators) owner.
@@ -219,23 +214,21 @@ pub async fn search_photos(
         }
     }
     Ok(web::Json(
-        photo_page(&state, Search { query, owner }).await?,
+        photo_page(&state, caller.0.as_ref(), Search { query, owner }).await?,
     ))
 }
 
 /// Runs a search and answers its page (search, a user's photo grid).
 pub async fn photo_page(
     state: &web::Data<AppState>,
+    caller: Option<&Principal>,
     search: Search,
 ) -> Result<Page<Photo>, ApiError> {
     let Search { query, owner } = search;
     let (limit, offset) = (query.limit, query.offset);
     let (photos, total) = state.photos.call(SearchPhotos { query, owner }).await?;
     Ok(Page {
-        items: photos
-            .into_iter()
-            .map(|p| Photo::new(p, &state.urls))
-            .collect(),
+        items: photos_for(state, caller, photos).await?,
         total,
         limit,
         offset,

@@ -18,7 +18,7 @@ use crate::actors::photo_store::{
     CreateLink, DeleteLink, GetLink, LinkImage, LinkQr, ListLinks, OpenLink,
 };
 use crate::auth::Caller;
-use crate::domain::{LinkRecord, LinkStatus, ParseError, PublicUrls, Transformation};
+use crate::domain::{from_wire, LinkRecord, LinkStatus, ParseError, PublicUrls, Transformation};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(create_link)
@@ -45,8 +45,6 @@ pub struct Link {
     pub photo_id: String,
     /// Canonical form: parameters sorted within each step.
     pub transformation: String,
-    /// `pending`, `done` or `failed`.
-    #[schema(value_type = String)]
     pub status: LinkStatus,
     /// `{public_url}/t/{slug}`: the transformed image.
     pub url: String,
@@ -271,7 +269,16 @@ async fn link_image(
 #[into_params(parameter_in = Query)]
 pub struct QrQuery {
     /// `png` (default) or `svg`.
+    #[param(value_type = Option<QrFormat>)]
     pub format: Option<String>,
+}
+
+/// What a QR code is drawn as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum QrFormat {
+    Png,
+    Svg,
 }
 
 /// A QR code encoding exactly the link's `url`; available as soon as the link exists.
@@ -291,10 +298,10 @@ async fn link_qr(
     slug: web::Path<String>,
     query: web::Query<QrQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let svg = match query.format.as_deref() {
-        None | Some("png") => false,
-        Some("svg") => true,
-        Some(_) => return Err(ApiError::validation("format", "must be png or svg")),
+    let svg = match query.format.as_deref().map(from_wire) {
+        None | Some(Some(QrFormat::Png)) => false,
+        Some(Some(QrFormat::Svg)) => true,
+        Some(None) => return Err(ApiError::validation("format", "must be png or svg")),
     };
     let (bytes, content_type) = state
         .photos

@@ -165,7 +165,7 @@ async fn profile(
 #[allow(dead_code)]
 pub struct GridParams {
     /// `-created_at` (default), `created_at`, `-rating`, `rating`, as in search.
-    sort: Option<String>,
+    sort: Option<crate::domain::PhotoSort>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     limit: Option<i64>,
     #[param(minimum = 0, default = 0)]
@@ -186,7 +186,7 @@ pub struct GridParams {
 )]
 #[get("/api/users/{username}/photos")]
 async fn user_photos(
-    _: MaybeUser,
+    caller: MaybeUser,
     state: web::Data<AppState>,
     username: web::Path<String>,
     req: actix_web::HttpRequest,
@@ -204,5 +204,7 @@ async fn user_photos(
     let user = state.registry.call(FindUser { username }).await?;
     query.owner_id = Some(user.id);
     let search = Search { query, owner: None };
-    Ok(web::Json(photo_page(&state, search).await?))
+    Ok(web::Json(
+        photo_page(&state, caller.0.as_ref(), search).await?,
+    ))
 }

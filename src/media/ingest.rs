@@ -16,8 +16,12 @@ use sha2::{Digest, Sha256};
 use super::jpeg;
 use super::libjpeg;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// A photo's format, detected from its bytes.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = PhotoFormat)]
 pub enum Format {
     Jpeg,
     Png,

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use super::{Job, JobQueue, QueueError, QueueStats, Work};
+use super::{Job, JobQueue, QueueBackend, QueueError, QueueStats, Work};
 
 #[derive(Default)]
 pub struct InProcessQueue {
@@ -82,8 +82,8 @@ impl InProcessQueue {
 
 #[async_trait]
 impl JobQueue for InProcessQueue {
-    fn backend(&self) -> &'static str {
-        "in-process"
+    fn backend(&self) -> QueueBackend {
+        QueueBackend::InProcess
     }
 
     async fn publish(&self, job: &Job) -> Result<(), QueueError> {

@@ -105,9 +105,18 @@ impl Job {
     }
 }
 
+/// Which queue carries the jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub enum QueueBackend {
+    #[serde(rename = "rabbitmq")]
+    RabbitMq,
+    #[serde(rename = "in-process")]
+    InProcess,
+}
+
 #[async_trait]
 pub trait JobQueue: Send + Sync {
-    fn backend(&self) -> &'static str;
+    fn backend(&self) -> QueueBackend;
     /// Hands the job to the queue; for a broker, returns once the broker has
     /// confirmed it stored the message.
     async fn publish(&self, job: &Job) -> Result<(), QueueError>;

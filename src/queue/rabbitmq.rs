@@ -34,7 +34,7 @@ use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
 use tokio::sync::Mutex;
 
 use super::worker::{Disposition, JobHandler};
-use super::{Job, JobQueue, QueueError, QueueStats, Work};
+use super::{Job, JobQueue, QueueBackend, QueueError, QueueStats, Work};
 use crate::errors::error_chain;
 
 /// The three queue names, from the configured prefix.
@@ -368,8 +368,8 @@ impl RabbitQueue {
 
 #[async_trait]
 impl JobQueue for RabbitQueue {
-    fn backend(&self) -> &'static str {
-        "rabbitmq"
+    fn backend(&self) -> QueueBackend {
+        QueueBackend::RabbitMq
     }
 
     async fn publish(&self, job: &Job) -> Result<(), QueueError> {

@@ -87,6 +87,7 @@ metered!(RatingRepo, "ratings" {
     fn ratings(&self, photo_id: &str, limit: u32, offset: u64) -> Result<(Vec<RatingRecord>, u64), StoreError>;
     fn delete_rating(&self, id: &str) -> Result<Option<RatingRecord>, StoreError>;
     fn delete_photo_ratings(&self, photo_id: &str) -> Result<(), StoreError>;
+    fn stars_by(&self, user_id: &str, photo_ids: &[String]) -> Result<HashMap<String, u8>, StoreError>;
 });
 
 metered!(LinkRepo, "links" {

@@ -2,7 +2,7 @@
 //! file (the zero-set-up default) and MongoDB. Both pass one conformance suite
 //! (`conformance.rs`), so they cannot drift.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -220,6 +220,13 @@ pub trait RatingRepo: Send + Sync {
     /// Removes the rating and takes it out of the photo's sums in one step.
     async fn delete_rating(&self, id: &str) -> Result<Option<RatingRecord>, StoreError>;
     async fn delete_photo_ratings(&self, photo_id: &str) -> Result<(), StoreError>;
+    /// The stars `user_id` gave each of `photo_ids` that they rated (a photo's
+    /// `my_rating`); photos they did not rate are absent.
+    async fn stars_by(
+        &self,
+        user_id: &str,
+        photo_ids: &[String],
+    ) -> Result<HashMap<String, u8>, StoreError>;
 }
 
 /// How a job ended.

@@ -306,7 +306,7 @@ async fn a_browser_on_an_allowed_origin_may_patch_and_revalidate() {
         .header("access-control-request-method", "PATCH")
         .header(
             "access-control-request-headers",
-            "authorization, if-none-match",
+            "authorization, if-none-match, tus-resumable, upload-offset",
         )
         .send()
         .await
@@ -321,7 +321,24 @@ async fn a_browser_on_an_allowed_origin_may_patch_and_revalidate() {
         .to_str()
         .unwrap()
         .to_lowercase();
-    assert!(headers.contains("if-none-match"), "{headers}");
+    for wanted in ["if-none-match", "tus-resumable", "upload-offset"] {
+        assert!(headers.contains(wanted), "{wanted} not in {headers}");
+    }
+    // The answer itself lets the page read what a client app needs.
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .unwrap();
+    let exposed = res.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    for wanted in ["etag", "location", "retry-after", "upload-offset", "photoshare-photo-id"] {
+        assert!(exposed.contains(wanted), "{wanted} not in {exposed}");
+    }
 }
 
 #[actix_web::test]

@@ -463,3 +463,79 @@ async fn an_admin_runs_the_queues_jobs_and_users_from_the_console_in_chromium() 
     assert_eq!(stored, json!(0), "no token kept in the browser");
     b.driver.clone().quit().await.unwrap();
 }
+
+/// Swagger UI's Authorize button signs in with a username and password (the
+/// OAuth2 password flow beside the bearer scheme), and "Try it out" then sends
+/// the token it got.
+#[actix_web::test]
+async fn swagger_ui_authorizes_with_a_username_and_password_in_chromium() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app_with(|_| {}).await;
+    let user = app.signup_and_login(Role::User).await;
+    b.width(1280).await;
+    b.driver.goto(app.url("/docs/")).await.unwrap();
+    b.wait_for("button.btn.authorize", "the Authorize button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.wait_for("#oauth_username", "the password flow's form")
+        .await
+        .send_keys(&user.username)
+        .await
+        .unwrap();
+    b.el("#oauth_password")
+        .await
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    b.shot("swagger-authorize").await;
+    // The password flow's own Authorize button (the bearer form has one too).
+    let buttons = b
+        .driver
+        .find_all(By::Css(".auth-container button.authorize"))
+        .await
+        .unwrap();
+    let mut clicked = false;
+    for button in buttons {
+        let form = button
+            .find(By::XPath("ancestor::div[contains(@class,'auth-container')]"))
+            .await
+            .unwrap();
+        if form.find(By::Css("#oauth_username")).await.is_ok() {
+            button.click().await.unwrap();
+            clicked = true;
+            break;
+        }
+    }
+    assert!(clicked, "no Authorize button beside the password form");
+    b.wait_text(".auth-container h4", "signed in", |t| t.contains("Authorized"))
+        .await;
+    b.el(".modal-ux button.close-modal").await.click().await.unwrap();
+
+    // Try GET /api/users/me: the token from the password flow is sent.
+    b.wait_for("#operations-users-me .opblock-summary-control", "GET /api/users/me")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.wait_for("#operations-users-me .try-out__btn", "Try it out")
+        .await
+        .click()
+        .await
+        .unwrap();
+    b.wait_for("#operations-users-me .btn.execute", "Execute")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let status = ".live-responses-table .response .response-col_status";
+    b.wait_text(status, "the answer", |t| !t.trim().is_empty())
+        .await;
+    assert_eq!(b.text(status).await.trim(), "200");
+    let body = b
+        .text(".live-responses-table .response-col_description pre")
+        .await;
+    assert!(body.contains(&user.username), "{body}");
+    b.shot("swagger-try-it-out").await;
+}

@@ -5,6 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::fixtures;
 use crate::helpers::{assert_problem, error_fields, spawn_app, spawn_app_without_worker, Role};
 use crate::transformations::{create, photo};
 
@@ -195,4 +196,112 @@ async fn single_resources_carry_an_etag_and_answer_304_until_they_change() {
     // Errors are not cached at all.
     let res = app.get("/api/photos/0123456789abcdef01234567", None).await;
     assert_eq!(res.headers()["cache-control"], "no-store");
+}
+
+#[actix_web::test]
+async fn my_rating_is_the_callers_own_stars_everywhere_a_photo_is_shown() {
+    let app = spawn_app_without_worker().await;
+    let ada = app.signup_and_login(Role::User).await;
+    let bob = app.signup_and_login(Role::User).await;
+    let carol = app.signup_and_login(Role::User).await;
+    let moderator = app.signup_and_login(Role::Moderator).await;
+    let rated = photo(&app, &ada, 8, 8).await;
+    photo(&app, &ada, 8, 8).await; // never rated
+    let res = app
+        .post_json(
+            &format!("/api/photos/{rated}/ratings"),
+            &json!({"stars": 4}),
+            Some(&bob.access),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let rating_id = res.json::<Value>().await.unwrap()["id"].clone();
+    let one = format!("/api/photos/{rated}");
+    let grid = format!("/api/users/{}/photos", ada.username);
+    let mine = |token: Option<&str>| {
+        let (app, one, grid) = (&app, &one, &grid);
+        let token = token.map(str::to_owned);
+        async move {
+            let token = token.as_deref();
+            let single: Value = app.get(one, token).await.json().await.unwrap();
+            let mut seen = vec![single["my_rating"].clone()];
+            for page in [grid.clone(), "/api/photos?sort=created_at".to_owned()] {
+                let page: Value = app.get(&page, token).await.json().await.unwrap();
+                for item in page["items"].as_array().unwrap() {
+                    seen.push(item["my_rating"].clone());
+                }
+            }
+            seen
+        }
+    };
+    // Photo, user grid (newest first: unrated, rated), search (oldest first).
+    assert_eq!(
+        mine(Some(&bob.access)).await,
+        [json!(4), json!(null), json!(4), json!(4), json!(null)]
+    );
+    for other in [None, Some(ada.access.as_str()), Some(carol.access.as_str())] {
+        assert_eq!(mine(other).await, vec![Value::Null; 5], "{other:?}");
+    }
+    // The ETag is per caller: bob's does not validate carol's copy.
+    let etag = app.get(&one, Some(&bob.access)).await.headers()["etag"].clone();
+    let res = app
+        .client
+        .get(app.url(&one))
+        .bearer_auth(&carol.access)
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Removed by a moderator: bob's stars are gone too.
+    let res = app
+        .delete(
+            &format!("/api/ratings/{}", rating_id.as_str().unwrap()),
+            Some(&moderator.access),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(mine(Some(&bob.access)).await, vec![Value::Null; 5]);
+}
+
+/// The generated clients as a client team would use them (`clients/check.sh`): the
+/// document passes Redocly and Spectral, openapi-typescript's types compile under
+/// `tsc --strict` and openapi-python-client's package under `mypy --strict`, and both
+/// run a sign-up -> upload -> grid -> comment -> rate -> transformation flow against
+/// this server. Needs `npm ci` in `clients/` and `.venv-clients` (`.ci/run` makes
+/// both and sets `PHOTOSHARE_TEST_CLIENTS=required`); without them the test says so
+/// and passes.
+#[actix_web::test]
+async fn generated_clients_lint_compile_and_run_a_flow() {
+    let clients = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("clients");
+    let required = std::env::var("PHOTOSHARE_TEST_CLIENTS").is_ok_and(|v| v == "required");
+    let tools = [
+        clients.join("node_modules/.bin/openapi-typescript"),
+        clients.join("../.venv-clients/bin/openapi-python-client"),
+    ];
+    if let Some(missing) = tools.iter().find(|t| !t.exists()) {
+        assert!(!required, "{} is required", missing.display());
+        eprintln!("skipped: {} is not installed", missing.display());
+        return;
+    }
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("harbour.png");
+    std::fs::write(&image, fixtures::png(64, 48)).unwrap();
+    let out = tokio::process::Command::new("bash")
+        .arg(clients.join("check.sh"))
+        .arg(&app.address)
+        .arg(&image)
+        .output()
+        .await
+        .unwrap();
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "clients/check.sh failed:\n{log}");
+    for flow in ["typescript flow ok", "python flow ok", "clients ok"] {
+        assert!(log.contains(flow), "{flow} missing:\n{log}");
+    }
 }

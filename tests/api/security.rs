@@ -106,7 +106,8 @@ async fn world(app: &TestApp, cast: &Cast) -> World {
 /// A route on an object, who may use it and what they get.
 struct Case {
     method: Method,
-    /// `{photo}`, `{comment}`, `{rating}`, `{link}` and `{target}` are filled in.
+    /// `{photo}`, `{comment}`, `{rating}`, `{link}`, `{target}` and `{owner}` are
+    /// filled in.
     path: &'static str,
     body: Option<Value>,
     allowed: &'static [Who],
@@ -246,6 +247,13 @@ fn cases() -> Vec<Case> {
         ),
         case(
             Method::GET,
+            "/api/users/{owner}/photos",
+            None,
+            &EVERYONE,
+            StatusCode::OK,
+        ),
+        case(
+            Method::GET,
             "/api/admin/users",
             None,
             &[Admin],
@@ -260,6 +268,7 @@ fn fill(path: &str, w: &World, cast: &Cast) -> String {
         .replace("{rating}", &w.rating)
         .replace("{link}", &w.link)
         .replace("{target}", &cast.target.username)
+        .replace("{owner}", &cast.owner.username)
 }
 
 /// What the objects look like to the admin, to show a refused request changed nothing.

@@ -30,8 +30,7 @@ pub struct Job {
     /// Canonical transformation.
     #[schema(example = "c_fill,h_200,w_200")]
     pub transformation: String,
-    /// `pending`, `done` or `failed`.
-    #[schema(value_type = String, example = "failed")]
+    #[schema(example = "failed")]
     pub status: LinkStatus,
     /// Jobs started for this link so far (reset by a retry).
     pub attempts: u32,
@@ -65,15 +64,12 @@ impl From<LinkRecord> for Job {
 #[into_params(parameter_in = Query)]
 pub struct JobFilter {
     /// `pending`, `failed` or `done`; all when absent.
-    #[param(value_type = Option<String>, pattern = "^(pending|failed|done)$")]
+    #[param(value_type = Option<LinkStatus>)]
     pub status: Option<String>,
 }
 
 fn parse_status(s: &str) -> Result<LinkStatus, ApiError> {
-    [LinkStatus::Pending, LinkStatus::Done, LinkStatus::Failed]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-        .ok_or_else(|| ApiError::validation("status", "must be pending, failed or done"))
+    crate::domain::from_wire(s).ok_or_else(|| ApiError::validation("status", "must be pending, failed or done"))
 }
 
 /// Transformation jobs, newest first: all, or of one status.

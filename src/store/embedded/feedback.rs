@@ -1,6 +1,8 @@
 //! Comments and ratings: `CommentRepo` and `RatingRepo` on the embedded store, which
 //! keep the photo's counters and rating order in step in the same transaction.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
@@ -228,5 +230,27 @@ impl RatingRepo for EmbeddedStore {
             Ok(())
         })
         .await
+    }
+
+    async fn stars_by(
+        &self,
+        user_id: &str,
+        photo_ids: &[String],
+    ) -> Result<HashMap<String, u8>, StoreError> {
+        let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+        let keys = txn.open_table(RATING_KEYS).map_err(StoreError::unavailable)?;
+        let ratings = txn.open_table(RATINGS).map_err(StoreError::unavailable)?;
+        let mut stars = HashMap::new();
+        for photo_id in photo_ids {
+            let key = (photo_id.as_str(), user_id);
+            let Some(id) = keys.get(key).map_err(StoreError::unavailable)? else {
+                continue;
+            };
+            if let Some(bytes) = ratings.get(id.value()).map_err(StoreError::unavailable)? {
+                let rating: RatingRecord = decode(bytes.value())?;
+                stars.insert(photo_id.clone(), rating.stars);
+            }
+        }
+        Ok(stars)
     }
 }

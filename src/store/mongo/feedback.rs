@@ -1,6 +1,8 @@
 //! Comments and ratings: `CommentRepo` and `RatingRepo` on MongoDB, and the atomic
 //! counter updates they make on the photo.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use mongodb::bson::{self, doc, oid::ObjectId, Document};
@@ -329,5 +331,35 @@ impl RatingRepo for MongoStore {
             .await
             .map_err(StoreError::unavailable)?;
         Ok(())
+    }
+
+    async fn stars_by(
+        &self,
+        user_id: &str,
+        photo_ids: &[String],
+    ) -> Result<HashMap<String, u8>, StoreError> {
+        if photo_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // The unique {photo_id, user_id} index answers this.
+        let filter = doc! { "photo_id": { "$in": photo_ids }, "user_id": user_id };
+        #[derive(Deserialize)]
+        struct Stars {
+            photo_id: String,
+            stars: i32,
+        }
+        let mut cursor = self
+            .ratings
+            .clone_with_type::<Stars>()
+            .find(filter)
+            .projection(doc! { "photo_id": 1, "stars": 1 })
+            .await
+            .map_err(StoreError::unavailable)?;
+        let mut stars = HashMap::new();
+        while cursor.advance().await.map_err(StoreError::unavailable)? {
+            let d = cursor.deserialize_current().map_err(StoreError::unavailable)?;
+            stars.insert(d.photo_id, u8::try_from(d.stars).unwrap_or(0));
+        }
+        Ok(stars)
     }
 }
