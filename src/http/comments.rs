@@ -30,10 +30,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct CommentRequest {
     /// Trimmed, 1 to 2000 characters.
+    #[schema(example = "Lovely light")]
     pub text: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "6b0ea31eda39323937709398", "photo_id": "6b0ea31bda39323937709392",
+    "author": {"username": "bob"}, "text": "Lovely light",
+    "created_at": "2026-11-26T14:25:02.310Z", "updated_at": "2026-11-26T14:25:02.310Z"
+}))]
 pub struct Comment {
     pub id: String,
     pub photo_id: String,

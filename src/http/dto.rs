@@ -39,6 +39,7 @@ pub struct SignupRequest {
 /// JSON login; the form variant (OAuth2 password grant) has the same two fields.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "ada_l", "password": "correct horse battery"}))]
 pub struct LoginRequest {
     /// Username or email.
     pub username: String,
@@ -54,11 +55,17 @@ pub struct LoginForm {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "eyJhbGciOiJIUzI1NiJ9.e30.cmVmcmVzaA"}))]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "access_token": "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl",
+    "refresh_token": "eyJhbGciOiJIUzI1NiJ9.e30.cmVmcmVzaA",
+    "token_type": "bearer", "expires_in": 900
+}))]
 pub struct Tokens {
     pub access_token: String,
     pub refresh_token: String,
@@ -88,6 +95,7 @@ impl From<TokenPair> for Tokens {
 /// `null` clears `full_name` or `bio`; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"full_name": "Ada Lovelace", "bio": null}))]
 pub struct UpdateMeRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 100)]
@@ -100,6 +108,9 @@ pub struct UpdateMeRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "current_password": "correct horse battery", "new_password": "staple battery horse"
+}))]
 pub struct ChangePasswordRequest {
     pub current_password: String,
     #[schema(min_length = 8, max_length = 128)]
@@ -108,6 +119,7 @@ pub struct ChangePasswordRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "moderator"}))]
 pub struct RoleRequest {
     /// `user`, `moderator` or `admin`.
     #[schema(value_type = Role)]
@@ -115,6 +127,11 @@ pub struct RoleRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "6b0e9f00da39323937709300", "username": "ada_l", "email": "ada@example.com",
+    "full_name": "Ada Lovelace", "bio": null, "role": "user", "is_active": true,
+    "created_at": "2026-11-20T09:00:00.000Z", "photo_count": 12
+}))]
 pub struct PrivateUser {
     pub id: String,
     pub username: String,
@@ -146,6 +163,11 @@ impl PrivateUser {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "username": "ada_l", "full_name": "Ada Lovelace", "bio": "Harbours and light",
+    "role": "user", "created_at": "2026-11-20T09:00:00.000Z",
+    "photo_count": 12, "comment_count": 40
+}))]
 pub struct PublicProfile {
     pub username: String,
     pub full_name: Option<String>,

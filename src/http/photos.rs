@@ -43,6 +43,18 @@ pub struct RatingSummary {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "6b0ea31bda39323937709392",
+    "url": "https://photos.example.com/i/9c1d5e0b7a4f4b3e8d2a6c0f1e7b5a93",
+    "owner": {"username": "ada_l"},
+    "description": "Harbour at dusk",
+    "tags": ["sea", "dusk"],
+    "width": 4032, "height": 3024, "format": "jpeg", "size_bytes": 2481337,
+    "created_at": "2026-11-26T14:21:17.042Z", "updated_at": "2026-11-26T14:21:17.042Z",
+    "rating": {"average": 4.5, "count": 2},
+    "my_rating": 5,
+    "comment_count": 3
+}))]
 pub struct Photo {
     pub id: String,
     /// The photo's unique public link: `{public_url}/i/{slug}`.
@@ -233,6 +245,7 @@ async fn get_photo(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"description": "Harbour at dusk, Porto", "tags": ["sea", "porto"]}))]
 pub struct UpdatePhotoRequest {
     /// At most 2000 characters.
     pub description: String,

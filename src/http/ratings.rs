@@ -28,11 +28,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 pub struct RatingRequest {
     /// An integer 1..=5.
-    #[schema(value_type = u8, minimum = 1, maximum = 5)]
+    #[schema(value_type = u8, minimum = 1, maximum = 5, example = 5)]
     pub stars: serde_json::Value,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "6b0ea31eda39323937709399", "photo_id": "6b0ea31bda39323937709392",
+    "user": {"username": "bob"}, "stars": 5, "created_at": "2026-11-26T14:25:09.001Z"
+}))]
 pub struct Rating {
     pub id: String,
     pub photo_id: String,

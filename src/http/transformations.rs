@@ -38,6 +38,15 @@ pub struct CreateLinkRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "6b0ea31eda3932393770939a", "slug": "846142734a01a5537d60adcda8c1584d",
+    "photo_id": "6b0ea31bda39323937709392", "transformation": "c_fill,h_600,w_800/e_grayscale",
+    "status": "done",
+    "url": "https://photos.example.com/t/846142734a01a5537d60adcda8c1584d",
+    "qr_url": "https://photos.example.com/t/846142734a01a5537d60adcda8c1584d/qr",
+    "error": null,
+    "created_at": "2026-11-26T14:30:00.000Z", "completed_at": "2026-11-26T14:30:00.420Z"
+}))]
 pub struct Link {
     pub id: String,
     /// The unguessable part of `url` (`/t/{slug}`).

@@ -509,8 +509,14 @@ async fn swagger_ui_authorizes_with_a_username_and_password_in_chromium() {
         }
     }
     assert!(clicked, "no Authorize button beside the password form");
-    b.wait_text(".auth-container h4", "signed in", |t| t.contains("Authorized"))
-        .await;
+    b.wait_js(
+        "return [...document.querySelectorAll('.auth-container')].some(c => \
+         c.textContent.includes('OAuth2, password') && c.textContent.includes('Authorized'))",
+        json!(true),
+        "the password flow signed in",
+    )
+    .await;
+    b.shot("swagger-authorized").await;
     b.el(".modal-ux button.close-modal").await.click().await.unwrap();
 
     // Try GET /api/users/me: the token from the password flow is sent.
