@@ -62,9 +62,9 @@ pub enum ApiError {
 /// problem+json body (RFC 9457).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
-    "type": "urn:photoshare:problem:validation", "title": "Unprocessable Entity",
-    "status": 422, "detail": "some fields are invalid",
-    "errors": [{"field": "stars", "message": "must be 1..=5"}]
+    "type": "urn:photoshare:problem:validation-error", "title": "Unprocessable Entity",
+    "status": 422, "detail": "one or more fields are invalid",
+    "errors": [{"field": "stars", "message": "must be an integer 1..=5"}]
 }))]
 pub struct Problem {
     /// Stable URI naming the kind of problem.

@@ -110,17 +110,25 @@ impl Photo {
 }
 
 /// Photos as `caller` sees them: each with the caller's own stars (`my_rating`),
-/// read in one query for the whole page.
+/// read in one query for the whole page (none when every photo is the caller's).
 pub async fn photos_for(
     state: &AppState,
     caller: Option<&Principal>,
     records: Vec<PhotoRecord>,
 ) -> Result<Vec<Photo>, ApiError> {
-    let mut stars = match caller {
-        Some(p) if !records.is_empty() => {
+    // Nobody rates their own photos: those need no lookup.
+    let rateable = |p: &Principal| -> Vec<String> {
+        records
+            .iter()
+            .filter(|r| r.owner_id != p.user.id)
+            .map(|r| r.id.clone())
+            .collect()
+    };
+    let mut stars = match caller.map(|p| (p, rateable(p))) {
+        Some((p, photo_ids)) if !photo_ids.is_empty() => {
             let msg = StarsBy {
                 user_id: p.user.id.clone(),
-                photo_ids: records.iter().map(|r| r.id.clone()).collect(),
+                photo_ids,
             };
             state.ratings.call(msg).await?
         }

@@ -69,7 +69,22 @@ async fn a_cached_principal_costs_no_round_trip_and_a_photo_at_most_one() {
     assert_eq!(
         cost,
         BTreeMap::from([("photos.photo".to_owned(), 5)]),
-        "one read each"
+        "one read each: the owner's own photo needs no my_rating lookup"
+    );
+    // Anyone else's read adds one lookup of their stars (my_rating).
+    let other = app.signup_and_login(Role::User).await;
+    app.get("/api/users/me", Some(&other.access)).await; // caches the principal
+    let before = db_ops(&app).await;
+    app.get(&format!("/api/photos/{id}"), Some(&other.access))
+        .await
+        .error_for_status()
+        .unwrap();
+    assert_eq!(
+        spent(&before, &db_ops(&app).await),
+        BTreeMap::from([
+            ("photos.photo".to_owned(), 1),
+            ("ratings.stars_by".to_owned(), 1)
+        ]),
     );
 
     photo(&app, &user, 20, 20).await;
