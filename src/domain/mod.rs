@@ -4,6 +4,7 @@
 mod feedback;
 mod photo;
 pub mod records;
+mod social;
 pub mod text;
 mod transformation;
 mod urls;
@@ -12,6 +13,7 @@ mod user;
 pub use feedback::{CommentText, Stars};
 pub use photo::{keywords, words, Description, TagName, Tags, MAX_TAGS};
 pub use records::*;
+pub use social::*;
 pub use transformation::*;
 pub use urls::PublicUrls;
 pub use user::{email_key, Bio, Email, FullName, Password, Role, Username};

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::social::*;
 use super::*;
 use crate::telemetry::{DbOp, DbOps};
 
@@ -88,6 +89,28 @@ metered!(RatingRepo, "ratings" {
     fn delete_rating(&self, id: &str) -> Result<Option<RatingRecord>, StoreError>;
     fn delete_photo_ratings(&self, photo_id: &str) -> Result<(), StoreError>;
     fn stars_by(&self, user_id: &str, photo_ids: &[String]) -> Result<HashMap<String, u8>, StoreError>;
+});
+
+metered!(SocialRepo, "social" {
+    fn follow(&self, follower: &UserRecord, followee: &UserRecord, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    fn unfollow(&self, follower_id: &str, followee_id: &str) -> Result<bool, StoreError>;
+    fn follow_counts(&self, user_id: &str) -> Result<FollowCounts, StoreError>;
+    fn followers(&self, user_id: &str, limit: u32, offset: u64) -> Result<(Vec<String>, u64), StoreError>;
+    fn following(&self, user_id: &str, limit: u32, offset: u64) -> Result<(Vec<String>, u64), StoreError>;
+    fn feed(&self, user_id: &str, after: Option<&FeedCursor>, limit: u32) -> Result<Vec<PhotoRecord>, StoreError>;
+});
+
+metered!(NotificationRepo, "notifications" {
+    fn notify(&self, n: NotificationRecord) -> Result<(), StoreError>;
+    fn notifications(&self, user_id: &str, unread_only: bool, before: Option<&str>, limit: u32) -> Result<Vec<NotificationRecord>, StoreError>;
+    fn mark_read(&self, user_id: &str, ids: Option<&[String]>) -> Result<u64, StoreError>;
+});
+
+metered!(ReportRepo, "reports" {
+    fn file_report(&self, r: ReportRecord) -> Result<(), StoreError>;
+    fn report(&self, id: &str) -> Result<Option<ReportRecord>, StoreError>;
+    fn reports(&self, status: Option<ReportStatus>, limit: u32, offset: u64) -> Result<(Vec<ReportRecord>, u64), StoreError>;
+    fn resolve_reports(&self, id: &str, by: &str, action: ReportAction) -> Result<Resolved, StoreError>;
 });
 
 metered!(LinkRepo, "links" {

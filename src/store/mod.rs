@@ -9,14 +9,18 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use crate::domain::records::*;
+pub use social::{NotificationRepo, ReportRepo, Resolved, SocialRepo};
 use crate::domain::Role;
 
 pub mod embedded;
 mod metered;
 pub mod mongo;
+pub mod social;
 
 #[cfg(test)]
 pub(crate) mod conformance;
+#[cfg(test)]
+mod conformance_social;
 #[cfg(test)]
 mod races;
 
@@ -382,6 +386,9 @@ pub struct Store {
     pub comments: Arc<dyn CommentRepo>,
     pub ratings: Arc<dyn RatingRepo>,
     pub links: Arc<dyn LinkRepo>,
+    pub social: Arc<dyn SocialRepo>,
+    pub notifications: Arc<dyn NotificationRepo>,
+    pub reports: Arc<dyn ReportRepo>,
     pub health: Arc<dyn Health>,
     pub integrity: Arc<dyn Integrity>,
     /// Operations asked of this store, counted (`/metrics`).
@@ -401,6 +408,9 @@ impl Store {
             + CommentRepo
             + RatingRepo
             + LinkRepo
+            + SocialRepo
+            + NotificationRepo
+            + ReportRepo
             + Health
             + Integrity
             + 'static,
@@ -425,6 +435,9 @@ impl Store {
             links,
             comments,
             ratings,
+            social: Arc::new(Metered::<dyn SocialRepo>(b.clone(), ops.clone())),
+            notifications: Arc::new(Metered::<dyn NotificationRepo>(b.clone(), ops.clone())),
+            reports: Arc::new(Metered::<dyn ReportRepo>(b.clone(), ops.clone())),
             health: Arc::new(Metered::<dyn Health>(b.clone(), ops.clone())),
             integrity: b,
             ops,

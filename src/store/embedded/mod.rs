@@ -14,6 +14,7 @@ mod fsck;
 mod links;
 mod photos;
 mod search;
+mod social;
 mod users;
 mod writer;
 
@@ -145,6 +146,7 @@ impl EmbeddedStore {
             txn.open_table(PHOTO_LINKS)?;
             txn.open_table(PENDING_LINKS)?;
             txn.open_table(LINK_STATUS_COUNTS)?;
+            social::create_tables(txn)?;
             let version = txn
                 .open_table(META)?
                 .get("search_index")?

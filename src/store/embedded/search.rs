@@ -11,7 +11,7 @@ use super::{
 use crate::store::{PhotoQuery, PhotoRecord};
 
 /// Order-preserving key of a time: signed milliseconds with the sign bit flipped.
-fn time_key(t: DateTime<Utc>) -> u64 {
+pub(super) fn time_key(t: DateTime<Utc>) -> u64 {
     (t.timestamp_millis() as u64) ^ (1 << 63)
 }
 
@@ -117,7 +117,7 @@ pub(super) fn rebuild_search_index(txn: &WriteTransaction) -> Result<(), TxError
 }
 
 /// Above every photo id (ids are hex), to close a range over a key prefix.
-const ID_MAX: &str = "\u{10FFFF}";
+pub(super) const ID_MAX: &str = "\u{10FFFF}";
 
 /// Visits each entry of a range, forwards or backwards.
 fn walk<K: redb::Key + 'static, V: redb::Value + 'static>(

@@ -11,6 +11,7 @@ mod feedback;
 mod fsck;
 mod links;
 mod photos;
+mod social;
 mod users;
 
 use std::time::Duration;
@@ -53,6 +54,11 @@ pub struct MongoStore {
     comments: Collection<CommentDoc>,
     ratings: Collection<RatingDoc>,
     links: Collection<LinkDoc>,
+    follows: Collection<social::FollowDoc>,
+    follow_counts: Collection<Document>,
+    notifications: Collection<social::NotificationDoc>,
+    reports: Collection<social::ReportDoc>,
+    open_reports: Collection<Document>,
 }
 
 impl MongoStore {
@@ -86,6 +92,11 @@ impl MongoStore {
             tags: db.collection("tags"),
             comments: db.collection("comments"),
             ratings: db.collection("ratings"),
+            follows: db.collection("follows"),
+            follow_counts: db.collection("follow_counts"),
+            notifications: db.collection("notifications"),
+            reports: db.collection("reports"),
+            open_reports: db.collection("open_reports"),
             db,
         };
         store.ping().await?;
@@ -231,7 +242,7 @@ impl MongoStore {
             ])
             .await
             .map_err(StoreError::unavailable)?;
-        Ok(())
+        self.create_social_indexes().await
     }
 }
 
