@@ -17,6 +17,7 @@ use crate::actors::jobs::Jobs;
 use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle, Photos};
 use crate::actors::queue_monitor::{Monitor, QueueMonitor};
 use crate::actors::rating_ledger::{RatingLedgerHandle, Ratings};
+use crate::actors::social::{Social, SocialGraphHandle};
 use crate::actors::transform_worker::jobs::{JobMetrics, Transformer};
 use crate::actors::transform_worker::TransformWorker;
 use crate::actors::user_registry::{Accounts, CacheSettings, Registry, UserRegistry};
@@ -120,6 +121,7 @@ impl Application {
         let stream_monitor = monitor.clone();
         let comments = Comments::new(store.clone());
         let ratings = Ratings::new(store.clone());
+        let social = Social::new(store.clone(), photos.clone(), comments.clone());
         let limiter = Arc::new(RateLimiter::per_minute(settings.rate_limit.auth_per_minute));
         let metrics = Arc::new(Metrics::default());
         let db_ops = store.ops.clone();
@@ -140,6 +142,7 @@ impl Application {
                 photos: PhotoStoreHandle::start(photos.clone()),
                 comments: CommentBoardHandle::start(comments.clone()),
                 ratings: RatingLedgerHandle::start(ratings.clone()),
+                social: SocialGraphHandle::start(social.clone()),
                 monitor: monitor.clone(),
                 workers: workers.clone(),
                 keys: keys.clone(),

@@ -3,8 +3,10 @@
 
 use actix::prelude::*;
 
+use super::social::notify;
 use crate::auth::Caller;
 use crate::domain::CommentText;
+use crate::store::social::NotificationKind;
 use crate::store::{new_id, now_millis, CommentRecord, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -77,17 +79,23 @@ impl Comments {
         let comment = CommentRecord {
             id: new_id(),
             photo_id: msg.photo_id,
-            author_id: msg.author.id,
-            author_username: msg.author.username,
+            author_id: msg.author.id.clone(),
+            author_username: msg.author.username.clone(),
             text: msg.text.into_inner(),
             created_at: now,
             updated_at: now,
         };
         match self.store.comments.add_comment(comment.clone()).await {
-            Ok(()) => Ok(comment),
-            Err(StoreError::NotFound) => Err(CommentError::PhotoNotFound),
-            Err(e) => Err(e.into()),
+            Ok(()) => {}
+            Err(StoreError::NotFound) => return Err(CommentError::PhotoNotFound),
+            Err(e) => return Err(e.into()),
         }
+        // The photo's owner hears of it (not when they comment themself).
+        if let Ok(Some(photo)) = self.store.photos.photo(&comment.photo_id).await {
+            let (kind, photo_id) = (NotificationKind::Comment, Some(photo.id));
+            notify(&self.store, &photo.owner_id, kind, &msg.author, photo_id).await;
+        }
+        Ok(comment)
     }
 
     async fn list(self, msg: ListComments) -> Result<(Vec<CommentRecord>, u64), CommentError> {
@@ -129,6 +137,13 @@ impl Comments {
             .await?
             .map(drop)
             .ok_or(CommentError::NotFound)
+    }
+
+    /// Moderation: deletes a reported comment; one that is gone already is as good
+    /// as removed.
+    pub async fn remove(&self, id: &str) -> Result<(), CommentError> {
+        self.store.comments.delete_comment(id).await.map(drop)?;
+        Ok(())
     }
 
     async fn count(self, msg: CommentCount) -> Result<u64, CommentError> {

@@ -57,6 +57,7 @@ pub mod jobs;
 pub mod photo_store;
 pub mod queue_monitor;
 pub mod rating_ledger;
+pub mod social;
 pub mod transform_worker;
 pub mod user_registry;
 

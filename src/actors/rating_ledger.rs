@@ -6,8 +6,10 @@ use std::collections::HashMap;
 
 use actix::prelude::*;
 
+use super::social::notify;
 use crate::auth::Caller;
 use crate::domain::Stars;
+use crate::store::social::NotificationKind;
 use crate::store::{new_id, now_millis, RatingRecord, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -83,13 +85,17 @@ impl Ratings {
         let rating = RatingRecord {
             id: new_id(),
             photo_id: msg.photo_id,
-            user_id: msg.caller.id,
-            username: msg.caller.username,
+            user_id: msg.caller.id.clone(),
+            username: msg.caller.username.clone(),
             stars: msg.stars.get(),
             created_at: now_millis(),
         };
         match self.store.ratings.add_rating(rating.clone()).await {
-            Ok(()) => Ok(rating),
+            Ok(()) => {
+                let (kind, photo_id) = (NotificationKind::Rating, Some(photo.id));
+                notify(&self.store, &photo.owner_id, kind, &msg.caller, photo_id).await;
+                Ok(rating)
+            }
             Err(StoreError::Conflict(_)) => Err(RatingError::AlreadyRated),
             Err(StoreError::NotFound) => Err(RatingError::PhotoNotFound),
             Err(e) => Err(e.into()),

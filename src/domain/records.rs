@@ -91,9 +91,7 @@ pub struct PhotoDeletion {
 /// Search result order. Ties go by upload order: newer first when descending.
 /// Photos nobody has rated sort below every rated one.
 /// On the wire (`?sort=`): `-created_at`, `created_at`, `-rating`, `rating`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum PhotoSort {
     #[default]
     #[serde(rename = "-created_at")]

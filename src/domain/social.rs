@@ -142,7 +142,14 @@ mod tests {
             photo_id: "6b0ea31bda39323937709392".into(),
         };
         assert_eq!(FeedCursor::parse(&c.encode()), Some(c));
-        for junk in ["", "_", "12", "x_6b0ea31bda39323937709392", "1_abc", "1_zz0ea31bda39323937709392"] {
+        for junk in [
+            "",
+            "_",
+            "12",
+            "x_6b0ea31bda39323937709392",
+            "1_abc",
+            "1_zz0ea31bda39323937709392",
+        ] {
             assert_eq!(FeedCursor::parse(junk), None, "{junk}");
         }
     }

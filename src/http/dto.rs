@@ -166,7 +166,7 @@ impl PrivateUser {
 #[schema(example = json!({
     "username": "ada_l", "full_name": "Ada Lovelace", "bio": "Harbours and light",
     "role": "user", "created_at": "2026-11-20T09:00:00.000Z",
-    "photo_count": 12, "comment_count": 40
+    "photo_count": 12, "comment_count": 40, "followers": 310, "following": 87
 }))]
 pub struct PublicProfile {
     pub username: String,
@@ -178,10 +178,19 @@ pub struct PublicProfile {
     pub created_at: DateTime<Utc>,
     pub photo_count: u64,
     pub comment_count: u64,
+    /// Accounts following this one.
+    pub followers: u64,
+    /// Accounts this one follows.
+    pub following: u64,
 }
 
 impl PublicProfile {
-    pub fn new(u: UserRecord, photo_count: u64, comment_count: u64) -> Self {
+    pub fn new(
+        u: UserRecord,
+        photo_count: u64,
+        comment_count: u64,
+        follows: crate::domain::FollowCounts,
+    ) -> Self {
         PublicProfile {
             username: u.username,
             full_name: u.full_name,
@@ -190,6 +199,8 @@ impl PublicProfile {
             created_at: u.created_at,
             photo_count,
             comment_count,
+            followers: follows.followers,
+            following: follows.following,
         }
     }
 }

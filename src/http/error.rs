@@ -10,6 +10,7 @@ use crate::actors::comment_board::CommentError;
 use crate::actors::photo_store::{LinkError, PhotoError};
 use crate::actors::queue_monitor::MonitorError;
 use crate::actors::rating_ledger::RatingError;
+use crate::actors::social::SocialError;
 use crate::actors::transform_worker::RenderError;
 use crate::actors::user_registry::UserError;
 use crate::domain::FieldError;
@@ -334,6 +335,29 @@ impl From<RatingError> for ApiError {
             }
             RatingError::Store(e) => e.into(),
             RatingError::Mailbox(e) => actor_down(e),
+        }
+    }
+}
+
+impl From<SocialError> for ApiError {
+    fn from(e: SocialError) -> Self {
+        match e {
+            SocialError::UserNotFound => ApiError::NotFound("user"),
+            SocialError::SelfFollow => {
+                ApiError::validation("username", "you cannot follow yourself")
+            }
+            SocialError::PhotoNotFound => ApiError::NotFound("photo"),
+            SocialError::CommentNotFound => ApiError::NotFound("comment"),
+            SocialError::ReportNotFound => ApiError::NotFound("report"),
+            e @ SocialError::AlreadyReported => {
+                ApiError::Conflict("already-reported", e.to_string())
+            }
+            e @ SocialError::AlreadyResolved => {
+                ApiError::Conflict("report-resolved", e.to_string())
+            }
+            SocialError::Removal(cause) => ApiError::Unavailable(cause.into()),
+            SocialError::Store(e) => e.into(),
+            SocialError::Mailbox(e) => actor_down(e),
         }
     }
 }

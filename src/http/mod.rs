@@ -21,6 +21,7 @@ pub mod error;
 pub mod extractors;
 pub mod json;
 pub mod metrics;
+pub mod moderation;
 pub mod multipart;
 pub mod openapi;
 pub mod ops;
@@ -29,6 +30,7 @@ pub mod public;
 pub mod rate_limit;
 pub mod ratings;
 pub mod search;
+pub mod social;
 pub mod transformations;
 pub mod users;
 
@@ -52,6 +54,7 @@ pub struct AppState {
     pub photos: PhotoStoreHandle,
     pub comments: CommentBoardHandle,
     pub ratings: RatingLedgerHandle,
+    pub social: crate::actors::social::SocialGraphHandle,
     pub monitor: Monitor,
     pub workers: TransformWorker,
     pub keys: Arc<JwtKeys>,
@@ -90,6 +93,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(photos::routes)
         .configure(comments::routes)
         .configure(ratings::routes)
+        .configure(social::routes)
+        .configure(moderation::routes)
         .configure(transformations::routes)
         .configure(public::routes)
         .configure(ops::routes);

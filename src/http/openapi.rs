@@ -10,7 +10,10 @@ use utoipa::openapi::server::Server;
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{admin, auth, comments, ops, photos, public, ratings, search, transformations, users};
+use super::{
+    admin, auth, comments, moderation, ops, photos, public, ratings, search, social,
+    transformations, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,6 +38,10 @@ use super::{admin, auth, comments, ops, photos, public, ratings, search, transfo
         transformations::create_link, transformations::list_links, transformations::get_link,
         transformations::delete_link,
         transformations::link_image, transformations::link_qr,
+        social::follow, social::unfollow, social::followers, social::following,
+        social::feed, social::notifications, social::mark_read,
+        moderation::report_photo, moderation::report_comment, moderation::list_reports,
+        moderation::resolve,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     // Schemas only parameters name (the rest are collected from the paths).
@@ -54,6 +61,8 @@ use super::{admin, auth, comments, ops, photos, public, ratings, search, transfo
         (name = "public", description = "Public image links"),
         (name = "comments", description = "Comments on photos"),
         (name = "ratings", description = "Star ratings of photos"),
+        (name = "social", description = "Follows, the feed and notifications"),
+        (name = "moderation", description = "Reports on photos and comments, and the moderators' queue"),
         (name = "transformations", description = "Transformed variants with public links and QR codes"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
@@ -83,7 +92,10 @@ impl Modify for Security {
         components.add_security_scheme(
             "password",
             SecurityScheme::OAuth2(OAuth2::with_description(
-                [Flow::Password(Password::new("/api/auth/login", Scopes::new()))],
+                [Flow::Password(Password::new(
+                    "/api/auth/login",
+                    Scopes::new(),
+                ))],
                 "Username (or email) and password, sent as the OAuth2 password grant.",
             )),
         );
@@ -131,7 +143,9 @@ impl Modify for ClientReady {
         }
         let named: Vec<String> = components.schemas.keys().cloned().collect();
         for (name, page) in components.schemas.iter_mut() {
-            let Some(item) = name.strip_prefix("Page_").filter(|i| named.iter().any(|n| n == i))
+            let Some(item) = name
+                .strip_prefix("Page_")
+                .filter(|i| named.iter().any(|n| n == i))
             else {
                 continue;
             };

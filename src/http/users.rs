@@ -14,6 +14,7 @@ use super::search::{photo_page, Search};
 use super::AppState;
 use crate::actors::comment_board::CommentCount;
 use crate::actors::photo_store::PhotoCount;
+use crate::actors::social::CountFollows;
 use crate::actors::user_registry::{ChangePassword, FindUser, UpdateProfile};
 use crate::domain::{Bio, Email, FullName, Password, Validator};
 
@@ -152,10 +153,13 @@ async fn profile(
     let photo_count = photo_count(&state, &user.id).await?;
     let author_id = user.id.clone();
     let comment_count = state.comments.call(CommentCount { author_id }).await?;
+    let user_id = user.id.clone();
+    let follows = state.social.call(CountFollows { user_id }).await?;
     Ok(Validated(PublicProfile::new(
         user,
         photo_count,
         comment_count,
+        follows,
     )))
 }
 

@@ -26,7 +26,12 @@ async fn follows_are_idempotent_counted_and_paged_by_username() {
         assert!(s.follow(&u[2], &u[0], now_millis()).await.unwrap());
         assert!(s.follow(&u[0], &u[2], now_millis()).await.unwrap());
         let counts = s.follow_counts(&u[0].id).await.unwrap();
-        assert_eq!((counts.followers, counts.following), (3, 1), "{}", store.backend);
+        assert_eq!(
+            (counts.followers, counts.following),
+            (3, 1),
+            "{}",
+            store.backend
+        );
         let (page, total) = s.followers(&u[0].id, 2, 0).await.unwrap();
         assert_eq!((page, total), (vec!["Bob".to_owned(), "carol".into()], 3));
         let (page, _) = s.followers(&u[0].id, 2, 2).await.unwrap();
@@ -38,7 +43,10 @@ async fn follows_are_idempotent_counted_and_paged_by_username() {
         let counts = s.follow_counts(&u[0].id).await.unwrap();
         assert_eq!(counts.followers, 2);
         assert_eq!(s.follow_counts(&u[1].id).await.unwrap().following, 0);
-        assert_eq!(s.followers(&u[0].id, 10, 0).await.unwrap().0, ["carol", "dan"]);
+        assert_eq!(
+            s.followers(&u[0].id, 10, 0).await.unwrap().0,
+            ["carol", "dan"]
+        );
     }
 }
 
@@ -46,8 +54,16 @@ async fn follows_are_idempotent_counted_and_paged_by_username() {
 async fn the_feed_merges_followed_accounts_newest_first_and_its_cursor_holds() {
     for (store, _dir) in backends().await {
         let u = users(&store, &["reader", "a", "b", "stranger"]).await;
-        store.social.follow(&u[0], &u[1], now_millis()).await.unwrap();
-        store.social.follow(&u[0], &u[2], now_millis()).await.unwrap();
+        store
+            .social
+            .follow(&u[0], &u[1], now_millis())
+            .await
+            .unwrap();
+        store
+            .social
+            .follow(&u[0], &u[2], now_millis())
+            .await
+            .unwrap();
         let start = now_millis() - Duration::hours(1);
         let mut expected = Vec::new();
         // Interleaved owners, two photos sharing a millisecond (ties go by id).
@@ -65,7 +81,11 @@ async fn the_feed_merges_followed_accounts_newest_first_and_its_cursor_holds() {
         let mut seen = Vec::new();
         let mut cursor = None;
         loop {
-            let page = store.social.feed(&u[0].id, cursor.as_ref(), 2).await.unwrap();
+            let page = store
+                .social
+                .feed(&u[0].id, cursor.as_ref(), 2)
+                .await
+                .unwrap();
             if page.is_empty() {
                 break;
             }
@@ -79,7 +99,12 @@ async fn the_feed_merges_followed_accounts_newest_first_and_its_cursor_holds() {
                 .unwrap();
         }
         assert_eq!(seen, want, "{}", store.backend);
-        assert!(store.social.feed(&u[3].id, None, 10).await.unwrap().is_empty());
+        assert!(store
+            .social
+            .feed(&u[3].id, None, 10)
+            .await
+            .unwrap()
+            .is_empty());
     }
 }
 
@@ -100,28 +125,51 @@ async fn notifications_page_newest_first_and_only_their_owner_marks_them() {
     for (store, _dir) in backends().await {
         let n = &store.notifications;
         let mut ids = Vec::new();
-        for kind in [NotificationKind::Follow, NotificationKind::Comment, NotificationKind::Rating] {
+        for kind in [
+            NotificationKind::Follow,
+            NotificationKind::Comment,
+            NotificationKind::Rating,
+        ] {
             let rec = note("u1", kind);
             ids.push(rec.id.clone());
             n.notify(rec).await.unwrap();
         }
-        n.notify(note("u2", NotificationKind::Follow)).await.unwrap();
+        n.notify(note("u2", NotificationKind::Follow))
+            .await
+            .unwrap();
         let page = n.notifications("u1", false, None, 2).await.unwrap();
         let got: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(got, [ids[2].as_str(), ids[1].as_str()], "{}", store.backend);
-        let rest = n.notifications("u1", false, Some(&ids[1]), 2).await.unwrap();
+        let rest = n
+            .notifications("u1", false, Some(&ids[1]), 2)
+            .await
+            .unwrap();
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].kind, NotificationKind::Follow);
 
         // Someone else's id changes nothing.
-        let theirs = n.notifications("u2", false, None, 5).await.unwrap()[0].id.clone();
-        assert_eq!(n.mark_read("u1", Some(&[ids[0].clone(), theirs])).await.unwrap(), 1);
+        let theirs = n.notifications("u2", false, None, 5).await.unwrap()[0]
+            .id
+            .clone();
+        assert_eq!(
+            n.mark_read("u1", Some(&[ids[0].clone(), theirs]))
+                .await
+                .unwrap(),
+            1
+        );
         let unread = n.notifications("u1", true, None, 10).await.unwrap();
         assert_eq!(unread.len(), 2);
         assert!(unread.iter().all(|r| !r.read));
         assert_eq!(n.mark_read("u1", None).await.unwrap(), 2);
-        assert!(n.notifications("u1", true, None, 10).await.unwrap().is_empty());
-        assert_eq!(n.notifications("u2", true, None, 10).await.unwrap().len(), 1);
+        assert!(n
+            .notifications("u1", true, None, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            n.notifications("u2", true, None, 10).await.unwrap().len(),
+            1
+        );
     }
 }
 
@@ -160,26 +208,45 @@ async fn one_open_report_per_reporter_and_remove_resolves_them_all() {
         assert_eq!(open[0].id, elsewhere.id, "newest first");
 
         // Dismiss resolves one; the reporter may then report again.
-        let done = r.resolve_reports(&elsewhere.id, "mod", ReportAction::Dismiss).await.unwrap();
-        let Resolved::Now(done) = done else { panic!("{done:?}") };
+        let done = r
+            .resolve_reports(&elsewhere.id, "mod", ReportAction::Dismiss)
+            .await
+            .unwrap();
+        let Resolved::Now(done) = done else {
+            panic!("{done:?}")
+        };
         assert_eq!(
             (done.status, done.resolved_by.as_deref(), done.action),
-            (ReportStatus::Resolved, Some("mod"), Some(ReportAction::Dismiss))
+            (
+                ReportStatus::Resolved,
+                Some("mod"),
+                Some(ReportAction::Dismiss)
+            )
         );
         r.file_report(report("u1", "p2")).await.unwrap();
 
         // Remove resolves every open report on the object.
-        let removed = r.resolve_reports(&first.id, "mod", ReportAction::Remove).await.unwrap();
+        let removed = r
+            .resolve_reports(&first.id, "mod", ReportAction::Remove)
+            .await
+            .unwrap();
         assert!(matches!(removed, Resolved::Now(_)));
-        let again = r.resolve_reports(&second.id, "other", ReportAction::Dismiss).await.unwrap();
-        let Resolved::Already(again) = again else { panic!("{again:?}") };
+        let again = r
+            .resolve_reports(&second.id, "other", ReportAction::Dismiss)
+            .await
+            .unwrap();
+        let Resolved::Already(again) = again else {
+            panic!("{again:?}")
+        };
         assert_eq!(again.action, Some(ReportAction::Remove));
         assert_eq!(again.resolved_by.as_deref(), Some("mod"));
         let (_, open) = r.reports(Some(ReportStatus::Open), 10, 0).await.unwrap();
         assert_eq!(open, 1);
         assert_eq!(r.reports(None, 10, 0).await.unwrap().1, 4);
         assert!(matches!(
-            r.resolve_reports(&new_id(), "mod", ReportAction::Dismiss).await.unwrap(),
+            r.resolve_reports(&new_id(), "mod", ReportAction::Dismiss)
+                .await
+                .unwrap(),
             Resolved::NotFound
         ));
     }

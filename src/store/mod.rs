@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 pub use crate::domain::records::*;
-pub use social::{NotificationRepo, ReportRepo, Resolved, SocialRepo};
 use crate::domain::Role;
+pub use social::{NotificationRepo, ReportRepo, Resolved, SocialRepo};
 
 pub mod embedded;
 mod metered;

@@ -336,7 +336,13 @@ async fn a_browser_on_an_allowed_origin_may_patch_and_revalidate() {
         .to_str()
         .unwrap()
         .to_lowercase();
-    for wanted in ["etag", "location", "retry-after", "upload-offset", "photoshare-photo-id"] {
+    for wanted in [
+        "etag",
+        "location",
+        "retry-after",
+        "upload-offset",
+        "photoshare-photo-id",
+    ] {
         assert!(exposed.contains(wanted), "{wanted} not in {exposed}");
     }
 }

@@ -499,7 +499,9 @@ async fn swagger_ui_authorizes_with_a_username_and_password_in_chromium() {
     let mut clicked = false;
     for button in buttons {
         let form = button
-            .find(By::XPath("ancestor::div[contains(@class,'auth-container')]"))
+            .find(By::XPath(
+                "ancestor::div[contains(@class,'auth-container')]",
+            ))
             .await
             .unwrap();
         if form.find(By::Css("#oauth_username")).await.is_ok() {
@@ -517,14 +519,21 @@ async fn swagger_ui_authorizes_with_a_username_and_password_in_chromium() {
     )
     .await;
     b.shot("swagger-authorized").await;
-    b.el(".modal-ux button.close-modal").await.click().await.unwrap();
-
-    // Try GET /api/users/me: the token from the password flow is sent.
-    b.wait_for("#operations-users-me .opblock-summary-control", "GET /api/users/me")
+    b.el(".modal-ux button.close-modal")
         .await
         .click()
         .await
         .unwrap();
+
+    // Try GET /api/users/me: the token from the password flow is sent.
+    b.wait_for(
+        "#operations-users-me .opblock-summary-control",
+        "GET /api/users/me",
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
     b.wait_for("#operations-users-me .try-out__btn", "Try it out")
         .await
         .click()

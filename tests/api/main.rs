@@ -23,6 +23,7 @@ mod rabbit;
 mod ratings;
 mod search;
 mod security;
+mod social;
 mod startup;
 mod transformations;
 mod users;

@@ -370,12 +370,21 @@ impl Photos {
     /// publishes it; the deletion is answered either way.
     async fn delete(self, msg: DeletePhoto) -> Result<(), PhotoError> {
         self.owned(&msg.id, &msg.caller).await?;
-        let photo = self
-            .store
-            .photos
-            .delete_photo(&msg.id, now_millis())
-            .await?
-            .ok_or(PhotoError::NotFound)?;
+        self.delete_now(&msg.id).await?.ok_or(PhotoError::NotFound)
+    }
+
+    /// Moderation: deletes a reported photo whoever owns it (the moderation queue
+    /// decided); one that is gone already is as good as removed.
+    pub async fn remove(&self, id: &str) -> Result<(), PhotoError> {
+        self.delete_now(id).await.map(drop)
+    }
+
+    /// Takes the photo out of every read and queues its purge; `None` when there
+    /// is no such photo.
+    async fn delete_now(&self, id: &str) -> Result<Option<()>, PhotoError> {
+        let Some(photo) = self.store.photos.delete_photo(id, now_millis()).await? else {
+            return Ok(None);
+        };
         self.bus.publish(Event::UserChanged(photo.owner_id.clone()));
         self.cache.remove(&photo.media_key);
         if let Err(e) = self
@@ -386,7 +395,7 @@ impl Photos {
             tracing::warn!(photo_id = %photo.id, error = %crate::errors::error_chain(&e),
                 "could not queue the purge of a deleted photo; the sweeper will");
         }
-        Ok(())
+        Ok(Some(()))
     }
 
     async fn tags(self, msg: ListTags) -> Result<(Vec<TagCount>, u64), PhotoError> {

@@ -69,7 +69,8 @@ pub struct JobFilter {
 }
 
 fn parse_status(s: &str) -> Result<LinkStatus, ApiError> {
-    crate::domain::from_wire(s).ok_or_else(|| ApiError::validation("status", "must be pending, failed or done"))
+    crate::domain::from_wire(s)
+        .ok_or_else(|| ApiError::validation("status", "must be pending, failed or done"))
 }
 
 /// Transformation jobs, newest first: all, or of one status.

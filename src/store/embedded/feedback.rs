@@ -238,7 +238,9 @@ impl RatingRepo for EmbeddedStore {
         photo_ids: &[String],
     ) -> Result<HashMap<String, u8>, StoreError> {
         let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
-        let keys = txn.open_table(RATING_KEYS).map_err(StoreError::unavailable)?;
+        let keys = txn
+            .open_table(RATING_KEYS)
+            .map_err(StoreError::unavailable)?;
         let ratings = txn.open_table(RATINGS).map_err(StoreError::unavailable)?;
         let mut stars = HashMap::new();
         for photo_id in photo_ids {

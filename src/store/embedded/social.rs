@@ -69,7 +69,10 @@ fn usernames(
     let total = txn.open_table(count)?.get(owner)?.map_or(0, |v| v.value());
     let table = txn.open_table(table)?;
     let mut page = Vec::new();
-    for entry in table.range((owner, "")..=(owner, ID_MAX))?.skip(offset as usize) {
+    for entry in table
+        .range((owner, "")..=(owner, ID_MAX))?
+        .skip(offset as usize)
+    {
         if page.len() >= limit as usize {
             break;
         }
@@ -95,10 +98,14 @@ impl SocialRepo for EmbeddedStore {
             }
             let (ka, kb) = (key(&a.username), key(&b.username));
             edges.insert((a.id.as_str(), b.id.as_str()), (ka.as_str(), kb.as_str()))?;
-            txn.open_table(FOLLOWING)?
-                .insert((a.id.as_str(), kb.as_str()), (b.id.as_str(), b.username.as_str()))?;
-            txn.open_table(FOLLOWERS)?
-                .insert((b.id.as_str(), ka.as_str()), (a.id.as_str(), a.username.as_str()))?;
+            txn.open_table(FOLLOWING)?.insert(
+                (a.id.as_str(), kb.as_str()),
+                (b.id.as_str(), b.username.as_str()),
+            )?;
+            txn.open_table(FOLLOWERS)?.insert(
+                (b.id.as_str(), ka.as_str()),
+                (a.id.as_str(), a.username.as_str()),
+            )?;
             bump(&mut txn.open_table(FOLLOWING_COUNT)?, &a.id, 1)?;
             bump(&mut txn.open_table(FOLLOWER_COUNT)?, &b.id, 1)?;
             Ok(true)
@@ -116,8 +123,10 @@ impl SocialRepo for EmbeddedStore {
             let (ka, kb) = keys.value();
             let (ka, kb) = (ka.to_owned(), kb.to_owned());
             drop(keys);
-            txn.open_table(FOLLOWING)?.remove((a.as_str(), kb.as_str()))?;
-            txn.open_table(FOLLOWERS)?.remove((b.as_str(), ka.as_str()))?;
+            txn.open_table(FOLLOWING)?
+                .remove((a.as_str(), kb.as_str()))?;
+            txn.open_table(FOLLOWERS)?
+                .remove((b.as_str(), ka.as_str()))?;
             bump(&mut txn.open_table(FOLLOWING_COUNT)?, &a, -1)?;
             bump(&mut txn.open_table(FOLLOWER_COUNT)?, &b, -1)?;
             Ok(true)
@@ -145,7 +154,14 @@ impl SocialRepo for EmbeddedStore {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<String>, u64), StoreError> {
-        Ok(usernames(&self.db, FOLLOWERS, FOLLOWER_COUNT, user_id, limit, offset)?)
+        Ok(usernames(
+            &self.db,
+            FOLLOWERS,
+            FOLLOWER_COUNT,
+            user_id,
+            limit,
+            offset,
+        )?)
     }
 
     async fn following(
@@ -154,7 +170,14 @@ impl SocialRepo for EmbeddedStore {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<String>, u64), StoreError> {
-        Ok(usernames(&self.db, FOLLOWING, FOLLOWING_COUNT, user_id, limit, offset)?)
+        Ok(usernames(
+            &self.db,
+            FOLLOWING,
+            FOLLOWING_COUNT,
+            user_id,
+            limit,
+            offset,
+        )?)
     }
 
     async fn feed(

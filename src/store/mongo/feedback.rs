@@ -357,7 +357,9 @@ impl RatingRepo for MongoStore {
             .map_err(StoreError::unavailable)?;
         let mut stars = HashMap::new();
         while cursor.advance().await.map_err(StoreError::unavailable)? {
-            let d = cursor.deserialize_current().map_err(StoreError::unavailable)?;
+            let d = cursor
+                .deserialize_current()
+                .map_err(StoreError::unavailable)?;
             stars.insert(d.photo_id, u8::try_from(d.stars).unwrap_or(0));
         }
         Ok(stars)

@@ -263,10 +263,7 @@ impl SocialRepo for MongoStore {
         offset: u64,
     ) -> Result<(Vec<String>, u64), StoreError> {
         let total = self.follow_counts(user_id).await?.followers;
-        let (filter, sort) = (
-            doc! { "followee_id": user_id },
-            doc! { "follower_key": 1 },
-        );
+        let (filter, sort) = (doc! { "followee_id": user_id }, doc! { "follower_key": 1 });
         self.usernames(filter, sort, "follower", total, limit, offset)
             .await
     }
@@ -278,10 +275,7 @@ impl SocialRepo for MongoStore {
         offset: u64,
     ) -> Result<(Vec<String>, u64), StoreError> {
         let total = self.follow_counts(user_id).await?.following;
-        let (filter, sort) = (
-            doc! { "follower_id": user_id },
-            doc! { "followee_key": 1 },
-        );
+        let (filter, sort) = (doc! { "follower_id": user_id }, doc! { "followee_key": 1 });
         self.usernames(filter, sort, "followee", total, limit, offset)
             .await
     }
