@@ -5,6 +5,7 @@ mod abuse;
 mod admin;
 mod admin_jobs;
 mod auth;
+mod bola;
 mod browser;
 mod clients;
 mod cloudinary;

@@ -464,3 +464,55 @@ async fn a_reported_comment_removed_by_a_moderator_is_gone() {
     let page = json(&app, &format!("/api/photos/{id}/comments"), None).await;
     assert_eq!(page["total"], 0);
 }
+
+#[actix_web::test]
+async fn a_feed_cursor_holds_while_uploads_run_concurrently() {
+    let app = spawn_app_without_worker().await;
+    let reader = app.signup_and_login(Role::User).await;
+    let ada = app.signup_and_login(Role::User).await;
+    follow(&app, &reader.access, &ada.username).await;
+    let mut before = Vec::new();
+    for _ in 0..12 {
+        before.push(photo(&app, &ada, 8, 8).await);
+    }
+    let uploads = async {
+        let mut new = Vec::new();
+        for _ in 0..15 {
+            new.push(photo(&app, &ada, 8, 8).await);
+        }
+        new
+    };
+    let pages = async {
+        let (mut pages, mut path) = (Vec::new(), "/api/feed?limit=2".to_owned());
+        loop {
+            let page = json(&app, &path, Some(&reader.access)).await;
+            let ids: Vec<String> = page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_owned())
+                .collect();
+            pages.push(ids);
+            match page["next_cursor"].as_str() {
+                Some(c) => path = format!("/api/feed?limit=2&cursor={c}"),
+                None => return pages,
+            }
+        }
+    };
+    let (new, pages) = tokio::join!(uploads, pages);
+    let seen: Vec<&String> = pages.iter().flatten().collect();
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "a photo repeated: {pages:?}");
+    // Everything there before the first page, newest first, at the end; anything
+    // newer only on the first page.
+    let older: Vec<&String> = before.iter().rev().collect();
+    assert!(seen.ends_with(&older), "{pages:?}");
+    for id in &seen[..seen.len() - older.len()] {
+        assert!(
+            new.contains(id) && pages[0].contains(id),
+            "{id} after page one"
+        );
+    }
+}
