@@ -164,7 +164,7 @@ impl Modify for ClientReady {
         };
         for item in openapi.paths.paths.values_mut() {
             for op in operations(item) {
-                if op.description.as_deref().is_none_or(str::is_empty) {
+                if op.description.as_deref().unwrap_or_default().is_empty() {
                     op.description = op.summary.clone();
                 }
                 for (status, response) in op.responses.responses.iter_mut() {

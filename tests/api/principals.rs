@@ -157,3 +157,37 @@ async fn a_ban_and_a_logout_on_one_node_reach_the_other_through_the_bus() {
         );
     }
 }
+
+#[actix_web::test]
+async fn a_feed_page_costs_two_reads_however_many_accounts_are_followed() {
+    let app = spawn_app_with(|s| s.server.workers = 1).await;
+    let reader = app.signup_and_login(Role::User).await;
+    for _ in 0..12 {
+        let author = app.signup_and_login(Role::User).await;
+        photo(&app, &author, 8, 8).await;
+        let res = app
+            .post(
+                &format!("/api/users/{}/follow", author.username),
+                Some(&reader.access),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    app.get("/api/users/me", Some(&reader.access)).await; // caches the principal
+    let before = db_ops(&app).await;
+    let page: Value = app
+        .get("/api/feed?limit=10", Some(&reader.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        spent(&before, &db_ops(&app).await),
+        BTreeMap::from([
+            ("ratings.stars_by".to_owned(), 1),
+            ("social.feed".to_owned(), 1)
+        ]),
+        "the page's photos, then the reader's stars on them"
+    );
+}

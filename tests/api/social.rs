@@ -73,7 +73,7 @@ async fn follows_are_idempotent_counted_public_and_never_of_oneself() {
         None,
     )
     .await;
-    let mut both = vec![bob.username.clone(), cat.username.clone()];
+    let mut both = [bob.username.clone(), cat.username.clone()];
     both.sort_by_key(|n| n.to_lowercase());
     assert_eq!(
         (names(&page), page["total"].clone()),
@@ -85,7 +85,7 @@ async fn follows_are_idempotent_counted_public_and_never_of_oneself() {
         None,
     )
     .await;
-    assert_eq!(names(&page), [ada.username.clone()]);
+    assert_eq!(names(&page), std::slice::from_ref(&ada.username));
 
     let res = app
         .delete(
