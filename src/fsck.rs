@@ -309,6 +309,14 @@ fn expected(census: &Census) -> Recount {
             // Comments of a deleted photo count until its purge removes them.
             "author_comment_count" => census.comments.iter().for_each(|c| count(&c.author_id)),
             "link_status_count" => census.links.iter().for_each(|l| count(l.status.as_str())),
+            "followers" => census
+                .follows
+                .iter()
+                .for_each(|(_, followee)| count(followee)),
+            "following" => census
+                .follows
+                .iter()
+                .for_each(|(follower, _)| count(follower)),
             "pending_links" => census
                 .links
                 .iter()
@@ -490,6 +498,52 @@ mod tests {
             );
             assert_eq!(media.get("t/stray.jpg").await.unwrap(), None, "{b}");
             assert!(media.get(&kept.media_key).await.unwrap().is_some(), "{b}");
+        }
+    }
+
+    /// Follow counts that disagree with the follows are found and recounted.
+    #[tokio::test]
+    async fn drifted_follow_counts_are_found_and_recounted() {
+        for (store, _dir) in backends().await {
+            let b = store.backend;
+            let files = tempfile::tempdir().unwrap();
+            let fsck = Fsck {
+                store: store.clone(),
+                media: Arc::new(LocalMedia::open(files.path()).unwrap()),
+                grace: Duration::ZERO,
+                resume: false,
+            };
+            let new = |n: &str| store.users.create(crate::store::conformance::new_user(n));
+            let (ann, bob) = (new("ann").await.unwrap(), new("bob").await.unwrap());
+            store.social.follow(&ann, &bob, now_millis()).await.unwrap();
+            assert!(fsck.check().await.unwrap().findings.is_empty(), "{b}");
+
+            let mut wrong = Recount::default();
+            wrong
+                .counters
+                .insert("followers", BTreeMap::from([(bob.id.clone(), 5)]));
+            wrong
+                .counters
+                .insert("following", BTreeMap::from([(bob.id.clone(), 2)]));
+            store.integrity.recount(wrong).await.unwrap();
+            let found = fsck.check().await.unwrap();
+            let subjects: BTreeSet<(&str, &str)> = found
+                .findings
+                .iter()
+                .map(|f| (f.kind, f.subject.as_str()))
+                .collect();
+            let want: BTreeSet<(&str, &str)> = [
+                ("followers", bob.id.as_str()),
+                ("following", ann.id.as_str()),
+                ("following", bob.id.as_str()),
+            ]
+            .into();
+            assert_eq!(subjects, want, "{b}");
+
+            assert!(fsck.run(true).await.unwrap().findings.is_empty(), "{b}");
+            let a = store.social.follow_counts(&ann.id).await.unwrap();
+            let c = store.social.follow_counts(&bob.id).await.unwrap();
+            assert_eq!((a.following, c.followers, c.following), (1, 1, 0), "{b}");
         }
     }
 }

@@ -343,6 +343,8 @@ pub struct Census {
     pub links: Vec<LinkRecord>,
     /// Tag -> number of photos, as the tag list reports it.
     pub tags: BTreeMap<String, u64>,
+    /// Every follow, as (follower id, followee id).
+    pub follows: Vec<(String, String)>,
     /// Counters a backend stores where the other counts on demand (embedded:
     /// photos per owner, comments per author, links per status, the pending-link
     /// outbox, the search index's photo count): name -> key -> value.

@@ -8,6 +8,7 @@ use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefiniti
 use serde::de::DeserializeOwned;
 
 use super::search::rebuild_search_index;
+use super::social::{FOLLOWER_COUNT, FOLLOWING_COUNT, FOLLOW_EDGES};
 use super::{
     decode, encode, EmbeddedStore, AUTHOR_COMMENT_COUNT, BY_RATING, COMMENTS, LINKS,
     LINK_STATUS_COUNTS, OWNER_PHOTO_COUNT, PENDING_LINKS, PHOTOS, PHOTO_DELETIONS, RATINGS, TAGS,
@@ -16,10 +17,12 @@ use super::{
 use crate::store::{Census, Integrity, PhotoRecord, Recount, StoreError};
 
 /// The counter tables fsck checks, by the name it knows them under.
-const COUNTERS: [(&str, TableDefinition<&str, u64>); 3] = [
+const COUNTERS: [(&str, TableDefinition<&str, u64>); 5] = [
     ("owner_photo_count", OWNER_PHOTO_COUNT),
     ("author_comment_count", AUTHOR_COMMENT_COUNT),
     ("link_status_count", LINK_STATUS_COUNTS),
+    ("followers", FOLLOWER_COUNT),
+    ("following", FOLLOWING_COUNT),
 ];
 
 fn all<T: DeserializeOwned>(
@@ -75,7 +78,17 @@ impl Integrity for EmbeddedStore {
             ),
         ]);
         counters.insert("search_index", index);
+        let mut follows = Vec::new();
+        let edges = txn
+            .open_table(FOLLOW_EDGES)
+            .map_err(StoreError::unavailable)?;
+        for entry in edges.iter().map_err(StoreError::unavailable)? {
+            let (key, _) = entry.map_err(StoreError::unavailable)?;
+            let (follower, followee) = key.value();
+            follows.push((follower.to_owned(), followee.to_owned()));
+        }
         Ok(Census {
+            follows,
             photos: all(&txn, PHOTOS)?,
             deletions: all(&txn, PHOTO_DELETIONS)?,
             comments: all(&txn, COMMENTS)?,

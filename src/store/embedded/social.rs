@@ -17,14 +17,16 @@ use crate::store::social::*;
 use crate::store::StoreError;
 
 /// (follower id, followee id) -> (follower's username key, followee's username key).
-const FOLLOW_EDGES: TableDefinition<(&str, &str), (&str, &str)> =
+pub(super) const FOLLOW_EDGES: TableDefinition<(&str, &str), (&str, &str)> =
     TableDefinition::new("follow_edges");
 /// (follower id, followee's username key) -> (followee id, followee's username).
 const FOLLOWING: TableDefinition<(&str, &str), (&str, &str)> = TableDefinition::new("following");
 /// (followee id, follower's username key) -> (follower id, follower's username).
 const FOLLOWERS: TableDefinition<(&str, &str), (&str, &str)> = TableDefinition::new("followers");
-const FOLLOWER_COUNT: TableDefinition<&str, u64> = TableDefinition::new("follower_count");
-const FOLLOWING_COUNT: TableDefinition<&str, u64> = TableDefinition::new("following_count");
+pub(super) const FOLLOWER_COUNT: TableDefinition<&str, u64> =
+    TableDefinition::new("follower_count");
+pub(super) const FOLLOWING_COUNT: TableDefinition<&str, u64> =
+    TableDefinition::new("following_count");
 const NOTIFICATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("notifications");
 /// (user id, notification id): ids are ObjectIds, so this is oldest first.
 const USER_NOTIFICATIONS: TableDefinition<(&str, &str), ()> =

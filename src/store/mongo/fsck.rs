@@ -1,8 +1,6 @@
 //! `Integrity` on MongoDB: the census reads every collection; the recount sets each
 //! photo's counters and rewrites the tag documents.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, Document};
@@ -34,7 +32,9 @@ impl Integrity for MongoStore {
         let ratings = all(&self.ratings).await?;
         let links = all(&self.links).await?;
         let tags: Vec<TagCount> = all::<Document, _>(&self.tags).await?;
+        let (follows, counters) = self.follow_census().await?;
         Ok(Census {
+            follows,
             photos: all(&self.photos).await?,
             deletions: all(&self.deletions).await?,
             comments,
@@ -42,8 +42,9 @@ impl Integrity for MongoStore {
             links,
             tags: tags.into_iter().map(|t| (t.name, t.photo_count)).collect(),
             // Photos per owner, comments per author and links per status are
-            // counted by queries on demand: nothing stored to drift.
-            counters: BTreeMap::new(),
+            // counted by queries on demand: nothing stored to drift. Follow counts
+            // are stored (`follow_counts`).
+            counters,
         })
     }
 
@@ -79,6 +80,6 @@ impl Integrity for MongoStore {
                 .await
                 .map_err(StoreError::unavailable)?;
         }
-        Ok(())
+        self.recount_follows(&recount).await
     }
 }

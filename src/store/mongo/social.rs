@@ -332,6 +332,90 @@ struct FollowIds {
     followee_id: String,
 }
 
+#[derive(Deserialize)]
+struct Edge {
+    follower_id: String,
+    followee_id: String,
+}
+
+/// fsck's names for the two counts `follow_counts` holds.
+const COUNTS: [&str; 2] = ["followers", "following"];
+
+type Counters = std::collections::BTreeMap<&'static str, std::collections::BTreeMap<String, u64>>;
+
+impl MongoStore {
+    /// Every follow, and the stored counts (fsck).
+    pub(super) async fn follow_census(
+        &self,
+    ) -> Result<(Vec<(String, String)>, Counters), StoreError> {
+        let edges: Vec<Edge> = self
+            .follows
+            .clone_with_type::<Edge>()
+            .find(doc! {})
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(StoreError::unavailable)?;
+        let docs: Vec<Document> = self
+            .follow_counts
+            .find(doc! {})
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(StoreError::unavailable)?;
+        let mut counters = Counters::new();
+        for name in COUNTS {
+            let stored = docs
+                .iter()
+                .filter_map(|d| Some((d.get_str("_id").ok()?.to_owned(), count(d, name))))
+                .collect();
+            counters.insert(name, stored);
+        }
+        let follows = edges
+            .into_iter()
+            .map(|e| (e.follower_id, e.followee_id))
+            .collect();
+        Ok((follows, counters))
+    }
+
+    /// Rewrites `follow_counts` from fsck's recount.
+    pub(super) async fn recount_follows(
+        &self,
+        recount: &crate::store::Recount,
+    ) -> Result<(), StoreError> {
+        let (Some(followers), Some(following)) = (
+            recount.counters.get("followers"),
+            recount.counters.get("following"),
+        ) else {
+            return Ok(());
+        };
+        self.follow_counts
+            .delete_many(doc! {})
+            .await
+            .map_err(StoreError::unavailable)?;
+        let ids: std::collections::BTreeSet<&String> =
+            followers.keys().chain(following.keys()).collect();
+        let docs: Vec<Document> = ids
+            .into_iter()
+            .map(|id| {
+                let n = |m: &std::collections::BTreeMap<String, u64>| {
+                    m.get(id).copied().unwrap_or(0) as i64
+                };
+                doc! { "_id": id, "followers": n(followers), "following": n(following) }
+            })
+            .collect();
+        if !docs.is_empty() {
+            self.follow_counts
+                .insert_many(docs)
+                .await
+                .map_err(StoreError::unavailable)?;
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl NotificationRepo for MongoStore {
     async fn notify(&self, n: NotificationRecord) -> Result<(), StoreError> {
