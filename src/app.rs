@@ -12,6 +12,7 @@ use anyhow::Context;
 
 use secrecy::ExposeSecret;
 
+use crate::actors::albums::{AlbumBookHandle, Albums};
 use crate::actors::comment_board::{CommentBoardHandle, Comments};
 use crate::actors::jobs::Jobs;
 use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle, Photos};
@@ -122,6 +123,7 @@ impl Application {
         let comments = Comments::new(store.clone());
         let ratings = Ratings::new(store.clone());
         let social = Social::new(store.clone(), photos.clone(), comments.clone());
+        let albums = Albums::new(store.clone());
         let limiter = Arc::new(RateLimiter::per_minute(settings.rate_limit.auth_per_minute));
         let metrics = Arc::new(Metrics::default());
         let db_ops = store.ops.clone();
@@ -143,6 +145,7 @@ impl Application {
                 comments: CommentBoardHandle::start(comments.clone()),
                 ratings: RatingLedgerHandle::start(ratings.clone()),
                 social: SocialGraphHandle::start(social.clone()),
+                albums: AlbumBookHandle::start(albums.clone()),
                 monitor: monitor.clone(),
                 workers: workers.clone(),
                 keys: keys.clone(),

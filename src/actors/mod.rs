@@ -52,6 +52,7 @@ macro_rules! service_actor {
     };
 }
 
+pub mod albums;
 pub mod comment_board;
 pub mod jobs;
 pub mod photo_store;

@@ -1,6 +1,7 @@
 //! Validated domain types. Request DTOs become these via `parse`/`TryFrom`; after that,
 //! raw strings do not travel into the actors.
 
+mod album;
 mod feedback;
 mod photo;
 pub mod records;
@@ -10,6 +11,7 @@ mod transformation;
 mod urls;
 mod user;
 
+pub use album::*;
 pub use feedback::{CommentText, Stars};
 pub use photo::{keywords, words, Description, TagName, Tags, MAX_TAGS};
 pub use records::*;

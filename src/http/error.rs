@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::actors::albums::AlbumError;
 use crate::actors::comment_board::CommentError;
 use crate::actors::photo_store::{LinkError, PhotoError};
 use crate::actors::queue_monitor::MonitorError;
@@ -335,6 +336,26 @@ impl From<RatingError> for ApiError {
             }
             RatingError::Store(e) => e.into(),
             RatingError::Mailbox(e) => actor_down(e),
+        }
+    }
+}
+
+impl From<AlbumError> for ApiError {
+    fn from(e: AlbumError) -> Self {
+        match e {
+            AlbumError::NotFound => ApiError::NotFound("album"),
+            AlbumError::UserNotFound => ApiError::NotFound("user"),
+            AlbumError::NotOwner => ApiError::Forbidden(
+                "not-owner",
+                "only the album's owner (or an admin, for edits) may do this",
+            ),
+            AlbumError::NotYourPhoto => {
+                ApiError::Forbidden("not-your-photo", "only your own photos go into your albums")
+            }
+            AlbumError::Invalid(field, why) => ApiError::validation(field, why),
+            e @ AlbumError::Contended => ApiError::Conflict("album-busy", e.to_string()),
+            AlbumError::Store(e) => e.into(),
+            AlbumError::Mailbox(e) => actor_down(e),
         }
     }
 }

@@ -12,6 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
 
 pub mod admin;
+pub mod albums;
 pub mod auth;
 pub mod client_ip;
 pub mod comments;
@@ -55,6 +56,7 @@ pub struct AppState {
     pub comments: CommentBoardHandle,
     pub ratings: RatingLedgerHandle,
     pub social: crate::actors::social::SocialGraphHandle,
+    pub albums: crate::actors::albums::AlbumBookHandle,
     pub monitor: Monitor,
     pub workers: TransformWorker,
     pub keys: Arc<JwtKeys>,
@@ -94,6 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(comments::routes)
         .configure(ratings::routes)
         .configure(social::routes)
+        .configure(albums::routes)
         .configure(moderation::routes)
         .configure(transformations::routes)
         .configure(public::routes)

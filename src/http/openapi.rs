@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    admin, auth, comments, moderation, ops, photos, public, ratings, search, social,
+    admin, albums, auth, comments, moderation, ops, photos, public, ratings, search, social,
     transformations, users,
 };
 
@@ -42,6 +42,8 @@ use super::{
         social::feed, social::notifications, social::mark_read,
         moderation::report_photo, moderation::report_comment, moderation::list_reports,
         moderation::resolve,
+        albums::create_album, albums::get_album, albums::edit_album, albums::delete_album,
+        albums::add_photos, albums::remove_photo, albums::order_photos, albums::user_albums,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     // Schemas only parameters name (the rest are collected from the paths).
@@ -61,6 +63,7 @@ use super::{
         (name = "public", description = "Public image links"),
         (name = "comments", description = "Comments on photos"),
         (name = "ratings", description = "Star ratings of photos"),
+        (name = "albums", description = "Albums of one's photos, public or private"),
         (name = "social", description = "Follows, the feed and notifications"),
         (name = "moderation", description = "Reports on photos and comments, and the moderators' queue"),
         (name = "transformations", description = "Transformed variants with public links and QR codes"),

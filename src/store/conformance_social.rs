@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 
+use super::albums::*;
 use super::conformance::{backends, new_user, photo};
 use super::social::*;
 use super::*;
@@ -249,5 +250,60 @@ async fn one_open_report_per_reporter_and_remove_resolves_them_all() {
                 .unwrap(),
             Resolved::NotFound
         ));
+    }
+}
+
+#[tokio::test]
+async fn albums_change_by_version_and_lose_a_deleted_photo_everywhere() {
+    for (store, _dir) in backends().await {
+        let b = store.backend;
+        let now = now_millis();
+        let album = |owner: &str, visibility| AlbumRecord {
+            id: new_id(),
+            owner_id: owner.into(),
+            owner_username: owner.into(),
+            title: "t".into(),
+            description: None,
+            visibility,
+            cover_photo_id: None,
+            photo_ids: vec!["p1".into(), "p2".into()],
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        };
+        let (a, c) = (
+            album("o", Visibility::Private),
+            album("o", Visibility::Public),
+        );
+        let other = album("x", Visibility::Public);
+        for r in [&a, &c, &other] {
+            store.albums.create_album(r.clone()).await.unwrap();
+        }
+        let mut next = a.clone();
+        next.title = "new".into();
+        next.version = 1;
+        assert!(
+            store.albums.replace_album(next.clone(), 0).await.unwrap(),
+            "{b}"
+        );
+        assert!(
+            !store.albums.replace_album(next, 0).await.unwrap(),
+            "{b}: stale"
+        );
+        let (all, total) = store.albums.albums_of("o", true, 10, 0).await.unwrap();
+        let got: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!((got, total), (vec![c.id.as_str(), a.id.as_str()], 2), "{b}");
+        let (public, total) = store.albums.albums_of("o", false, 10, 0).await.unwrap();
+        assert_eq!((public.len(), total), (1, 1), "{b}");
+
+        store.albums.remove_photo_everywhere("p1").await.unwrap();
+        for r in [&a, &c, &other] {
+            let now = store.albums.album(&r.id).await.unwrap().unwrap();
+            assert_eq!(now.photo_ids, ["p2"], "{b}");
+            assert!(now.version > r.version, "{b}: a removal is a change");
+        }
+        assert!(store.albums.delete_album(&a.id).await.unwrap());
+        assert!(!store.albums.delete_album(&a.id).await.unwrap());
+        assert!(store.albums.album(&a.id).await.unwrap().is_none());
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::albums::*;
 use super::social::*;
 use super::*;
 use crate::telemetry::{DbOp, DbOps};
@@ -111,6 +112,15 @@ metered!(ReportRepo, "reports" {
     fn report(&self, id: &str) -> Result<Option<ReportRecord>, StoreError>;
     fn reports(&self, status: Option<ReportStatus>, limit: u32, offset: u64) -> Result<(Vec<ReportRecord>, u64), StoreError>;
     fn resolve_reports(&self, id: &str, by: &str, action: ReportAction) -> Result<Resolved, StoreError>;
+});
+
+metered!(AlbumRepo, "albums" {
+    fn create_album(&self, album: AlbumRecord) -> Result<(), StoreError>;
+    fn album(&self, id: &str) -> Result<Option<AlbumRecord>, StoreError>;
+    fn replace_album(&self, album: AlbumRecord, expected: u64) -> Result<bool, StoreError>;
+    fn delete_album(&self, id: &str) -> Result<bool, StoreError>;
+    fn albums_of(&self, owner_id: &str, with_private: bool, limit: u32, offset: u64) -> Result<(Vec<AlbumRecord>, u64), StoreError>;
+    fn remove_photo_everywhere(&self, photo_id: &str) -> Result<(), StoreError>;
 });
 
 metered!(LinkRepo, "links" {

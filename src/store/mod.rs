@@ -10,8 +10,10 @@ use chrono::{DateTime, Utc};
 
 pub use crate::domain::records::*;
 use crate::domain::Role;
+pub use albums::AlbumRepo;
 pub use social::{NotificationRepo, ReportRepo, Resolved, SocialRepo};
 
+pub mod albums;
 pub mod embedded;
 mod metered;
 pub mod mongo;
@@ -303,6 +305,23 @@ pub trait PhotoDependent: Send + Sync {
 
 struct CommentCascade(Arc<dyn CommentRepo>);
 struct RatingCascade(Arc<dyn RatingRepo>);
+struct AlbumCascade(Arc<dyn AlbumRepo>);
+
+/// The deletion takes the photo out of its albums at once; the purge does it again
+/// in case the process died in between.
+#[async_trait]
+impl PhotoDependent for AlbumCascade {
+    fn name(&self) -> &'static str {
+        "albums"
+    }
+
+    async fn remove_for_photo(&self, photo_id: &str) -> Result<Vec<String>, StoreError> {
+        self.0
+            .remove_photo_everywhere(photo_id)
+            .await
+            .map(|()| Vec::new())
+    }
+}
 
 #[async_trait]
 impl PhotoDependent for CommentCascade {
@@ -391,6 +410,7 @@ pub struct Store {
     pub social: Arc<dyn SocialRepo>,
     pub notifications: Arc<dyn NotificationRepo>,
     pub reports: Arc<dyn ReportRepo>,
+    pub albums: Arc<dyn AlbumRepo>,
     pub health: Arc<dyn Health>,
     pub integrity: Arc<dyn Integrity>,
     /// Operations asked of this store, counted (`/metrics`).
@@ -413,6 +433,7 @@ impl Store {
             + SocialRepo
             + NotificationRepo
             + ReportRepo
+            + AlbumRepo
             + Health
             + Integrity
             + 'static,
@@ -424,6 +445,7 @@ impl Store {
         let ratings: Arc<dyn RatingRepo> =
             Arc::new(Metered::<dyn RatingRepo>(b.clone(), ops.clone()));
         let links: Arc<dyn LinkRepo> = Arc::new(Metered::<dyn LinkRepo>(b.clone(), ops.clone()));
+        let albums: Arc<dyn AlbumRepo> = Arc::new(Metered::<dyn AlbumRepo>(b.clone(), ops.clone()));
         Store {
             backend,
             users: Arc::new(Metered::<dyn UserRepo>(b.clone(), ops.clone())),
@@ -433,6 +455,7 @@ impl Store {
             photo_dependents: vec![
                 Arc::new(CommentCascade(comments.clone())),
                 Arc::new(RatingCascade(ratings.clone())),
+                Arc::new(AlbumCascade(albums.clone())),
             ],
             links,
             comments,
@@ -440,6 +463,7 @@ impl Store {
             social: Arc::new(Metered::<dyn SocialRepo>(b.clone(), ops.clone())),
             notifications: Arc::new(Metered::<dyn NotificationRepo>(b.clone(), ops.clone())),
             reports: Arc::new(Metered::<dyn ReportRepo>(b.clone(), ops.clone())),
+            albums: albums.clone(),
             health: Arc::new(Metered::<dyn Health>(b.clone(), ops.clone())),
             integrity: b,
             ops,

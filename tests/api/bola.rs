@@ -60,6 +60,8 @@ struct World {
     rating: String,
     link: String,
     report: String,
+    /// Public, holding the photo.
+    album: String,
 }
 
 async fn world(app: &TestApp, cast: &Cast) -> World {
@@ -104,7 +106,36 @@ async fn world(app: &TestApp, cast: &Cast) -> World {
             Some(&cast.rater.access),
         )
         .await;
+    let album = id_of(
+        app.post_json(
+            "/api/albums",
+            &json!({"title": "a"}),
+            Some(&cast.owner.access),
+        )
+        .await,
+        "album",
+    )
+    .await;
+    let path = format!("/api/albums/{album}");
+    let public = json!({"visibility": "public"});
+    let res = app
+        .send_json(Method::PATCH, &path, &public, Some(&cast.owner.access))
+        .await;
+    assert!(
+        res.status().is_success(),
+        "album published: {}",
+        res.status()
+    );
+    let res = app
+        .post_json(
+            &format!("{path}/photos"),
+            &json!({"photo_ids": [photo]}),
+            Some(&cast.owner.access),
+        )
+        .await;
+    assert!(res.status().is_success(), "album filled: {}", res.status());
     World {
+        album,
         report: id_of(report, "report").await,
         comment: id_of(comment, "comment").await,
         rating: id_of(rating, "rating").await,
@@ -263,6 +294,62 @@ fn cases() -> Vec<Case> {
             StatusCode::OK,
         ),
         case(
+            Method::GET,
+            "/api/albums/{album}",
+            None,
+            &EVERYONE,
+            StatusCode::OK,
+        ),
+        case(
+            Method::PATCH,
+            "/api/albums/{album}",
+            Some(json!({"title": "b"})),
+            &[Owner, Admin],
+            StatusCode::OK,
+        ),
+        case(
+            Method::DELETE,
+            "/api/albums/{album}",
+            None,
+            &[Owner, Admin],
+            StatusCode::NO_CONTENT,
+        ),
+        case(
+            Method::POST,
+            "/api/albums/{album}/photos",
+            Some(json!({"photo_ids": ["{photo}"]})),
+            &[Owner],
+            StatusCode::OK,
+        ),
+        case(
+            Method::DELETE,
+            "/api/albums/{album}/photos/{photo}",
+            None,
+            &[Owner],
+            StatusCode::NO_CONTENT,
+        ),
+        case(
+            Method::PUT,
+            "/api/albums/{album}/order",
+            Some(json!({"photo_ids": ["{photo}"]})),
+            &[Owner],
+            StatusCode::OK,
+        ),
+        case(
+            Method::GET,
+            "/api/users/{owner}/albums",
+            None,
+            &EVERYONE,
+            StatusCode::OK,
+        ),
+        case(
+            Method::POST,
+            "/api/albums",
+            Some(json!({"title": "mine"})),
+            &SIGNED_IN,
+            StatusCode::CREATED,
+        ),
+        case(
             Method::POST,
             "/api/users/{target}/follow",
             None,
@@ -351,6 +438,7 @@ fn fill(path: &str, w: &World, cast: &Cast) -> String {
         .replace("{target}", &cast.target.username)
         .replace("{owner}", &cast.owner.username)
         .replace("{report}", &w.report)
+        .replace("{album}", &w.album)
 }
 
 /// What the objects look like to the admin, to show a refused request changed nothing.
@@ -362,6 +450,7 @@ async fn snapshot(app: &TestApp, w: &World, cast: &Cast) -> Value {
         format!("/api/photos/{}/comments", w.photo),
         format!("/api/photos/{}/ratings", w.photo),
         format!("/api/photos/{}/transformations", w.photo),
+        format!("/api/albums/{}", w.album),
     ] {
         let res = app.get(&path, admin).await;
         let mut body: Value = res.json().await.unwrap();
@@ -411,7 +500,8 @@ async fn every_role_gets_exactly_its_rights_on_every_object_route() {
                 req = req.bearer_auth(t);
             }
             if let Some(body) = &case.body {
-                req = req.json(body);
+                let filled = fill(&body.to_string(), w, &cast);
+                req = req.json(&serde_json::from_str::<Value>(&filled).unwrap());
             }
             let res = req.send().await.unwrap();
             let what = format!("{} {} as {who:?}", case.method, case.path);

@@ -4,6 +4,7 @@
 mod abuse;
 mod admin;
 mod admin_jobs;
+mod albums;
 mod auth;
 mod bola;
 mod browser;

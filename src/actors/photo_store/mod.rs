@@ -385,6 +385,11 @@ impl Photos {
         let Some(photo) = self.store.photos.delete_photo(id, now_millis()).await? else {
             return Ok(None);
         };
+        // Out of every album at once (the purge does it again after a crash).
+        if let Err(e) = self.store.albums.remove_photo_everywhere(id).await {
+            tracing::warn!(photo_id = %id, error = %crate::errors::error_chain(&e),
+                "a deleted photo is still in albums until its purge");
+        }
         self.bus.publish(Event::UserChanged(photo.owner_id.clone()));
         self.cache.remove(&photo.media_key);
         if let Err(e) = self

@@ -217,19 +217,30 @@ impl Transformer {
             .put(&qr_key, Bytes::from(qr_png), "image/png")
             .await?;
         let done = LinkOutcome::Done(output);
-        if !self
-            .store
+        self.store
             .links
             .finish_link(&link.id, done, now_millis())
-            .await?
-            && self.store.links.link(&link.id).await?.is_none()
-        {
-            // Deleted while we worked: nothing refers to the files any more.
+            .await?;
+        if self.orphaned(link).await? {
             for key in [key, qr_key] {
                 let _ = self.media.delete(&key).await;
             }
         }
         Ok(())
+    }
+
+    /// Whether the files just stored for `link` belong to nobody: the link was
+    /// deleted while we worked, or its photo was. A deletion that read the link
+    /// before we finished knows no files to delete, so they are ours to delete; one
+    /// that read it after finds them in the record it removes (and deleting twice is
+    /// harmless). Looked up after the finish, whatever it answered: a server that
+    /// let a finish and a delete of one document interleave (SecantusDB did, in
+    /// CI) still leaves no file behind.
+    async fn orphaned(&self, link: &LinkRecord) -> Result<bool, JobError> {
+        if self.store.links.link(&link.id).await?.is_none() {
+            return Ok(true);
+        }
+        Ok(self.store.photos.photo(&link.photo_id).await?.is_none())
     }
 
     /// The media backend made the image (Cloudinary): store the QR code and the
@@ -267,14 +278,11 @@ impl Transformer {
             url: Some(derived),
         };
         let done = LinkOutcome::Done(output);
-        if !self
-            .store
+        self.store
             .links
             .finish_link(&link.id, done, now_millis())
-            .await?
-            && self.store.links.link(&link.id).await?.is_none()
-        {
-            // Deleted while we worked: nothing refers to the QR code any more.
+            .await?;
+        if self.orphaned(link).await? {
             let _ = self.media.delete(&qr_key).await;
         }
         Ok(())

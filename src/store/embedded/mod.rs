@@ -9,6 +9,7 @@
 //! `Err` of ours leaves nothing behind; a storage error aborts the whole batch and
 //! every caller in it gets 503.
 
+mod albums;
 mod feedback;
 mod fsck;
 mod links;
@@ -147,6 +148,7 @@ impl EmbeddedStore {
             txn.open_table(PENDING_LINKS)?;
             txn.open_table(LINK_STATUS_COUNTS)?;
             social::create_tables(txn)?;
+            albums::create_tables(txn)?;
             let version = txn
                 .open_table(META)?
                 .get("search_index")?

@@ -7,6 +7,7 @@
 //! transactions (`transaction`), so MongoDB must run as a replica set; a single-node
 //! one is enough, and a standalone server is refused at start-up with that advice.
 
+mod albums;
 mod feedback;
 mod fsck;
 mod links;
@@ -59,6 +60,7 @@ pub struct MongoStore {
     notifications: Collection<social::NotificationDoc>,
     reports: Collection<social::ReportDoc>,
     open_reports: Collection<Document>,
+    albums: Collection<albums::AlbumDoc>,
 }
 
 impl MongoStore {
@@ -97,6 +99,7 @@ impl MongoStore {
             notifications: db.collection("notifications"),
             reports: db.collection("reports"),
             open_reports: db.collection("open_reports"),
+            albums: db.collection("albums"),
             db,
         };
         store.ping().await?;
@@ -242,7 +245,8 @@ impl MongoStore {
             ])
             .await
             .map_err(StoreError::unavailable)?;
-        self.create_social_indexes().await
+        self.create_social_indexes().await?;
+        self.create_album_indexes().await
     }
 }
 
