@@ -10,6 +10,11 @@ pub fn new_id() -> String {
     mongodb::bson::oid::ObjectId::new().to_hex()
 }
 
+/// Whether `s` has a record id's form (what `new_id` makes), in either case.
+pub fn is_record_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// 128 random bits as 32 hex digits: slugs of public links, token and session ids.
 pub fn random_id() -> String {
     random_hex(16)

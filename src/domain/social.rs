@@ -38,8 +38,7 @@ impl FeedCursor {
     pub fn parse(s: &str) -> Option<Self> {
         let (millis, id) = s.split_once('_')?;
         let created_at = DateTime::from_timestamp_millis(millis.parse().ok()?)?;
-        let hex = id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit());
-        hex.then(|| FeedCursor {
+        crate::ids::is_record_id(id).then(|| FeedCursor {
             created_at,
             photo_id: id.to_ascii_lowercase(),
         })
@@ -104,6 +103,16 @@ pub enum ReportReason {
 pub enum ReportStatus {
     Open,
     Resolved,
+}
+
+impl ReportStatus {
+    /// The serde name, which both stores also index by.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Open => "open",
+            ReportStatus::Resolved => "resolved",
+        }
+    }
 }
 
 /// How a moderator resolved a report.

@@ -52,39 +52,60 @@ pub struct Album {
     pub photos: Option<Page<Photo>>,
 }
 
+/// Albums as `caller` sees them, with one `my_rating` lookup for every photo they
+/// show (covers and pages together).
+async fn albums(
+    state: &AppState,
+    caller: Option<&Principal>,
+    views: Vec<AlbumView>,
+) -> Result<Vec<Album>, ApiError> {
+    let mut records = Vec::new();
+    let mut parts = Vec::with_capacity(views.len());
+    for AlbumView { album, cover, page } in views {
+        let has_cover = cover.is_some();
+        records.extend(cover);
+        let page = page.map(|(photos, limit, offset)| {
+            let shown = photos.len();
+            records.extend(photos);
+            (shown, limit, offset)
+        });
+        parts.push((album, has_cover, page));
+    }
+    let mut shown = photos_for(state, caller, records).await?.into_iter();
+    let mut out = Vec::with_capacity(parts.len());
+    for (album, has_cover, page) in parts {
+        let cover = if has_cover { shown.next() } else { None };
+        let photos = page.map(|(n, limit, offset)| Page {
+            items: shown.by_ref().take(n).collect(),
+            total: album.photo_ids.len() as u64,
+            limit,
+            offset,
+        });
+        out.push(Album {
+            photo_count: album.photo_ids.len() as u64,
+            id: album.id,
+            owner: Owner {
+                username: album.owner_username,
+            },
+            title: album.title,
+            description: album.description,
+            visibility: album.visibility,
+            cover,
+            created_at: album.created_at,
+            updated_at: album.updated_at,
+            photos,
+        });
+    }
+    Ok(out)
+}
+
 async fn album(
     state: &AppState,
     caller: Option<&Principal>,
     view: AlbumView,
 ) -> Result<Album, ApiError> {
-    let AlbumView { album, cover, page } = view;
-    let cover = match cover {
-        Some(c) => photos_for(state, caller, vec![c]).await?.pop(),
-        None => None,
-    };
-    let photos = match page {
-        Some((photos, limit, offset)) => Some(Page {
-            items: photos_for(state, caller, photos).await?,
-            total: album.photo_ids.len() as u64,
-            limit,
-            offset,
-        }),
-        None => None,
-    };
-    Ok(Album {
-        photo_count: album.photo_ids.len() as u64,
-        id: album.id,
-        owner: Owner {
-            username: album.owner_username,
-        },
-        title: album.title,
-        description: album.description,
-        visibility: album.visibility,
-        cover,
-        created_at: album.created_at,
-        updated_at: album.updated_at,
-        photos,
-    })
+    let mut one = albums(state, caller, vec![view]).await?;
+    Ok(one.pop().expect("one album in, one out"))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -370,12 +391,8 @@ async fn user_albums(
         offset,
     };
     let (views, total) = state.albums.call(msg).await?;
-    let mut items = Vec::with_capacity(views.len());
-    for view in views {
-        items.push(album(&state, caller.0.as_ref(), view).await?);
-    }
     Ok(web::Json(Page {
-        items,
+        items: albums(&state, caller.0.as_ref(), views).await?,
         total,
         limit,
         offset,

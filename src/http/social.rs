@@ -14,6 +14,7 @@ use super::AppState;
 use crate::actors::social::{Feed, Follow, ListFollows, MarkRead, Notifications, Unfollow};
 use crate::auth::Caller;
 use crate::domain::{FeedCursor, FieldError, NotificationKind, NotificationRecord};
+use crate::ids::is_record_id;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(follow)
@@ -149,11 +150,13 @@ pub struct CursorQuery {
     pub limit: Option<i64>,
 }
 
+/// `?limit=` as every page checks it (`PageQuery`); cursor pages have no offset.
 fn limit(limit: Option<i64>) -> Result<u32, ApiError> {
-    match limit.unwrap_or(20) {
-        n @ 1..=100 => Ok(n as u32),
-        _ => Err(ApiError::validation("limit", "must be 1..=100")),
-    }
+    let page = PageQuery {
+        limit,
+        offset: None,
+    };
+    page.bounds().map(|(limit, _)| limit)
 }
 
 /// A page of the feed.
@@ -254,10 +257,6 @@ pub struct NotificationQuery {
     pub limit: Option<i64>,
 }
 
-fn is_id(s: &str) -> bool {
-    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 /// Your notifications, newest first: comments and ratings on your photos, new
 /// followers.
 #[utoipa::path(
@@ -278,7 +277,7 @@ async fn notifications(
     let query = query.into_inner();
     let limit = limit(query.limit)?;
     let cursor = query.cursor.filter(|c| !c.is_empty());
-    if cursor.as_deref().is_some_and(|c| !is_id(c)) {
+    if cursor.as_deref().is_some_and(|c| !is_record_id(c)) {
         return Err(ApiError::validation(
             "cursor",
             "is not a cursor this API handed out",
@@ -327,7 +326,7 @@ async fn mark_read(
     let body = body.into_inner();
     let ids = match (body.ids, body.all) {
         (Some(ids), None | Some(false)) => {
-            let bad = ids.len() > 100 || ids.iter().any(|i| !is_id(i));
+            let bad = ids.len() > 100 || ids.iter().any(|i| !is_record_id(i));
             if bad {
                 return Err(ApiError::Validation(vec![FieldError::new(
                     "ids",

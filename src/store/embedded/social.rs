@@ -334,13 +334,6 @@ fn object_key(r: &ReportRecord) -> String {
     format!("{}:{}", r.kind.as_str(), r.object_id)
 }
 
-fn status_str(s: ReportStatus) -> &'static str {
-    match s {
-        ReportStatus::Open => "open",
-        ReportStatus::Resolved => "resolved",
-    }
-}
-
 fn report_in(txn: &WriteTransaction, id: &str) -> Result<Option<ReportRecord>, TxError> {
     let table = txn.open_table(REPORTS)?;
     let found = table.get(id)?.map(|b| b.value().to_vec());
@@ -356,8 +349,8 @@ fn close_in(
     txn.open_table(OPEN_REPORTS)?
         .remove((object_key(&r).as_str(), r.reporter_id.as_str()))?;
     let mut by_status = txn.open_table(REPORTS_BY_STATUS)?;
-    by_status.remove(("open", r.id.as_str()))?;
-    by_status.insert(("resolved", r.id.as_str()), ())?;
+    by_status.remove((ReportStatus::Open.as_str(), r.id.as_str()))?;
+    by_status.insert((ReportStatus::Resolved.as_str(), r.id.as_str()), ())?;
     r.status = ReportStatus::Resolved;
     r.resolved_by = Some(by.to_owned());
     r.action = Some(action);
@@ -377,7 +370,7 @@ impl ReportRepo for EmbeddedStore {
             }
             open.insert((key.0.as_str(), key.1.as_str()), r.id.as_str())?;
             txn.open_table(REPORTS_BY_STATUS)?
-                .insert((status_str(r.status), r.id.as_str()), ())?;
+                .insert((r.status.as_str(), r.id.as_str()), ())?;
             txn.open_table(REPORTS)?
                 .insert(r.id.as_str(), encode(&r)?.as_slice())?;
             Ok(())
@@ -403,7 +396,7 @@ impl ReportRepo for EmbeddedStore {
             match status {
                 Some(s) => {
                     let index = txn.open_table(REPORTS_BY_STATUS)?;
-                    let s = status_str(s);
+                    let s = s.as_str();
                     for entry in index.range((s, "")..=(s, ID_MAX))?.rev() {
                         if total >= offset && ids.len() < limit as usize {
                             ids.push(entry?.0.value().1.to_owned());

@@ -137,15 +137,23 @@ impl MongoStore {
         Ok(())
     }
 
+    /// A page of the usernames on one side of a user's follows, in username order:
+    /// who follows them (`of_followers`), or whom they follow.
     async fn usernames(
         &self,
-        filter: Document,
-        sort: Document,
-        field: &str,
-        total: u64,
+        user_id: &str,
+        of_followers: bool,
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<String>, u64), StoreError> {
+        let counts = self.follow_counts(user_id).await?;
+        let (filter, sort, total) = if of_followers {
+            let filter = doc! { "followee_id": user_id };
+            (filter, doc! { "follower_key": 1 }, counts.followers)
+        } else {
+            let filter = doc! { "follower_id": user_id };
+            (filter, doc! { "followee_key": 1 }, counts.following)
+        };
         let docs: Vec<FollowDoc> = self
             .follows
             .find(filter)
@@ -157,14 +165,14 @@ impl MongoStore {
             .try_collect()
             .await
             .map_err(StoreError::unavailable)?;
-        let names = docs
-            .into_iter()
-            .map(|d| match field {
-                "follower" => d.follower_username,
-                _ => d.followee_username,
-            })
-            .collect();
-        Ok((names, total))
+        let names = docs.into_iter().map(|d| {
+            if of_followers {
+                d.follower_username
+            } else {
+                d.followee_username
+            }
+        });
+        Ok((names.collect(), total))
     }
 }
 
@@ -262,10 +270,7 @@ impl SocialRepo for MongoStore {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<String>, u64), StoreError> {
-        let total = self.follow_counts(user_id).await?.followers;
-        let (filter, sort) = (doc! { "followee_id": user_id }, doc! { "follower_key": 1 });
-        self.usernames(filter, sort, "follower", total, limit, offset)
-            .await
+        self.usernames(user_id, true, limit, offset).await
     }
 
     async fn following(
@@ -274,10 +279,7 @@ impl SocialRepo for MongoStore {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<String>, u64), StoreError> {
-        let total = self.follow_counts(user_id).await?.following;
-        let (filter, sort) = (doc! { "follower_id": user_id }, doc! { "followee_key": 1 });
-        self.usernames(filter, sort, "followee", total, limit, offset)
-            .await
+        self.usernames(user_id, false, limit, offset).await
     }
 
     async fn feed(
@@ -531,7 +533,7 @@ impl ReportRepo for MongoStore {
         offset: u64,
     ) -> Result<(Vec<ReportRecord>, u64), StoreError> {
         let filter = match status {
-            Some(s) => doc! { "status": bson::to_bson(&s).map_err(StoreError::unavailable)? },
+            Some(s) => doc! { "status": s.as_str() },
             None => doc! {},
         };
         super::find_page(&self.reports, filter, doc! { "_id": -1 }, limit, offset).await
@@ -569,7 +571,7 @@ impl ReportRepo for MongoStore {
                         .find(doc! {
                             "kind": bson::to_bson(&report.kind)?,
                             "object_id": &report.object_id,
-                            "status": "open",
+                            "status": ReportStatus::Open.as_str(),
                         })
                         .session(&mut *s)
                         .await?
@@ -582,9 +584,9 @@ impl ReportRepo for MongoStore {
                     let Some(r) = store
                         .reports
                         .find_one_and_update(
-                            doc! { "_id": target, "status": "open" },
+                            doc! { "_id": target, "status": ReportStatus::Open.as_str() },
                             doc! { "$set": {
-                                "status": "resolved",
+                                "status": ReportStatus::Resolved.as_str(),
                                 "resolved_by": &by,
                                 "action": action_bson.clone(),
                             } },
