@@ -14,6 +14,7 @@ use secrecy::ExposeSecret;
 
 use crate::actors::albums::{AlbumBookHandle, Albums};
 use crate::actors::comment_board::{CommentBoardHandle, Comments};
+use crate::actors::erasure::{Eraser, ErasureHandle};
 use crate::actors::jobs::Jobs;
 use crate::actors::photo_store::{PhotoSettings, PhotoStoreHandle, Photos};
 use crate::actors::queue_monitor::{Monitor, QueueMonitor};
@@ -75,7 +76,7 @@ impl Application {
         let bus = event_bus(&settings);
         let keys = jwt_keys(&settings);
         let hasher = Hasher::new(settings.auth.max_concurrent_hashes);
-        let accounts = Accounts::new(store.clone(), hasher, keys.clone(), bus.clone());
+        let accounts = Accounts::new(store.clone(), hasher.clone(), keys.clone(), bus.clone());
         let cache = CacheSettings {
             ttl: principal_cache_ttl(&settings),
             max_entries: 100_000,
@@ -123,7 +124,12 @@ impl Application {
         let comments = Comments::new(store.clone());
         let ratings = Ratings::new(store.clone());
         let social = Social::new(store.clone(), photos.clone(), comments.clone());
-        let albums = Albums::new(store.clone());
+        let albums = Albums::new(store.clone(), hasher.clone());
+        let eraser = Eraser::new(store.clone(), photos.clone(), hasher, bus.clone());
+        resume_erasures(eraser.clone());
+        let share_passwords = Arc::new(RateLimiter::per_minute(
+            settings.rate_limit.share_password_failures_per_minute,
+        ));
         let limiter = Arc::new(RateLimiter::per_minute(settings.rate_limit.auth_per_minute));
         let metrics = Arc::new(Metrics::default());
         let db_ops = store.ops.clone();
@@ -146,6 +152,7 @@ impl Application {
                 ratings: RatingLedgerHandle::start(ratings.clone()),
                 social: SocialGraphHandle::start(social.clone()),
                 albums: AlbumBookHandle::start(albums.clone()),
+                erasure: ErasureHandle::start(eraser.clone()),
                 monitor: monitor.clone(),
                 workers: workers.clone(),
                 keys: keys.clone(),
@@ -156,6 +163,7 @@ impl Application {
                 metrics: metrics.clone(),
                 db_ops: db_ops.clone(),
                 email_changes: email_changes.clone(),
+                share_passwords: share_passwords.clone(),
                 body_timeout,
                 forwarded_hops,
             });
@@ -481,6 +489,27 @@ pub fn redact_uri(uri: &str) -> String {
     let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
     let rest = rest.split('?').next().unwrap_or(rest);
     format!("{scheme}://{rest}")
+}
+
+/// Finishes the account deletions a stopped process left, retrying while the
+/// store is unreachable.
+fn resume_erasures(eraser: Eraser) {
+    actix_web::rt::spawn(async move {
+        loop {
+            match eraser.resume().await {
+                Ok(0) => return,
+                Ok(n) => {
+                    tracing::info!(accounts = n, "interrupted account deletions finished");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %crate::errors::error_chain(&e),
+                        "could not finish interrupted account deletions; retrying in 30 s");
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+            }
+        }
+    });
 }
 
 /// Expired blocklist entries are useless (the token's own `exp` rejects it).

@@ -69,6 +69,14 @@ pub struct RateLimitSettings {
     /// address); 0 turns it off.
     #[serde(default = "default_email_changes")]
     pub email_changes_per_hour: u32,
+    /// Wrong passwords one share link takes per minute (on each API node); 0
+    /// turns it off.
+    #[serde(default = "default_share_passwords")]
+    pub share_password_failures_per_minute: u32,
+}
+
+fn default_share_passwords() -> u32 {
+    10
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -126,6 +126,14 @@ impl Fsck {
                 detail: format!("deleted at {}, purge not finished", d.requested_at),
             });
         }
+        for user in self.store.users.deletions_pending().await? {
+            report.findings.push(Finding {
+                kind: "unfinished_account_deletion",
+                subject: user.id,
+                detail: "an account's deletion was interrupted; `serve` finishes it at start"
+                    .into(),
+            });
+        }
         self.check_files(&census, &mut report).await?;
         Ok(report)
     }
@@ -225,7 +233,7 @@ impl Fsck {
                     }
                 }
                 "orphan_file" => self.media.delete(&f.subject).await?,
-                "missing_file" => {}
+                "missing_file" | "unfinished_account_deletion" => {}
                 _ => recount = true,
             }
         }

@@ -20,6 +20,12 @@ pub fn random_id() -> String {
     random_hex(16)
 }
 
+/// A share link's token: 192 random bits as 48 hex digits. Only its SHA-256 is
+/// stored, so a copy of the database opens no album.
+pub fn share_token() -> String {
+    random_hex(24)
+}
+
 /// A fresh request id: 96 random bits as 24 hex digits.
 pub fn request_id() -> String {
     random_hex(12)

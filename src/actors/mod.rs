@@ -54,6 +54,7 @@ macro_rules! service_actor {
 
 pub mod albums;
 pub mod comment_board;
+pub mod erasure;
 pub mod jobs;
 pub mod photo_store;
 pub mod queue_monitor;

@@ -46,6 +46,35 @@ impl AlbumRecord {
     }
 }
 
+/// A share link: whoever holds its token sees the album (with the password, when it
+/// has one) until it expires or its owner revokes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShareRecord {
+    pub id: String,
+    pub album_id: String,
+    pub owner_id: String,
+    /// Hex SHA-256 of the token; the token itself is shown once, at creation.
+    pub token_hash: String,
+    /// argon2id, like account passwords.
+    pub password_hash: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ShareRecord {
+    /// The stored form of a token.
+    pub fn hash_token(token: &str) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(token.as_bytes()))
+    }
+
+    /// Revoked, or past its expiry at `now`.
+    pub fn is_gone(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_some() || self.expires_at.is_some_and(|e| e <= now)
+    }
+}
+
 /// 1 to 120 characters after trimming.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlbumTitle(String);

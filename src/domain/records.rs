@@ -20,6 +20,9 @@ pub struct UserRecord {
     pub is_active: bool,
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
+    /// Being deleted (see `UserRepo::begin_deletion`).
+    #[serde(default)]
+    pub deleting: bool,
 }
 
 impl UserRecord {

@@ -1,5 +1,6 @@
 //! The absolute URLs the API hands out, all built here from the public base URL
-//! (`server.public_url`): photo links, transformation links and their QR codes.
+//! (`server.public_url`): photo links, transformation links and their QR codes,
+//! share links.
 
 use std::sync::Arc;
 
@@ -33,6 +34,11 @@ impl PublicUrls {
     /// The QR code of a transformation link: `/t/{slug}/qr`.
     pub fn link_qr(&self, slug: &str) -> String {
         format!("{}/qr", self.link(slug))
+    }
+
+    /// An album's share link: `/s/{token}`.
+    pub fn share(&self, token: &str) -> String {
+        format!("{}/s/{token}", self.base)
     }
 
     pub fn is_https(&self) -> bool {

@@ -99,7 +99,7 @@ async fn albums(
     Ok(out)
 }
 
-async fn album(
+pub(super) async fn album(
     state: &AppState,
     caller: Option<&Principal>,
     view: AlbumView,

@@ -6,8 +6,9 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::actors::albums::AlbumError;
+use crate::actors::albums::{AlbumError, ShareError};
 use crate::actors::comment_board::CommentError;
+use crate::actors::erasure::EraseError;
 use crate::actors::photo_store::{LinkError, PhotoError};
 use crate::actors::queue_monitor::MonitorError;
 use crate::actors::rating_ledger::RatingError;
@@ -26,6 +27,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("wrong username or password")]
     InvalidCredentials,
+    /// A share link's password is missing or wrong (401, code and sentence).
+    #[error("{1}")]
+    SharePassword(&'static str, &'static str),
     /// Stable code (`not-owner`, `banned` ...) and a sentence.
     #[error("{1}")]
     Forbidden(&'static str, &'static str),
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad-request",
             ApiError::Unauthorized => "unauthorized",
             ApiError::InvalidCredentials => "invalid-credentials",
+            ApiError::SharePassword(code, _) => code,
             ApiError::Forbidden(code, _) => code,
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(code, _) => code,
@@ -127,7 +132,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::InvalidCredentials | ApiError::SharePassword(..) => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden(..) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(..) => StatusCode::CONFLICT,
@@ -270,6 +277,7 @@ impl From<PhotoError> for ApiError {
                 ApiError::Unavailable(cause)
             }
             PhotoError::Processing(cause) => ApiError::Internal(cause),
+            e @ PhotoError::Busy => ApiError::Throttled(e.to_string(), 60),
             PhotoError::Mailbox(e) => actor_down(e),
         }
     }
@@ -355,7 +363,42 @@ impl From<AlbumError> for ApiError {
             AlbumError::Invalid(field, why) => ApiError::validation(field, why),
             e @ AlbumError::Contended => ApiError::Conflict("album-busy", e.to_string()),
             AlbumError::Store(e) => e.into(),
+            AlbumError::Hash(e) => ApiError::Internal(Box::new(e)),
             AlbumError::Mailbox(e) => actor_down(e),
+        }
+    }
+}
+
+impl From<ShareError> for ApiError {
+    fn from(e: ShareError) -> Self {
+        match e {
+            ShareError::NotFound => ApiError::NotFound("share link"),
+            e @ ShareError::Gone => ApiError::Gone(e.to_string()),
+            ShareError::PasswordRequired => ApiError::SharePassword(
+                "share-password-required",
+                "this share link needs its password (X-Share-Password)",
+            ),
+            ShareError::WrongPassword => ApiError::SharePassword(
+                "wrong-share-password",
+                "wrong password for this share link",
+            ),
+            ShareError::Album(e) => e.into(),
+        }
+    }
+}
+
+impl From<EraseError> for ApiError {
+    fn from(e: EraseError) -> Self {
+        match e {
+            EraseError::NotFound => ApiError::NotFound("user"),
+            EraseError::WrongPassword => {
+                ApiError::validation("password", "is not this account's password")
+            }
+            e @ EraseError::SelfDelete => ApiError::Conflict("self-change", e.to_string()),
+            EraseError::Store(e) => e.into(),
+            EraseError::Hash(e) => ApiError::Internal(Box::new(e)),
+            e @ EraseError::Photo(_) => ApiError::Unavailable(Box::new(e)),
+            EraseError::Mailbox(e) => actor_down(e),
         }
     }
 }

@@ -11,6 +11,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest};
 
+pub mod account;
 pub mod admin;
 pub mod albums;
 pub mod auth;
@@ -31,6 +32,8 @@ pub mod public;
 pub mod rate_limit;
 pub mod ratings;
 pub mod search;
+pub mod share_page;
+pub mod shares;
 pub mod social;
 pub mod transformations;
 pub mod users;
@@ -57,6 +60,7 @@ pub struct AppState {
     pub ratings: RatingLedgerHandle,
     pub social: crate::actors::social::SocialGraphHandle,
     pub albums: crate::actors::albums::AlbumBookHandle,
+    pub erasure: crate::actors::erasure::ErasureHandle,
     pub monitor: Monitor,
     pub workers: TransformWorker,
     pub keys: Arc<JwtKeys>,
@@ -69,6 +73,8 @@ pub struct AppState {
     /// Email changes per account and per client address (an enumeration oracle
     /// otherwise: "already taken" answers as fast as it is asked).
     pub email_changes: Arc<EmailChangeLimits>,
+    /// Wrong passwords per share link, keyed by the token's hash.
+    pub share_passwords: Arc<rate_limit::RateLimiter<String>>,
     pub metrics: Arc<metrics::Metrics>,
     /// The store's operation counters (telemetry, not storage).
     pub db_ops: Arc<crate::telemetry::DbOps>,
@@ -97,6 +103,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(ratings::routes)
         .configure(social::routes)
         .configure(albums::routes)
+        .configure(shares::routes)
+        .configure(account::routes)
         .configure(moderation::routes)
         .configure(transformations::routes)
         .configure(public::routes)

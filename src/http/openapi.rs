@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    admin, albums, auth, comments, moderation, ops, photos, public, ratings, search, social,
-    transformations, users,
+    account, admin, albums, auth, comments, moderation, ops, photos, public, ratings, search,
+    shares, social, transformations, users,
 };
 
 #[derive(OpenApi)]
@@ -44,6 +44,8 @@ use super::{
         moderation::resolve,
         albums::create_album, albums::get_album, albums::edit_album, albums::delete_album,
         albums::add_photos, albums::remove_photo, albums::order_photos, albums::user_albums,
+        shares::create_share, shares::list_shares, shares::revoke_share, shares::open_share,
+        account::delete_me, account::delete_user, account::export_me,
         ops::healthz, ops::readyz, ops::metrics,
     ),
     // Schemas only parameters name (the rest are collected from the paths).
@@ -63,7 +65,7 @@ use super::{
         (name = "public", description = "Public image links"),
         (name = "comments", description = "Comments on photos"),
         (name = "ratings", description = "Star ratings of photos"),
-        (name = "albums", description = "Albums of one's photos, public or private"),
+        (name = "albums", description = "Albums of one's photos, public or private, and their share links"),
         (name = "social", description = "Follows, the feed and notifications"),
         (name = "moderation", description = "Reports on photos and comments, and the moderators' queue"),
         (name = "transformations", description = "Transformed variants with public links and QR codes"),

@@ -41,7 +41,18 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         }
     }
 
+    /// Counts a request for `key`; refused (429 with the wait) past the budget.
     pub fn check(&self, key: &K) -> Result<(), ApiError> {
+        self.admit(key, true)
+    }
+
+    /// Whether `key` has budget left, without spending any: for limits that count
+    /// failures, checked before the attempt and charged (`check`) after one fails.
+    pub fn peek(&self, key: &K) -> Result<(), ApiError> {
+        self.admit(key, false)
+    }
+
+    fn admit(&self, key: &K, spend: bool) -> Result<(), ApiError> {
         let Some(interval) = self.interval else {
             return Ok(());
         };
@@ -63,7 +74,9 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
             let wait = allowed_at - (now + self.window);
             return Err(ApiError::RateLimited(wait.as_secs().max(1)));
         }
-        clients.insert(key.clone(), allowed_at);
+        if spend {
+            clients.insert(key.clone(), allowed_at);
+        }
         Ok(())
     }
 
@@ -99,6 +112,18 @@ mod tests {
         limiter
             .check(&ip("5.6.7.8"))
             .expect("other clients have their own budget");
+    }
+
+    #[test]
+    fn peeking_spends_nothing() {
+        let limiter: RateLimiter<String> = RateLimiter::per_minute(2);
+        let key = "share".to_owned();
+        for _ in 0..10 {
+            limiter.peek(&key).unwrap();
+        }
+        limiter.check(&key).unwrap();
+        limiter.check(&key).unwrap();
+        assert!(limiter.peek(&key).is_err(), "the budget is spent");
     }
 
     #[test]

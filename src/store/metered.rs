@@ -44,6 +44,9 @@ metered!(UserRepo, "users" {
     fn set_active(&self, id: &str, active: bool) -> Result<UserRecord, StoreError>;
     fn list(&self, limit: u32, offset: u64) -> Result<(Vec<UserRecord>, u64), StoreError>;
     fn with_prefix(&self, prefix: &str, limit: u32, offset: u64) -> Result<(Vec<UserRecord>, u64), StoreError>;
+    fn begin_deletion(&self, id: &str) -> Result<Option<UserRecord>, StoreError>;
+    fn deletions_pending(&self) -> Result<Vec<UserRecord>, StoreError>;
+    fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
 });
 
 metered!(SessionRepo, "sessions" {
@@ -82,6 +85,7 @@ metered!(CommentRepo, "comments" {
     fn delete_comment(&self, id: &str) -> Result<Option<CommentRecord>, StoreError>;
     fn comment_count_by(&self, author_id: &str) -> Result<u64, StoreError>;
     fn delete_photo_comments(&self, photo_id: &str) -> Result<(), StoreError>;
+    fn comments_by(&self, author_id: &str, after: &str, limit: u32) -> Result<Vec<CommentRecord>, StoreError>;
 });
 
 metered!(RatingRepo, "ratings" {
@@ -90,6 +94,7 @@ metered!(RatingRepo, "ratings" {
     fn delete_rating(&self, id: &str) -> Result<Option<RatingRecord>, StoreError>;
     fn delete_photo_ratings(&self, photo_id: &str) -> Result<(), StoreError>;
     fn stars_by(&self, user_id: &str, photo_ids: &[String]) -> Result<HashMap<String, u8>, StoreError>;
+    fn ratings_by(&self, user_id: &str, after: &str, limit: u32) -> Result<Vec<RatingRecord>, StoreError>;
 });
 
 metered!(SocialRepo, "social" {
@@ -99,6 +104,7 @@ metered!(SocialRepo, "social" {
     fn followers(&self, user_id: &str, limit: u32, offset: u64) -> Result<(Vec<String>, u64), StoreError>;
     fn following(&self, user_id: &str, limit: u32, offset: u64) -> Result<(Vec<String>, u64), StoreError>;
     fn feed(&self, user_id: &str, after: Option<&FeedCursor>, limit: u32) -> Result<Vec<PhotoRecord>, StoreError>;
+    fn forget_user(&self, user_id: &str, username: &str) -> Result<(), StoreError>;
 });
 
 metered!(NotificationRepo, "notifications" {
@@ -121,6 +127,12 @@ metered!(AlbumRepo, "albums" {
     fn delete_album(&self, id: &str) -> Result<bool, StoreError>;
     fn albums_of(&self, owner_id: &str, with_private: bool, limit: u32, offset: u64) -> Result<(Vec<AlbumRecord>, u64), StoreError>;
     fn remove_photo_everywhere(&self, photo_id: &str) -> Result<(), StoreError>;
+    fn delete_albums_of(&self, owner_id: &str) -> Result<u64, StoreError>;
+    fn create_share(&self, share: ShareRecord) -> Result<(), StoreError>;
+    fn share(&self, id: &str) -> Result<Option<ShareRecord>, StoreError>;
+    fn share_by_token(&self, token_hash: &str) -> Result<Option<ShareRecord>, StoreError>;
+    fn shares_of(&self, album_id: &str, limit: u32, offset: u64) -> Result<(Vec<ShareRecord>, u64), StoreError>;
+    fn revoke_share(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
 });
 
 metered!(LinkRepo, "links" {

@@ -22,6 +22,8 @@ pub mod social;
 #[cfg(test)]
 pub(crate) mod conformance;
 #[cfg(test)]
+mod conformance_account;
+#[cfg(test)]
 mod conformance_social;
 #[cfg(test)]
 mod races;
@@ -107,6 +109,15 @@ pub trait UserRepo: Send + Sync {
         limit: u32,
         offset: u64,
     ) -> Result<(Vec<UserRecord>, u64), StoreError>;
+    /// Marks the account as being deleted (and inactive, so no token of it works):
+    /// the durable first step of an account's deletion, which a restart resumes.
+    /// `None` when there is no such account.
+    async fn begin_deletion(&self, id: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// Accounts marked by `begin_deletion` and not yet deleted.
+    async fn deletions_pending(&self) -> Result<Vec<UserRecord>, StoreError>;
+    /// The last step of an account's deletion: the record, its username and email
+    /// (free again) and its sessions. `false` when it was gone already.
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
 }
 
 #[async_trait]
@@ -209,6 +220,14 @@ pub trait CommentRepo: Send + Sync {
     async fn comment_count_by(&self, author_id: &str) -> Result<u64, StoreError>;
     /// Every comment of a photo (the photo cascade).
     async fn delete_photo_comments(&self, photo_id: &str) -> Result<(), StoreError>;
+    /// Comments `author_id` wrote, in id order, after the id `after`: an account's
+    /// deletion and export walk them.
+    async fn comments_by(
+        &self,
+        author_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<CommentRecord>, StoreError>;
 }
 
 #[async_trait]
@@ -233,6 +252,13 @@ pub trait RatingRepo: Send + Sync {
         user_id: &str,
         photo_ids: &[String],
     ) -> Result<HashMap<String, u8>, StoreError>;
+    /// Ratings `user_id` gave, in id order, after the id `after`.
+    async fn ratings_by(
+        &self,
+        user_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<RatingRecord>, StoreError>;
 }
 
 /// How a job ended.

@@ -23,6 +23,10 @@ pub trait SocialRepo: Send + Sync {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
     /// `false` when it did not follow.
+    /// Everything social an account leaves behind, for its deletion: its follows
+    /// both ways (the other side's counts with them), the notifications it got and
+    /// the ones it caused, and the reports it filed.
+    async fn forget_user(&self, user_id: &str, username: &str) -> Result<(), StoreError>;
     async fn unfollow(&self, follower_id: &str, followee_id: &str) -> Result<bool, StoreError>;
     async fn follow_counts(&self, user_id: &str) -> Result<FollowCounts, StoreError>;
     /// Usernames of the accounts following `user_id`, in username order, with the

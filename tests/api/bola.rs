@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::fixtures;
-use crate::helpers::{assert_problem, spawn_app, Role, TestApp, TestUser};
+use crate::helpers::{assert_problem, spawn_app, unique_name, Role, TestApp, TestUser};
 
 /// Who sends a request in the matrix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +62,9 @@ struct World {
     report: String,
     /// Public, holding the photo.
     album: String,
+    /// A share link of the album: its id and token.
+    share: String,
+    token: String,
 }
 
 async fn world(app: &TestApp, cast: &Cast) -> World {
@@ -134,7 +137,24 @@ async fn world(app: &TestApp, cast: &Cast) -> World {
         )
         .await;
     assert!(res.status().is_success(), "album filled: {}", res.status());
+    let res = app
+        .post_json(
+            &format!("{path}/shares"),
+            &json!({}),
+            Some(&cast.owner.access),
+        )
+        .await;
+    assert!(res.status().is_success(), "album shared: {}", res.status());
+    let share: Value = res.json().await.unwrap();
     World {
+        token: share["url"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned(),
+        share: share["id"].as_str().unwrap().to_owned(),
         album,
         report: id_of(report, "report").await,
         comment: id_of(comment, "comment").await,
@@ -351,6 +371,42 @@ fn cases() -> Vec<Case> {
         ),
         case(
             Method::POST,
+            "/api/albums/{album}/shares",
+            Some(json!({"password": "a long password"})),
+            &[Owner],
+            StatusCode::CREATED,
+        ),
+        case(
+            Method::GET,
+            "/api/albums/{album}/shares",
+            None,
+            &[Owner],
+            StatusCode::OK,
+        ),
+        case(
+            Method::DELETE,
+            "/api/shares/{share}",
+            None,
+            &[Owner],
+            StatusCode::NO_CONTENT,
+        ),
+        case(Method::GET, "/s/{token}", None, &EVERYONE, StatusCode::OK),
+        case(
+            Method::GET,
+            "/api/users/me/export",
+            None,
+            &SIGNED_IN,
+            StatusCode::OK,
+        ),
+        case(
+            Method::DELETE,
+            "/api/admin/users/{victim}",
+            None,
+            &[Admin],
+            StatusCode::NO_CONTENT,
+        ),
+        case(
+            Method::POST,
             "/api/users/{target}/follow",
             None,
             &SIGNED_IN,
@@ -439,9 +495,11 @@ fn fill(path: &str, w: &World, cast: &Cast) -> String {
         .replace("{owner}", &cast.owner.username)
         .replace("{report}", &w.report)
         .replace("{album}", &w.album)
+        .replace("{share}", &w.share)
+        .replace("{token}", &w.token)
 }
 
-/// What the objects look like to the admin, to show a refused request changed nothing.
+/// What the objects look like to the admin (a share list: to its owner), to show a refused request changed nothing.
 async fn snapshot(app: &TestApp, w: &World, cast: &Cast) -> Value {
     let admin = Some(cast.admin.access.as_str());
     let mut parts = Vec::new();
@@ -451,8 +509,15 @@ async fn snapshot(app: &TestApp, w: &World, cast: &Cast) -> Value {
         format!("/api/photos/{}/ratings", w.photo),
         format!("/api/photos/{}/transformations", w.photo),
         format!("/api/albums/{}", w.album),
+        format!("/api/albums/{}/shares", w.album),
     ] {
-        let res = app.get(&path, admin).await;
+        // Share links are their owner's alone to list.
+        let token = if path.ends_with("/shares") {
+            Some(cast.owner.access.as_str())
+        } else {
+            admin
+        };
+        let res = app.get(&path, token).await;
         let mut body: Value = res.json().await.unwrap();
         // A link's status moves on by itself (the worker); the rest must not.
         if let Some(items) = body["items"].as_array_mut() {
@@ -493,7 +558,14 @@ async fn every_role_gets_exactly_its_rights_on_every_object_route() {
             } else {
                 &shared
             };
-            let path = fill(case.path, w, &cast);
+            // An account deleted by a success is a fresh one; refusals aim at the
+            // target, which must still be there afterwards (the snapshot).
+            let victim = if allowed && case.path.contains("{victim}") {
+                app.register(&unique_name("victim")).await.username
+            } else {
+                cast.target.username.clone()
+            };
+            let path = fill(case.path, w, &cast).replace("{victim}", &victim);
             let token = cast.token(who);
             let mut req = app.client.request(case.method.clone(), app.url(&path));
             if let Some(t) = token {
@@ -525,6 +597,9 @@ async fn every_role_gets_exactly_its_rights_on_every_object_route() {
         before,
         "no refused request changed anything"
     );
+    // Refused deletions aimed at the target: it is still there.
+    let target = format!("/api/users/{}", cast.target.username);
+    assert_eq!(app.get(&target, None).await.status(), StatusCode::OK);
     // Nor resolved the shared report (the oldest one: every success made its own).
     let admin = Some(cast.admin.access.as_str());
     let all: Value = app
@@ -583,6 +658,18 @@ async fn ids_of_objects_that_do_not_exist_are_404_for_every_role() {
             Some(json!({"action": "remove"})),
         ),
         (Method::POST, "/api/users/nobody_at_all/follow".into(), None),
+        (Method::DELETE, format!("/api/shares/{missing}"), None),
+        (
+            Method::POST,
+            format!("/api/albums/{missing}/shares"),
+            Some(json!({})),
+        ),
+        (Method::GET, format!("/api/albums/{missing}/shares"), None),
+        (
+            Method::DELETE,
+            "/api/admin/users/nobody_at_all".into(),
+            None,
+        ),
         (
             Method::DELETE,
             "/api/users/nobody_at_all/follow".into(),

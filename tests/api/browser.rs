@@ -554,3 +554,41 @@ async fn swagger_ui_authorizes_with_a_username_and_password_in_chromium() {
     assert!(body.contains(&user.username), "{body}");
     b.shot("swagger-try-it-out").await;
 }
+
+/// A password-protected share link opened in Chromium: the form, a wrong password,
+/// the right one, and every photo of the album loaded by the browser.
+#[actix_web::test]
+async fn a_share_link_opens_in_chromium_with_its_password_and_shows_the_photos() {
+    let Some(b) = browser().await else { return };
+    let app = spawn_app_with(|_| {}).await;
+    let ada = app.signup_and_login(Role::User).await;
+    let (album, _) = crate::shares::album_with(&app, &ada, "Porto, May", 3).await;
+    let password = "river and bridges";
+    let link =
+        crate::shares::share(&app, &ada.access, &album, json!({ "password": password })).await;
+    let url = link["url"].as_str().unwrap();
+    b.width(1024).await;
+    b.driver.goto(url).await.unwrap();
+    let input = b
+        .wait_for("input[name=password]", "the password form")
+        .await;
+    input.send_keys("not it at all").await.unwrap();
+    b.el("button[type=submit]").await.click().await.unwrap();
+    b.wait_text(".error", "the wrong password is said", |t| {
+        t.contains("wrong password")
+    })
+    .await;
+    let input = b.wait_for("input[name=password]", "the form again").await;
+    input.send_keys(password).await.unwrap();
+    b.el("button[type=submit]").await.click().await.unwrap();
+    b.wait_text("h1", "the album's title", |t| t == "Porto, May")
+        .await;
+    b.wait_count("ul img", 3, "the album's photos").await;
+    b.wait_js(
+        "return [...document.images].every(i => i.complete && i.naturalWidth > 0)",
+        json!(true),
+        "every photo loaded",
+    )
+    .await;
+    b.shot("share-page").await;
+}

@@ -52,7 +52,7 @@ pub fn stack() -> Vec<(&'static str, String)> {
     env
 }
 
-async fn upload(client: &Client, address: &str, token: &str, tags: &str) -> Option<String> {
+pub async fn upload(client: &Client, address: &str, token: &str, tags: &str) -> Option<String> {
     let part = reqwest::multipart::Part::bytes(crate::fixtures::png(48, 32))
         .file_name("p.png")
         .mime_str("image/png")
@@ -171,7 +171,12 @@ async fn writer(seed: u64, address: String, owner: String, fan: String, acked: A
 }
 
 /// `photoshare fsck` on the data of the (stopped) server: its exit and its lines.
-fn fsck(dir: &std::path::Path, secret: &str, env: &[(&str, String)], fix: bool) -> (bool, String) {
+pub fn fsck(
+    dir: &std::path::Path,
+    secret: &str,
+    env: &[(&str, String)],
+    fix: bool,
+) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_photoshare"));
     cmd.args(["fsck", "--grace", "0"]);
     if fix {
@@ -191,7 +196,7 @@ fn fsck(dir: &std::path::Path, secret: &str, env: &[(&str, String)], fix: bool) 
 }
 
 /// Photo ids named in "photo purged" log lines.
-fn purged(lines: impl Iterator<Item = String>, into: &mut BTreeSet<String>) {
+pub fn purged(lines: impl Iterator<Item = String>, into: &mut BTreeSet<String>) {
     for line in lines {
         if line.contains("photo purged") {
             let v: Value = serde_json::from_str(&line).unwrap_or_default();

@@ -2,6 +2,7 @@
 //! with `PHOTOSHARE_TEST_MONGODB_URI` set, on MongoDB.
 
 mod abuse;
+mod account;
 mod admin;
 mod admin_jobs;
 mod albums;
@@ -13,6 +14,7 @@ mod cloudinary;
 mod comments;
 mod crash;
 mod engine;
+mod erasure;
 mod faults;
 mod fixtures;
 mod helpers;
@@ -25,6 +27,7 @@ mod rabbit;
 mod ratings;
 mod search;
 mod security;
+mod shares;
 mod social;
 mod startup;
 mod transformations;

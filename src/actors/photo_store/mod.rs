@@ -27,8 +27,10 @@ use crate::queue::bus::{Event, EventBus};
 use crate::queue::{Job, JobQueue};
 use crate::store::{PhotoQuery, PhotoRecord, Store, StoreError, TagCount};
 
+mod export;
 mod links;
 mod purge;
+pub use export::{Export, ExportAccount, ExportStream, MAX_EXPORTS};
 pub use links::*;
 pub use purge::{PurgeError, Purger};
 
@@ -44,6 +46,8 @@ pub enum PhotoError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Media(#[from] MediaError),
+    #[error("too many exports are running; try again in a minute")]
+    Busy,
     #[error("upload processing failed")]
     Processing(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the photo store is not running")]
@@ -195,6 +199,8 @@ pub struct Photos {
     budget_mib: u32,
     max_pixels: u64,
     cache: Arc<ImageCache>,
+    /// Permits for the account exports running at once.
+    exports: Arc<Semaphore>,
 }
 
 fn mib(bytes: u64) -> u32 {
@@ -226,6 +232,7 @@ impl Photos {
                 inner: Default::default(),
                 capacity: settings.cache_bytes,
             }),
+            exports: Arc::new(Semaphore::new(MAX_EXPORTS)),
         }
     }
 
@@ -482,6 +489,7 @@ service_actor! {
     LinkQr => link_qr,
     ListJobs => list_jobs,
     RetryJob => retry_job,
+    ExportAccount => export,
 }
 }
 

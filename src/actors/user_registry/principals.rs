@@ -109,6 +109,7 @@ mod tests {
                 is_active: true,
                 password_hash: String::new(),
                 created_at: chrono::Utc::now(),
+                deleting: false,
             },
             sid: sid.into(),
             jti: jti.into(),

@@ -34,6 +34,35 @@ fn live_in<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// Up to `limit` records of `table` (keyed by id) after `after` for which `mine`
+/// holds, in id order: a scan, as only counts are indexed by author (an account's
+/// deletion and export are rare, and walk each table once).
+fn records_by<T: serde::de::DeserializeOwned>(
+    store: &EmbeddedStore,
+    table: redb::TableDefinition<&str, &[u8]>,
+    after: &str,
+    limit: u32,
+    mine: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, StoreError> {
+    let read = || -> Result<Vec<T>, TxError> {
+        let txn = store.db.begin_read()?;
+        let table = txn.open_table(table)?;
+        let mut out = Vec::new();
+        let range = (std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded);
+        for entry in table.range::<&str>(range)? {
+            let record: T = decode(entry?.1.value())?;
+            if mine(&record) {
+                out.push(record);
+                if out.len() >= limit as usize {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    };
+    Ok(read()?)
+}
+
 fn remove_comment_in(txn: &WriteTransaction, id: &str) -> Result<Option<CommentRecord>, TxError> {
     let removed = txn
         .open_table(COMMENTS)?
@@ -149,6 +178,17 @@ impl CommentRepo for EmbeddedStore {
         Ok(count.map_or(0, |v| v.value()))
     }
 
+    async fn comments_by(
+        &self,
+        author_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<CommentRecord>, StoreError> {
+        records_by(self, COMMENTS, after, limit, |c: &CommentRecord| {
+            c.author_id == author_id
+        })
+    }
+
     async fn delete_photo_comments(&self, photo_id: &str) -> Result<(), StoreError> {
         let photo_id = photo_id.to_owned();
         self.write(move |txn| {
@@ -218,6 +258,17 @@ impl RatingRepo for EmbeddedStore {
             Ok(Some(rating))
         })
         .await
+    }
+
+    async fn ratings_by(
+        &self,
+        user_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<RatingRecord>, StoreError> {
+        records_by(self, RATINGS, after, limit, |r: &RatingRecord| {
+            r.user_id == user_id
+        })
     }
 
     async fn delete_photo_ratings(&self, photo_id: &str) -> Result<(), StoreError> {

@@ -149,6 +149,7 @@ impl EmbeddedStore {
             txn.open_table(LINK_STATUS_COUNTS)?;
             social::create_tables(txn)?;
             albums::create_tables(txn)?;
+            users::create_tables(txn)?;
             let version = txn
                 .open_table(META)?
                 .get("search_index")?

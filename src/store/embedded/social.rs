@@ -136,6 +136,17 @@ impl SocialRepo for EmbeddedStore {
         .await
     }
 
+    async fn forget_user(&self, user_id: &str, username: &str) -> Result<(), StoreError> {
+        let (me, name) = (user_id.to_owned(), username.to_owned());
+        self.write(move |txn| {
+            let me = me.as_str();
+            forget_follows(txn, me)?;
+            forget_notifications(txn, me, &name)?;
+            forget_reports(txn, me)
+        })
+        .await
+    }
+
     async fn follow_counts(&self, user_id: &str) -> Result<FollowCounts, StoreError> {
         let read = || -> Result<FollowCounts, TxError> {
             let txn = self.db.begin_read()?;
@@ -328,6 +339,90 @@ impl NotificationRepo for EmbeddedStore {
         })
         .await
     }
+}
+
+/// Takes `me` out of every follow, both ways, with the other side's counts.
+fn forget_follows(txn: &WriteTransaction, me: &str) -> Result<(), TxError> {
+    let mut edges = txn.open_table(FOLLOW_EDGES)?;
+    let mut following = txn.open_table(FOLLOWING)?;
+    let mut followers = txn.open_table(FOLLOWERS)?;
+    let mut follower_count = txn.open_table(FOLLOWER_COUNT)?;
+    let mut following_count = txn.open_table(FOLLOWING_COUNT)?;
+    // Whom I follow: (me, their key) -> (their id, name).
+    let mine: Vec<(String, String)> = following
+        .range((me, "")..=(me, ID_MAX))?
+        .map(|e| e.map(|(k, v)| (k.value().1.to_owned(), v.value().0.to_owned())))
+        .collect::<Result<_, _>>()?;
+    for (their_key, them) in mine {
+        let Some(keys) = edges.remove((me, them.as_str()))? else {
+            continue;
+        };
+        let my_key = keys.value().0.to_owned();
+        drop(keys);
+        following.remove((me, their_key.as_str()))?;
+        followers.remove((them.as_str(), my_key.as_str()))?;
+        bump(&mut follower_count, &them, -1)?;
+    }
+    // Who follows me: (me, their key) -> (their id, name).
+    let theirs: Vec<(String, String)> = followers
+        .range((me, "")..=(me, ID_MAX))?
+        .map(|e| e.map(|(k, v)| (k.value().1.to_owned(), v.value().0.to_owned())))
+        .collect::<Result<_, _>>()?;
+    for (their_key, them) in theirs {
+        let Some(keys) = edges.remove((them.as_str(), me))? else {
+            continue;
+        };
+        let my_key = keys.value().1.to_owned();
+        drop(keys);
+        followers.remove((me, their_key.as_str()))?;
+        following.remove((them.as_str(), my_key.as_str()))?;
+        bump(&mut following_count, &them, -1)?;
+    }
+    follower_count.remove(me)?;
+    following_count.remove(me)?;
+    Ok(())
+}
+
+/// The notifications `me` got and the ones `name` caused (a scan: notifications
+/// are indexed by recipient only).
+fn forget_notifications(txn: &WriteTransaction, me: &str, name: &str) -> Result<(), TxError> {
+    let mut records = txn.open_table(NOTIFICATIONS)?;
+    let mut gone: Vec<(String, String)> = Vec::new();
+    for entry in records.iter()? {
+        let (id, bytes) = entry?;
+        let n: NotificationRecord = decode(bytes.value())?;
+        if n.user_id == me || n.actor_username.eq_ignore_ascii_case(name) {
+            gone.push((n.user_id, id.value().to_owned()));
+        }
+    }
+    let mut all = txn.open_table(USER_NOTIFICATIONS)?;
+    let mut unread = txn.open_table(USER_UNREAD)?;
+    for (user, id) in gone {
+        records.remove(id.as_str())?;
+        all.remove((user.as_str(), id.as_str()))?;
+        unread.remove((user.as_str(), id.as_str()))?;
+    }
+    Ok(())
+}
+
+/// The reports `me` filed (a scan, like the notifications).
+fn forget_reports(txn: &WriteTransaction, me: &str) -> Result<(), TxError> {
+    let mut records = txn.open_table(REPORTS)?;
+    let mut gone = Vec::new();
+    for entry in records.iter()? {
+        let r: ReportRecord = decode(entry?.1.value())?;
+        if r.reporter_id == me {
+            gone.push(r);
+        }
+    }
+    let mut open = txn.open_table(OPEN_REPORTS)?;
+    let mut by_status = txn.open_table(REPORTS_BY_STATUS)?;
+    for r in gone {
+        open.remove((object_key(&r).as_str(), me))?;
+        by_status.remove((r.status.as_str(), r.id.as_str()))?;
+        records.remove(r.id.as_str())?;
+    }
+    Ok(())
 }
 
 fn object_key(r: &ReportRecord) -> String {

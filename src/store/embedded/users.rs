@@ -17,6 +17,14 @@ use crate::store::{
     UserRepo,
 };
 
+/// Accounts being deleted (`begin_deletion`), so a restart finds them at once.
+const USERS_DELETING: TableDefinition<&str, ()> = TableDefinition::new("users_deleting");
+
+pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), TxError> {
+    txn.open_table(USERS_DELETING)?;
+    Ok(())
+}
+
 /// Rebuilds the email index with today's `email_key`. Accounts whose addresses now
 /// fold to one key (made apart before case folding) keep working by id and
 /// username; the oldest keeps the email login, and the others are logged for an
@@ -109,6 +117,7 @@ impl UserRepo for EmbeddedStore {
                 is_active: true,
                 password_hash: new.password_hash,
                 created_at: new.created_at,
+                deleting: false,
             };
             let (name_key, email_key) = (user.username_key(), user.email_key());
             if by_name.get(name_key.as_str())?.is_some() {
@@ -242,6 +251,82 @@ impl UserRepo for EmbeddedStore {
             total += 1;
         }
         Ok((page, total))
+    }
+
+    async fn begin_deletion(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        let marked = self
+            .modify_user(id, |txn, user| {
+                user.is_active = false;
+                user.deleting = true;
+                txn.open_table(USERS_DELETING)?
+                    .insert(user.id.as_str(), ())?;
+                Ok(())
+            })
+            .await;
+        match marked {
+            Ok(user) => Ok(Some(user)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn deletions_pending(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let ids: Vec<String> = {
+            let txn = self.db.begin_read().map_err(StoreError::unavailable)?;
+            let table = txn
+                .open_table(USERS_DELETING)
+                .map_err(StoreError::unavailable)?;
+            let iter = table.iter().map_err(StoreError::unavailable)?;
+            iter.map(|e| e.map(|(k, _)| k.value().to_owned()))
+                .collect::<Result<_, _>>()
+                .map_err(StoreError::unavailable)?
+        };
+        let mut users = Vec::with_capacity(ids.len());
+        for id in ids {
+            users.extend(self.read_json::<UserRecord>(USERS, &id)?);
+        }
+        Ok(users)
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(move |txn| {
+            let found = txn
+                .open_table(USERS)?
+                .remove(id.as_str())?
+                .map(|b| b.value().to_vec());
+            txn.open_table(USERS_DELETING)?.remove(id.as_str())?;
+            let Some(user) = found.map(|b| decode::<UserRecord>(&b)).transpose()? else {
+                return Ok(false);
+            };
+            txn.open_table(USER_BY_NAME)?
+                .remove(user.username_key().as_str())?;
+            let mut by_email = txn.open_table(USER_BY_EMAIL)?;
+            let email_key = user.email_key();
+            // Only if the key is this account's (see `rekey_emails`).
+            let mine = by_email
+                .get(email_key.as_str())?
+                .is_some_and(|v| v.value() == id);
+            if mine {
+                by_email.remove(email_key.as_str())?;
+            }
+            let sessions: Vec<String> = {
+                let index = txn.open_table(USER_SESSIONS)?;
+                let range =
+                    index.range((id.as_str(), "")..=(id.as_str(), super::search::ID_MAX))?;
+                range
+                    .map(|e| e.map(|(k, _)| k.value().1.to_owned()))
+                    .collect::<Result<_, _>>()?
+            };
+            let mut index = txn.open_table(USER_SESSIONS)?;
+            let mut records = txn.open_table(SESSIONS)?;
+            for sid in sessions {
+                index.remove((id.as_str(), sid.as_str()))?;
+                records.remove(sid.as_str())?;
+            }
+            Ok(true)
+        })
+        .await
     }
 }
 

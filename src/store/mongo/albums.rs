@@ -1,9 +1,11 @@
 //! Albums on MongoDB: one document each, replaced only when its `version` is the
 //! one the change was made from (`replace_one` filtered on it), so two edits at once
 //! cannot lose one. `{owner_id, _id}` pages an owner's albums; the multikey
-//! `photo_ids` index finds the albums a deleted photo is in.
+//! `photo_ids` index finds the albums a deleted photo is in. Share links are
+//! documents of their own, found by the unique hash of their token.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc, oid::ObjectId};
 use mongodb::options::IndexOptions;
@@ -64,6 +66,34 @@ fn to_doc(a: AlbumRecord) -> AlbumDoc {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct ShareDoc {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    album_id: String,
+    owner_id: String,
+    token_hash: String,
+    password_hash: Option<String>,
+    expires_at: Option<bson::DateTime>,
+    revoked_at: Option<bson::DateTime>,
+    created_at: bson::DateTime,
+}
+
+impl From<ShareDoc> for ShareRecord {
+    fn from(d: ShareDoc) -> Self {
+        ShareRecord {
+            id: d.id.to_hex(),
+            album_id: d.album_id,
+            owner_id: d.owner_id,
+            token_hash: d.token_hash,
+            password_hash: d.password_hash,
+            expires_at: d.expires_at.map(from_bson_dt),
+            revoked_at: d.revoked_at.map(from_bson_dt),
+            created_at: from_bson_dt(d.created_at),
+        }
+    }
+}
+
 impl MongoStore {
     pub(super) async fn create_album_indexes(&self) -> Result<(), StoreError> {
         let index = |keys| {
@@ -77,6 +107,18 @@ impl MongoStore {
                 index(doc! { "owner_id": 1, "_id": -1 }),
                 index(doc! { "owner_id": 1, "visibility": 1, "_id": -1 }),
                 index(doc! { "photo_ids": 1 }),
+            ])
+            .await
+            .map_err(StoreError::unavailable)?;
+        let unique = IndexModel::builder()
+            .keys(doc! { "token_hash": 1 })
+            .options(IndexOptions::builder().unique(true).build())
+            .build();
+        self.shares
+            .create_indexes([
+                unique,
+                index(doc! { "album_id": 1, "_id": -1 }),
+                index(doc! { "owner_id": 1 }),
             ])
             .await
             .map_err(StoreError::unavailable)?;
@@ -121,6 +163,12 @@ impl AlbumRepo for MongoStore {
         let Some(oid) = parse_oid(id) else {
             return Ok(false);
         };
+        // Its links first: a crash in between leaves an album to delete again,
+        // never a link to an album that is gone.
+        self.shares
+            .delete_many(doc! { "album_id": id })
+            .await
+            .map_err(StoreError::unavailable)?;
         let done = self
             .albums
             .delete_one(doc! { "_id": oid })
@@ -163,5 +211,82 @@ impl AlbumRepo for MongoStore {
                 .map_err(StoreError::unavailable)?;
         }
         Ok(())
+    }
+
+    async fn delete_albums_of(&self, owner_id: &str) -> Result<u64, StoreError> {
+        self.shares
+            .delete_many(doc! { "owner_id": owner_id })
+            .await
+            .map_err(StoreError::unavailable)?;
+        let done = self
+            .albums
+            .delete_many(doc! { "owner_id": owner_id })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(done.deleted_count)
+    }
+
+    async fn create_share(&self, s: ShareRecord) -> Result<(), StoreError> {
+        let doc = ShareDoc {
+            id: parse_oid(&s.id).unwrap_or_default(),
+            album_id: s.album_id,
+            owner_id: s.owner_id,
+            token_hash: s.token_hash,
+            password_hash: s.password_hash,
+            expires_at: s.expires_at.map(to_bson_dt),
+            revoked_at: s.revoked_at.map(to_bson_dt),
+            created_at: to_bson_dt(s.created_at),
+        };
+        self.shares
+            .insert_one(doc)
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
+    }
+
+    async fn share(&self, id: &str) -> Result<Option<ShareRecord>, StoreError> {
+        let Some(oid) = parse_oid(id) else {
+            return Ok(None);
+        };
+        let found = self
+            .shares
+            .find_one(doc! { "_id": oid })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(found.map(ShareRecord::from))
+    }
+
+    async fn share_by_token(&self, token_hash: &str) -> Result<Option<ShareRecord>, StoreError> {
+        let found = self
+            .shares
+            .find_one(doc! { "token_hash": token_hash })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(found.map(ShareRecord::from))
+    }
+
+    async fn shares_of(
+        &self,
+        album_id: &str,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(Vec<ShareRecord>, u64), StoreError> {
+        let filter = doc! { "album_id": album_id, "revoked_at": null };
+        find_page(&self.shares, filter, doc! { "_id": -1 }, limit, offset).await
+    }
+
+    async fn revoke_share(&self, id: &str, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let Some(oid) = parse_oid(id) else {
+            return Ok(false);
+        };
+        let done = self
+            .shares
+            .update_one(
+                doc! { "_id": oid, "revoked_at": null },
+                doc! { "$set": { "revoked_at": to_bson_dt(at) } },
+            )
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(done.modified_count == 1)
     }
 }

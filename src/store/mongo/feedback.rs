@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc, oid::ObjectId, Document};
 use mongodb::error::Error as MongoError;
 use mongodb::options::ReturnDocument;
@@ -249,6 +250,31 @@ impl CommentRepo for MongoStore {
             .map_err(StoreError::unavailable)?;
         Ok(())
     }
+
+    async fn comments_by(
+        &self,
+        author_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<CommentRecord>, StoreError> {
+        let filter = doc! { "author_id": author_id, "_id": { "$gt": after_oid(after) } };
+        let docs: Vec<CommentDoc> = self
+            .comments
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(i64::from(limit))
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(docs.into_iter().map(CommentRecord::from).collect())
+    }
+}
+
+/// The id after which a walk in id order starts ("" = from the first).
+fn after_oid(after: &str) -> ObjectId {
+    parse_oid(after).unwrap_or_else(|| ObjectId::from_bytes([0; 12]))
 }
 
 #[async_trait]
@@ -363,5 +389,25 @@ impl RatingRepo for MongoStore {
             stars.insert(d.photo_id, u8::try_from(d.stars).unwrap_or(0));
         }
         Ok(stars)
+    }
+
+    async fn ratings_by(
+        &self,
+        user_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<RatingRecord>, StoreError> {
+        let filter = doc! { "user_id": user_id, "_id": { "$gt": after_oid(after) } };
+        let docs: Vec<RatingDoc> = self
+            .ratings
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(i64::from(limit))
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(docs.into_iter().map(RatingRecord::from).collect())
     }
 }

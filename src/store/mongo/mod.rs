@@ -61,6 +61,7 @@ pub struct MongoStore {
     reports: Collection<social::ReportDoc>,
     open_reports: Collection<Document>,
     albums: Collection<albums::AlbumDoc>,
+    shares: Collection<albums::ShareDoc>,
 }
 
 impl MongoStore {
@@ -100,6 +101,7 @@ impl MongoStore {
             reports: db.collection("reports"),
             open_reports: db.collection("open_reports"),
             albums: db.collection("albums"),
+            shares: db.collection("shares"),
             db,
         };
         store.ping().await?;
@@ -157,7 +159,15 @@ impl MongoStore {
                 .build()
         };
         self.users
-            .create_indexes([unique("username_key"), unique("email_key")])
+            .create_indexes([
+                unique("username_key"),
+                unique("email_key"),
+                // Only accounts being deleted carry the field.
+                IndexModel::builder()
+                    .keys(doc! { "deleting": 1 })
+                    .options(IndexOptions::builder().sparse(true).build())
+                    .build(),
+            ])
             .await
             .map_err(StoreError::unavailable)?;
         self.sessions
@@ -210,7 +220,13 @@ impl MongoStore {
             .keys(doc! { "photo_id": 1, "_id": 1 })
             .build();
         self.comments
-            .create_indexes([by_photo.clone(), plain("author_id")])
+            .create_indexes([
+                by_photo.clone(),
+                plain("author_id"),
+                IndexModel::builder()
+                    .keys(doc! { "author_id": 1, "_id": 1 })
+                    .build(),
+            ])
             .await
             .map_err(StoreError::unavailable)?;
         let one_per_user = IndexModel::builder()
@@ -218,7 +234,13 @@ impl MongoStore {
             .options(IndexOptions::builder().unique(true).build())
             .build();
         self.ratings
-            .create_indexes([one_per_user, by_photo.clone()])
+            .create_indexes([
+                one_per_user,
+                by_photo.clone(),
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "_id": 1 })
+                    .build(),
+            ])
             .await
             .map_err(StoreError::unavailable)?;
         let one_per_transformation = IndexModel::builder()

@@ -124,6 +124,8 @@ impl MongoStore {
             .create_indexes([
                 index(doc! { "user_id": 1, "_id": -1 }, false),
                 index(doc! { "user_id": 1, "read": 1, "_id": -1 }, false),
+                // An account's deletion takes the notifications it caused.
+                index(doc! { "actor_username": 1 }, false),
             ])
             .await
             .map_err(StoreError::unavailable)?;
@@ -131,6 +133,7 @@ impl MongoStore {
             .create_indexes([
                 index(doc! { "status": 1, "_id": -1 }, false),
                 index(doc! { "kind": 1, "object_id": 1, "status": 1 }, false),
+                index(doc! { "reporter_id": 1 }, false),
             ])
             .await
             .map_err(StoreError::unavailable)?;
@@ -250,6 +253,61 @@ impl SocialRepo for MongoStore {
         })
         .await
         .map_err(StoreError::unavailable)
+    }
+
+    async fn forget_user(&self, user_id: &str, username: &str) -> Result<(), StoreError> {
+        // Each follow through `unfollow`, so both sides' counts move with it.
+        for mine in [true, false] {
+            let side = if mine { "follower_id" } else { "followee_id" };
+            loop {
+                let page: Vec<FollowDoc> = self
+                    .follows
+                    .find(doc! { side: user_id })
+                    .limit(100)
+                    .await
+                    .map_err(StoreError::unavailable)?
+                    .try_collect()
+                    .await
+                    .map_err(StoreError::unavailable)?;
+                if page.is_empty() {
+                    break;
+                }
+                for f in page {
+                    self.unfollow(&f.follower_id, &f.followee_id).await?;
+                }
+            }
+        }
+        self.follow_counts
+            .delete_one(doc! { "_id": user_id })
+            .await
+            .map_err(StoreError::unavailable)?;
+        let gone = doc! { "$or": [{ "user_id": user_id }, { "actor_username": username }] };
+        self.notifications
+            .delete_many(gone)
+            .await
+            .map_err(StoreError::unavailable)?;
+        // A report's open key before the report: a crash in between leaves a report
+        // found again next time.
+        let filed: Vec<ReportDoc> = self
+            .reports
+            .find(doc! { "reporter_id": user_id })
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(StoreError::unavailable)?;
+        for r in &filed {
+            let key = open_key(r.kind, &r.object_id, &r.reporter_id);
+            self.open_reports
+                .delete_one(doc! { "_id": key })
+                .await
+                .map_err(StoreError::unavailable)?;
+        }
+        self.reports
+            .delete_many(doc! { "reporter_id": user_id })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(())
     }
 
     async fn follow_counts(&self, user_id: &str) -> Result<FollowCounts, StoreError> {

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc, oid::ObjectId, Document};
 use mongodb::error::Error as MongoError;
 use mongodb::options::ReturnDocument;
@@ -130,6 +131,9 @@ pub(super) struct UserDoc {
     is_active: bool,
     password_hash: String,
     created_at: bson::DateTime,
+    /// Present (true) only while the account is being deleted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    deleting: bool,
 }
 
 impl From<UserDoc> for UserRecord {
@@ -144,6 +148,7 @@ impl From<UserDoc> for UserRecord {
             is_active: d.is_active,
             password_hash: d.password_hash,
             created_at: from_bson_dt(d.created_at),
+            deleting: d.deleting,
         }
     }
 }
@@ -172,6 +177,7 @@ impl UserRepo for MongoStore {
             bio: None,
             role: Role::User,
             is_active: true,
+            deleting: false,
             password_hash: new.password_hash,
             created_at: to_bson_dt(new.created_at),
         };
@@ -287,6 +293,46 @@ impl UserRepo for MongoStore {
             offset,
         )
         .await
+    }
+
+    async fn begin_deletion(&self, id: &str) -> Result<Option<UserRecord>, StoreError> {
+        match self
+            .set_user_field(id, doc! { "is_active": false, "deleting": true })
+            .await
+        {
+            Ok(user) => Ok(Some(user)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn deletions_pending(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let docs: Vec<UserDoc> = self
+            .users
+            .find(doc! { "deleting": true })
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect::<Vec<UserDoc>>()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(docs.into_iter().map(UserRecord::from).collect())
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+        let Some(oid) = parse_oid(id) else {
+            return Ok(false);
+        };
+        // Sessions first: a crash in between leaves the account to delete again.
+        self.sessions
+            .delete_many(doc! { "user_id": id })
+            .await
+            .map_err(StoreError::unavailable)?;
+        let done = self
+            .users
+            .delete_one(doc! { "_id": oid })
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(done.deleted_count == 1)
     }
 }
 

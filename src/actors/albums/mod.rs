@@ -3,9 +3,15 @@
 //! only the owner puts photos in, takes them out and orders them, and only their own
 //! photos; an album holds each photo once and at most `MAX_ALBUM_PHOTOS`. Every
 //! change is a compare-and-swap on the album's version, retried on a conflict.
+//! Share links are in `shares`.
+
+mod shares;
 
 use actix::prelude::*;
 
+pub use shares::{CreateShare, ListShares, OpenShare, RevokeShare, ShareError};
+
+use crate::auth::password::{HashError, Hasher};
 use crate::auth::Caller;
 use crate::domain::{
     AlbumRecord, AlbumTitle, Description, PhotoRecord, Role, Visibility, MAX_ALBUM_PHOTOS,
@@ -26,6 +32,8 @@ pub enum AlbumError {
     Invalid(&'static str, String),
     #[error("the album changed too often at once; try again")]
     Contended,
+    #[error(transparent)]
+    Hash(HashError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the album book is not running")]
@@ -114,6 +122,8 @@ pub struct ListAlbums {
 #[derive(Clone)]
 pub struct Albums {
     store: Store,
+    /// Share links' passwords.
+    hasher: Hasher,
 }
 
 fn sees(album: &AlbumRecord, caller: Option<&Caller>) -> bool {
@@ -122,8 +132,8 @@ fn sees(album: &AlbumRecord, caller: Option<&Caller>) -> bool {
 }
 
 impl Albums {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, hasher: Hasher) -> Self {
+        Self { store, hasher }
     }
 
     async fn load(&self, id: &str, caller: Option<&Caller>) -> Result<AlbumRecord, AlbumError> {
@@ -348,6 +358,10 @@ service_actor! {
     DeleteAlbum => delete,
     ChangePhotos => change,
     ListAlbums => list,
+    CreateShare => create_share,
+    ListShares => list_shares,
+    RevokeShare => revoke_share,
+    OpenShare => open_share,
 }
 }
 
