@@ -92,7 +92,7 @@ async fn delete_user(
     tag = "users",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The zip", content_type = "application/zip", body = Vec<u8>,
+        (status = 200, description = "The zip", content(("application/zip")),
             headers(("Content-Disposition" = String))),
         (status = 429, description = "Too many exports are running on this node", body = Problem, content_type = "application/problem+json"),
     )

@@ -45,6 +45,7 @@ use super::{
         albums::create_album, albums::get_album, albums::edit_album, albums::delete_album,
         albums::add_photos, albums::remove_photo, albums::order_photos, albums::user_albums,
         shares::create_share, shares::list_shares, shares::revoke_share, shares::open_share,
+        shares::open_share_form,
         account::delete_me, account::delete_user, account::export_me,
         ops::healthz, ops::readyz, ops::metrics,
     ),
@@ -126,7 +127,7 @@ impl Modify for Security {
 /// What a generated client needs besides the routes: page items that refer to the
 /// shared schema (utoipa copies a generic's argument into each `Page_*`, and a
 /// generator then makes six `Photo` types), a description on every operation and
-/// response, and a binary schema on every image answer (else the bytes are typed as
+/// response, and a binary schema on every image (and zip) answer (else the bytes are typed as
 /// nothing).
 struct ClientReady;
 
@@ -180,7 +181,8 @@ impl Modify for ClientReady {
                         response.description = standard_description(status).to_owned();
                     }
                     for (media, content) in response.content.iter_mut() {
-                        if media.starts_with("image/") && content.schema.is_none() {
+                        let bytes = media.starts_with("image/") || media == "application/zip";
+                        if bytes && content.schema.is_none() {
                             content.schema = Some(binary().into());
                         }
                     }

@@ -224,7 +224,8 @@ async fn open(
 }
 
 /// A shared album: JSON (`Accept: application/json`, the password in
-/// `X-Share-Password`) or a page of its photos with Open Graph tags.
+/// `X-Share-Password`) or a page of its photos with Open Graph tags (any other
+/// `Accept`; a link with a password shows a form that posts to this URL).
 #[utoipa::path(
     tag = "albums",
     security(()),
@@ -234,11 +235,19 @@ async fn open(
         PageQuery,
     ),
     responses(
-        (status = 200, description = "The album with a page of its photos (or the page)", body = Album, headers(("Cache-Control" = String))),
-        (status = 401, description = "The link has a password and it was not sent or is wrong", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such link", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "Expired or revoked", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong passwords for this link", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The album with a page of its photos, or its page",
+            content((Album = "application/json"), (String = "text/html")),
+            headers(("Cache-Control" = String))),
+        (status = 400, description = "Malformed query string", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The link has a password and it was not sent or is wrong (the page: the password form)",
+            content((Problem = "application/problem+json"), (String = "text/html"))),
+        (status = 404, description = "No such link",
+            content((Problem = "application/problem+json"), (String = "text/html"))),
+        (status = 410, description = "Expired or revoked",
+            content((Problem = "application/problem+json"), (String = "text/html"))),
+        (status = 422, description = "Page bounds out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong passwords for this link",
+            content((Problem = "application/problem+json"), (String = "text/html"))),
     )
 )]
 #[get("/s/{token}")]
@@ -265,12 +274,26 @@ async fn open_share(
     Ok(page(&state, token, None).await)
 }
 
-#[derive(Debug, Deserialize)]
-struct PasswordForm {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordForm {
     password: String,
 }
 
-/// The page's password form posts here.
+/// The share page's password form posts here; the answer is the page.
+#[utoipa::path(
+    tag = "albums",
+    security(()),
+    params(("token" = String, Path)),
+    request_body(content = PasswordForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The album's page", body = String, content_type = "text/html"),
+        (status = 400, description = "Not a password form", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong password: the form again", body = String, content_type = "text/html"),
+        (status = 404, description = "No such link", body = String, content_type = "text/html"),
+        (status = 410, description = "Expired or revoked", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many wrong passwords for this link", body = String, content_type = "text/html"),
+    )
+)]
 #[post("/s/{token}")]
 async fn open_share_form(
     state: web::Data<AppState>,

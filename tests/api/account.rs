@@ -239,7 +239,7 @@ async fn an_admin_deletes_an_account_without_its_password_but_not_their_own_ther
 
 /// Lists and checks a zip with Python's zipfile (CRCs included): name -> size,
 /// and the JSON files' contents.
-fn read_zip(
+pub fn read_zip(
     bytes: &[u8],
 ) -> (
     BTreeMap<String, u64>,

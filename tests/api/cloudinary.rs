@@ -307,3 +307,88 @@ async fn an_unreachable_cloudinary_or_wrong_credentials_stop_startup_clearly() {
     assert!(refused.contains("refused the key and secret"), "{refused}");
     assert!(!refused.contains("not-the-secret"));
 }
+
+/// On Cloudinary, an export reads the originals from the delivery URL, and an
+/// account's deletion destroys every upload of its photos.
+#[actix_web::test]
+async fn an_account_exports_from_and_is_deleted_from_cloudinary() {
+    let fake = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1_1/{CLOUD}/image/upload")))
+        .and(SignedByOurKey)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"version": 1})))
+        .mount(&fake)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1_1/{CLOUD}/image/destroy")))
+        .and(SignedByOurKey)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"result": "ok"})))
+        .mount(&fake)
+        .await;
+    // The delivery side serves one known original for every upload.
+    let original = fixtures::png(9, 7);
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(format!(
+            "^/{CLOUD}/image/upload/.+"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(original.clone()))
+        .mount(&fake)
+        .await;
+    mount_ping(&fake).await;
+    let api = fake.uri();
+    let app = spawn_app_with(move |s| {
+        s.cloudinary_url = SecretString::from(format!("cloudinary://{KEY}:{SECRET}@{CLOUD}"));
+        s.media.cloudinary_api_base = api.clone();
+        s.media.cloudinary_delivery_base = api;
+    })
+    .await;
+    let user = app.signup_and_login(Role::User).await;
+    for _ in 0..2 {
+        app.upload_ok(&user.access, fixtures::png(9, 7), &[]).await;
+    }
+    let public_ids: Vec<Vec<u8>> = posted(&fake)
+        .await
+        .iter()
+        .map(|r| form_fields(r)["public_id"].clone())
+        .collect();
+    assert_eq!(public_ids.len(), 2);
+
+    let res = app.get("/api/users/me/export", Some(&user.access)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let (sizes, _, sha) = crate::account::read_zip(&res.bytes().await.unwrap());
+    let originals: Vec<&String> = sizes
+        .keys()
+        .filter(|k| k.starts_with("originals/"))
+        .collect();
+    assert_eq!(originals.len(), 2, "{sizes:?}");
+    let expected = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(&original))
+    };
+    for name in originals {
+        assert_eq!(
+            sha[name], expected,
+            "{name}: the bytes Cloudinary delivered"
+        );
+    }
+
+    let res = app
+        .send_json(
+            reqwest::Method::DELETE,
+            "/api/users/me",
+            &json!({ "password": crate::helpers::PASSWORD }),
+            Some(&user.access),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    eventually("every upload is destroyed", || async {
+        let destroyed: Vec<Vec<u8>> = posted(&fake)
+            .await
+            .iter()
+            .filter(|r| r.url.path().ends_with("/destroy"))
+            .map(|r| form_fields(r)["public_id"].clone())
+            .collect();
+        public_ids.iter().all(|id| destroyed.contains(id))
+    })
+    .await;
+}

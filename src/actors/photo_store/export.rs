@@ -175,7 +175,7 @@ impl Photos {
             let user_id = user.id.clone();
             if let Err(e) = self.write_zip(&user, &mut pipe).await {
                 tracing::warn!(%user_id, error = %crate::errors::error_chain(&e),
-                    "an export failed halfway; the client gets a broken download");
+                    "an export stopped halfway (the client left, or a read failed); the download is broken");
                 flag.store(true, Ordering::SeqCst);
             }
             drop(pipe);
