@@ -129,6 +129,7 @@ async fn main() -> anyhow::Result<()> {
                 size_bytes: 2_000_000,
                 media_key: "seed/none.jpg".into(),
                 sha256: String::new(),
+                source_sha256: String::new(),
                 created_at,
                 updated_at: created_at,
                 rating_sum: 0,

@@ -62,6 +62,11 @@ pub struct PhotoRecord {
     pub media_key: String,
     /// Hex SHA-256 of the stored bytes.
     pub sha256: String,
+    /// Hex SHA-256 of the file exactly as it was uploaded (before orientation and
+    /// the metadata cut): one owner has each original once. Empty for photos
+    /// stored before duplicates were detected.
+    #[serde(default)]
+    pub source_sha256: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Running sums kept in the same atomic step as each rating insert/delete.

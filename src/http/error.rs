@@ -61,6 +61,9 @@ pub enum ApiError {
     /// The resource will never be available (410).
     #[error("{0}")]
     Gone(String),
+    /// The caller already uploaded this original: 409 naming their photo.
+    #[error("you already uploaded this photo")]
+    Duplicate(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -83,6 +86,9 @@ pub struct Problem {
     /// Present on validation errors: one entry per rejected field.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// Present on `duplicate-photo`: the caller's photo of this original.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub photo_id: Option<String>,
 }
 
 impl ApiError {
@@ -109,6 +115,7 @@ impl ApiError {
             ApiError::Unavailable(_) | ApiError::DependencyDown(_) => "service-unavailable",
             ApiError::NotReady(_) => "not-ready",
             ApiError::Gone(_) => "gone",
+            ApiError::Duplicate(_) => "duplicate-photo",
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -122,6 +129,10 @@ impl ApiError {
             detail: self.to_string(),
             errors: match self {
                 ApiError::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+            photo_id: match self {
+                ApiError::Duplicate(id) => Some(id.clone()),
                 _ => None,
             },
         }
@@ -147,6 +158,7 @@ impl ResponseError for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::Duplicate(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -205,6 +217,7 @@ pub fn framework_problem(status: StatusCode, cause: &actix_web::Error) -> HttpRe
         status: status.as_u16(),
         detail,
         errors: None,
+        photo_id: None,
     };
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "application/problem+json"))
@@ -278,6 +291,7 @@ impl From<PhotoError> for ApiError {
             }
             PhotoError::Processing(cause) => ApiError::Internal(cause),
             e @ PhotoError::Busy => ApiError::Throttled(e.to_string(), 60),
+            PhotoError::Duplicate(id) => ApiError::Duplicate(id),
             PhotoError::Mailbox(e) => actor_down(e),
         }
     }

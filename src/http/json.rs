@@ -11,15 +11,16 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use super::JSON_LIMIT;
 
-pub struct Json<T>(pub T);
+/// A JSON body of at most `LIMIT` bytes (64 KiB unless a route needs more).
+pub struct Json<T, const LIMIT: usize = JSON_LIMIT>(pub T);
 
-impl<T> Json<T> {
+impl<T, const LIMIT: usize> Json<T, LIMIT> {
     pub fn into_inner(self) -> T {
         self.0
     }
 }
 
-impl<T> std::ops::Deref for Json<T> {
+impl<T, const LIMIT: usize> std::ops::Deref for Json<T, LIMIT> {
     type Target = T;
 
     fn deref(&self) -> &T {
@@ -45,31 +46,40 @@ fn is_json(req: &HttpRequest) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + 'static, const LIMIT: usize> FromRequest for Json<T, LIMIT> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(req);
-        let body = actix_web::web::Bytes::from_request(req, payload);
+        let declared = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
         Box::pin(async move {
             if !json {
                 return Err(ApiError::UnsupportedMediaType(
                     "send the body as application/json".into(),
                 ));
             }
-            let bytes = body.await.map_err(|e| {
-                if e.as_response_error().status_code()
-                    == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
-                {
-                    ApiError::PayloadTooLarge(format!(
-                        "JSON bodies are limited to {JSON_LIMIT} bytes"
-                    ))
-                } else {
-                    ApiError::BadRequest("request body could not be read".into())
+            let too_large =
+                || ApiError::PayloadTooLarge(format!("JSON bodies are limited to {LIMIT} bytes"));
+            if declared.is_some_and(|n| n > LIMIT) {
+                return Err(too_large());
+            }
+            // Counted as it arrives, whatever the transfer encoding says.
+            let mut body = actix_web::web::BytesMut::new();
+            while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
+                let chunk = chunk
+                    .map_err(|_| ApiError::BadRequest("request body could not be read".into()))?;
+                if body.len() + chunk.len() > LIMIT {
+                    return Err(too_large());
                 }
-            })?;
-            parse(&bytes).map(Json)
+                body.extend_from_slice(&chunk);
+            }
+            parse(&body).map(Json)
         })
     }
 }

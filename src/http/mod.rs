@@ -19,6 +19,7 @@ pub mod client_ip;
 pub mod comments;
 pub mod deadline;
 pub mod dto;
+pub mod duplicates;
 pub mod error;
 pub mod extractors;
 pub mod json;

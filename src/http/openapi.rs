@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    account, admin, albums, auth, comments, moderation, ops, photos, public, ratings, search,
-    shares, social, transformations, users,
+    account, admin, albums, auth, comments, duplicates, moderation, ops, photos, public, ratings,
+    search, shares, social, transformations, users,
 };
 
 #[derive(OpenApi)]
@@ -31,7 +31,7 @@ use super::{
         admin::list_users, admin::set_role, admin::ban, admin::unban, admin::queues,
         admin::jobs::list_jobs, admin::jobs::retry, admin::jobs::stream, admin::console::page,
         photos::upload, photos::get_photo, photos::update_photo, photos::delete_photo,
-        photos::list_tags, search::search_photos, public::image,
+        photos::list_tags, duplicates::check, search::search_photos, public::image,
         comments::add_comment, comments::list_comments, comments::edit_comment,
         comments::delete_comment,
         ratings::rate, ratings::list_ratings, ratings::delete_rating,

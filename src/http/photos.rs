@@ -23,6 +23,7 @@ use crate::domain::{Description, PublicUrls, TagName, Tags, Validator};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(upload)
+        .service(super::duplicates::check)
         .service(super::search::search_photos)
         .service(get_photo)
         .service(update_photo)
@@ -176,6 +177,7 @@ pub struct UploadForm {
         (status = 201, description = "Photo stored", body = Photo, headers(("Location" = String, description = "`/api/photos/{id}`"))),
         (status = 400, description = "Malformed multipart body", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "File or pixel count over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "You already uploaded this file: `photo_id` in the problem names your photo", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not a JPEG, PNG, WebP or GIF", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid description or tags, or no file", body = Problem, content_type = "application/problem+json"),
     )

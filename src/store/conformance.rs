@@ -193,6 +193,7 @@ pub(crate) fn photo(owner: &str, tags: &[&str]) -> PhotoRecord {
         size_bytes: 123,
         media_key: "p/aa/key.png".into(),
         sha256: "ab".repeat(32),
+        source_sha256: String::new(),
         created_at: now,
         updated_at: now,
         rating_sum: 0,

@@ -249,3 +249,45 @@ async fn an_authors_comments_and_ratings_are_walked_in_id_order() {
             .is_empty());
     }
 }
+
+#[tokio::test]
+async fn an_owner_has_each_original_once_and_a_deletion_frees_it() {
+    for (store, _dir) in backends().await {
+        let b = store.backend;
+        let photos = &store.photos;
+        let mut first = photo("ada", &[]);
+        first.source_sha256 = "aa".repeat(32);
+        photos.insert_photo(first.clone()).await.unwrap();
+        let mut again = photo("ada", &[]);
+        again.source_sha256 = first.source_sha256.clone();
+        let refused = photos.insert_photo(again.clone()).await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict("original"))),
+            "{b}: {refused:?}"
+        );
+        assert!(
+            photos.photo(&again.id).await.unwrap().is_none(),
+            "{b}: nothing stored"
+        );
+        let mut bobs = photo("bob", &[]);
+        bobs.source_sha256 = first.source_sha256.clone();
+        photos.insert_photo(bobs).await.unwrap();
+        // Photos from before duplicates were detected have no original's hash.
+        photos.insert_photo(photo("ada", &[])).await.unwrap();
+        photos.insert_photo(photo("ada", &[])).await.unwrap();
+
+        let asked = [first.source_sha256.clone(), "bb".repeat(32)];
+        let found = photos.originals("ada", &asked).await.unwrap();
+        assert_eq!(
+            found,
+            [(first.source_sha256.clone(), first.id.clone())],
+            "{b}"
+        );
+        photos.delete_photo(&first.id, now_millis()).await.unwrap();
+        assert!(
+            photos.originals("ada", &asked).await.unwrap().is_empty(),
+            "{b}"
+        );
+        photos.insert_photo(again).await.unwrap();
+    }
+}

@@ -64,6 +64,7 @@ metered!(TokenBlocklist, "blocklist" {
 });
 
 metered!(PhotoRepo, "photos" {
+    fn originals(&self, owner_id: &str, source_sha256: &[String]) -> Result<Vec<(String, String)>, StoreError>;
     fn insert_photo(&self, photo: PhotoRecord) -> Result<(), StoreError>;
     fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError>;
     fn photo_by_slug(&self, slug: &str) -> Result<Option<PhotoRecord>, StoreError>;

@@ -153,7 +153,16 @@ pub trait TokenBlocklist: Send + Sync {
 
 #[async_trait]
 pub trait PhotoRepo: Send + Sync {
-    /// Stores the photo and links its tags (creating new ones), in one step.
+    /// The photos `owner_id` has of these originals (`source_sha256`), as
+    /// (sha256, photo id): duplicates, before and after an upload.
+    async fn originals(
+        &self,
+        owner_id: &str,
+        source_sha256: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Stores the photo and links its tags (creating new ones), in one step. An
+    /// original (`source_sha256`) its owner already has -> `Conflict("original")`,
+    /// decided by the store, so two uploads of one file at once make one photo.
     async fn insert_photo(&self, photo: PhotoRecord) -> Result<(), StoreError>;
     async fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError>;
     async fn photo_by_slug(&self, slug: &str) -> Result<Option<PhotoRecord>, StoreError>;

@@ -68,8 +68,15 @@ struct World {
 }
 
 async fn world(app: &TestApp, cast: &Cast) -> World {
+    // A different file each time: the same one again would be a duplicate.
+    static WORLDS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = WORLDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let photo = app
-        .upload_ok(&cast.owner.access, fixtures::png(24, 16), &[("tags", "x")])
+        .upload_ok(
+            &cast.owner.access,
+            fixtures::png(24 + n, 16),
+            &[("tags", "x")],
+        )
         .await["id"]
         .as_str()
         .unwrap()
@@ -392,6 +399,13 @@ fn cases() -> Vec<Case> {
         ),
         case(Method::GET, "/s/{token}", None, &EVERYONE, StatusCode::OK),
         case(
+            Method::POST,
+            "/api/photos/check",
+            Some(json!({"sha256": ["{sha}"]})),
+            &SIGNED_IN,
+            StatusCode::OK,
+        ),
+        case(
             Method::GET,
             "/api/users/me/export",
             None,
@@ -497,6 +511,7 @@ fn fill(path: &str, w: &World, cast: &Cast) -> String {
         .replace("{album}", &w.album)
         .replace("{share}", &w.share)
         .replace("{token}", &w.token)
+        .replace("{sha}", &"ab".repeat(32))
 }
 
 /// What the objects look like to the admin (a share list: to its owner), to show a refused request changed nothing.

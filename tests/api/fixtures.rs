@@ -102,9 +102,19 @@ pub fn insert_after_soi(jpeg: &[u8], segment: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A PNG of a gradient. Each call is another file: a `tEXt` chunk numbers it
+/// (the server strips it), since one account uploading the same file twice is a
+/// duplicate (409). Clone the bytes to send one file again.
 pub fn png(width: u32, height: u32) -> Vec<u8> {
+    static FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let img = RgbImage::from_fn(width, height, |x, y| Rgb([x as u8, y as u8, 90]));
-    encode(&DynamicImage::ImageRgb8(img), ImageFormat::Png)
+    let mut png = encode(&DynamicImage::ImageRgb8(img), ImageFormat::Png);
+    let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let iend = png.split_off(png.len() - 12);
+    let text = format!("Comment\0fixture {} {n}", std::process::id());
+    push_chunk(&mut png, b"tEXt", text.as_bytes());
+    png.extend_from_slice(&iend);
+    png
 }
 
 /// A PNG of pseudo-random pixels: it does not compress, so its size is predictable.

@@ -13,6 +13,7 @@ mod clients;
 mod cloudinary;
 mod comments;
 mod crash;
+mod duplicates;
 mod engine;
 mod erasure;
 mod faults;

@@ -48,6 +48,8 @@ pub enum PhotoError {
     Media(#[from] MediaError),
     #[error("too many exports are running; try again in a minute")]
     Busy,
+    #[error("you already uploaded this photo")]
+    Duplicate(String),
     #[error("upload processing failed")]
     Processing(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("the photo store is not running")]
@@ -62,6 +64,15 @@ pub struct Upload {
     pub file: tempfile::TempPath,
     pub description: Description,
     pub tags: Tags,
+}
+
+/// Which of these originals (hex SHA-256 of the file as sent) the owner already
+/// has, as (sha256, photo id).
+#[derive(Message)]
+#[rtype(result = "Result<Vec<(String, String)>, PhotoError>")]
+pub struct CheckOriginals {
+    pub owner_id: String,
+    pub sha256: Vec<String>,
 }
 
 /// One photo by id.
@@ -279,13 +290,17 @@ impl Photos {
         }
         let _permit = self.budget.acquire_many(need).await.map_err(processing)?;
         let file = msg.file;
-        let ingested = tokio::task::spawn_blocking(move || {
+        let (source_sha256, ingested) = tokio::task::spawn_blocking(move || {
+            use sha2::Digest;
             let data = std::fs::read(&file).map_err(processing)?;
             drop(file);
-            ingest::ingest(data, max_pixels).map_err(PhotoError::from)
+            let source = hex::encode(sha2::Sha256::digest(&data));
+            Ok::<_, PhotoError>((source, ingest::ingest(data, max_pixels)?))
         })
         .await
         .map_err(processing)??;
+        let owner_id = msg.owner.id.clone();
+        self.refuse_duplicate(&owner_id, &source_sha256).await?;
 
         let id = new_id();
         let random = random_id();
@@ -313,6 +328,7 @@ impl Photos {
             size_bytes,
             media_key: key.clone(),
             sha256: ingested.sha256,
+            source_sha256: source_sha256.clone(),
             created_at: now,
             updated_at: now,
             rating_sum: 0,
@@ -323,6 +339,10 @@ impl Photos {
             if let Err(cleanup) = self.media.delete(&key).await {
                 tracing::error!(key, error = %crate::errors::error_chain(&cleanup),
                     "could not remove the stored file of a failed upload");
+            }
+            if matches!(e, StoreError::Conflict("original")) {
+                // The same file uploaded at the same time: the other one won.
+                self.refuse_duplicate(&owner_id, &source_sha256).await?;
             }
             return Err(e.into());
         }
@@ -378,6 +398,27 @@ impl Photos {
     async fn delete(self, msg: DeletePhoto) -> Result<(), PhotoError> {
         self.owned(&msg.id, &msg.caller).await?;
         self.delete_now(&msg.id).await?.ok_or(PhotoError::NotFound)
+    }
+
+    /// `Duplicate` when the owner already has this original.
+    async fn refuse_duplicate(
+        &self,
+        owner_id: &str,
+        source_sha256: &str,
+    ) -> Result<(), PhotoError> {
+        let shas = [source_sha256.to_owned()];
+        match self.store.photos.originals(owner_id, &shas).await?.pop() {
+            Some((_, photo_id)) => Err(PhotoError::Duplicate(photo_id)),
+            None => Ok(()),
+        }
+    }
+
+    async fn check(self, msg: CheckOriginals) -> Result<Vec<(String, String)>, PhotoError> {
+        Ok(self
+            .store
+            .photos
+            .originals(&msg.owner_id, &msg.sha256)
+            .await?)
     }
 
     /// Moderation: deletes a reported photo whoever owns it (the moderation queue
@@ -490,6 +531,7 @@ service_actor! {
     ListJobs => list_jobs,
     RetryJob => retry_job,
     ExportAccount => export,
+    CheckOriginals => check,
 }
 }
 

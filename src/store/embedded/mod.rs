@@ -150,6 +150,7 @@ impl EmbeddedStore {
             social::create_tables(txn)?;
             albums::create_tables(txn)?;
             users::create_tables(txn)?;
+            photos::create_tables(txn)?;
             let version = txn
                 .open_table(META)?
                 .get("search_index")?
@@ -328,6 +329,7 @@ mod tests {
             size_bytes: 1,
             media_key: "k".into(),
             sha256: String::new(),
+            source_sha256: String::new(),
             created_at: now,
             updated_at: now,
             rating_sum: 9,

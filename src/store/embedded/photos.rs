@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::search::index_photo;
 use super::{
@@ -12,10 +12,46 @@ use super::{
 };
 use crate::store::{PhotoDeletion, PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount};
 
+/// (owner id, hex SHA-256 of the original as uploaded) -> photo id: each owner has
+/// each original once.
+const ORIGINALS: TableDefinition<(&str, &str), &str> = TableDefinition::new("originals");
+
+pub(super) fn create_tables(txn: &WriteTransaction) -> Result<(), TxError> {
+    txn.open_table(ORIGINALS)?;
+    Ok(())
+}
+
 #[async_trait]
 impl PhotoRepo for EmbeddedStore {
+    async fn originals(
+        &self,
+        owner_id: &str,
+        source_sha256: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let read = || -> Result<Vec<(String, String)>, TxError> {
+            let txn = self.db.begin_read()?;
+            let table = txn.open_table(ORIGINALS)?;
+            let mut found = Vec::new();
+            for sha in source_sha256 {
+                if let Some(id) = table.get((owner_id, sha.as_str()))? {
+                    found.push((sha.clone(), id.value().to_owned()));
+                }
+            }
+            Ok(found)
+        };
+        Ok(read()?)
+    }
+
     async fn insert_photo(&self, photo: PhotoRecord) -> Result<(), StoreError> {
         self.write(move |txn| {
+            if !photo.source_sha256.is_empty() {
+                let mut originals = txn.open_table(ORIGINALS)?;
+                let key = (photo.owner_id.as_str(), photo.source_sha256.as_str());
+                if originals.get(key)?.is_some() {
+                    return Err(TxError::Store(StoreError::Conflict("original")));
+                }
+                originals.insert(key, photo.id.as_str())?;
+            }
             txn.open_table(PHOTOS)?
                 .insert(photo.id.as_str(), encode(&photo)?.as_slice())?;
             txn.open_table(PHOTO_BY_SLUG)?
@@ -86,6 +122,11 @@ impl PhotoRepo for EmbeddedStore {
             };
             drop(photos);
             txn.open_table(PHOTO_BY_SLUG)?.remove(photo.slug.as_str())?;
+            if !photo.source_sha256.is_empty() {
+                // The original may be uploaded again.
+                txn.open_table(ORIGINALS)?
+                    .remove((photo.owner_id.as_str(), photo.source_sha256.as_str()))?;
+            }
             bump(&mut txn.open_table(OWNER_PHOTO_COUNT)?, &photo.owner_id, -1)?;
             index_photo(txn, &photo, -1)?;
             let tombstone = PhotoDeletion {

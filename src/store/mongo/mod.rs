@@ -62,6 +62,8 @@ pub struct MongoStore {
     open_reports: Collection<Document>,
     albums: Collection<albums::AlbumDoc>,
     shares: Collection<albums::ShareDoc>,
+    /// `{owner id}:{sha256 of the original}` -> photo id (duplicates).
+    originals: Collection<Document>,
 }
 
 impl MongoStore {
@@ -102,6 +104,7 @@ impl MongoStore {
             open_reports: db.collection("open_reports"),
             albums: db.collection("albums"),
             shares: db.collection("shares"),
+            originals: db.collection("originals"),
             db,
         };
         store.ping().await?;

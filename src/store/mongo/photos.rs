@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use mongodb::error::Error as MongoError;
 use mongodb::ClientSession;
 
-use super::{find_one_as, find_page, from_bson_dt, parse_oid, to_bson_dt, MongoStore};
+use super::{
+    find_one_as, find_page, from_bson_dt, is_duplicate, parse_oid, to_bson_dt, MongoStore,
+};
 use crate::store::{PhotoDeletion, PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount};
 
 /// A deleted photo's tombstone (`photo_deletions`), keyed by the photo's id.
@@ -46,6 +48,8 @@ pub(super) struct PhotoDoc {
     size_bytes: i64,
     media_key: String,
     sha256: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    source_sha256: String,
     created_at: bson::DateTime,
     updated_at: bson::DateTime,
     rating_sum: i64,
@@ -72,6 +76,11 @@ impl From<Document> for TagCount {
     }
 }
 
+/// The `originals` document of one owner's original: `{owner id}:{sha256}`.
+fn original_key(owner_id: &str, source_sha256: &str) -> String {
+    format!("{owner_id}:{source_sha256}")
+}
+
 impl From<PhotoDoc> for PhotoRecord {
     fn from(d: PhotoDoc) -> Self {
         PhotoRecord {
@@ -87,6 +96,7 @@ impl From<PhotoDoc> for PhotoRecord {
             size_bytes: d.size_bytes.max(0) as u64,
             media_key: d.media_key,
             sha256: d.sha256,
+            source_sha256: d.source_sha256,
             created_at: from_bson_dt(d.created_at),
             updated_at: from_bson_dt(d.updated_at),
             rating_sum: d.rating_sum.max(0) as u64,
@@ -177,22 +187,70 @@ impl PhotoRepo for MongoStore {
             size_bytes: p.size_bytes as i64,
             media_key: p.media_key,
             sha256: p.sha256,
+            source_sha256: p.source_sha256,
             created_at: to_bson_dt(p.created_at),
             updated_at: to_bson_dt(p.updated_at),
             rating_sum: p.rating_sum as i64,
             rating_count: p.rating_count as i64,
             comment_count: p.comment_count as i64,
         };
-        self.transaction(move |s, store| {
-            let doc = doc.clone();
-            Box::pin(async move {
-                let tags = doc.tags.clone();
-                store.photos.insert_one(doc).session(&mut *s).await?;
-                store.link_tags(s, &tags, 1).await
+        let inserted = self
+            .transaction(move |s, store| {
+                let doc = doc.clone();
+                Box::pin(async move {
+                    if !doc.source_sha256.is_empty() {
+                        // Its `_id` makes a second copy of the original a duplicate
+                        // key, which aborts the whole insert.
+                        let key = original_key(&doc.owner_id, &doc.source_sha256);
+                        let original = doc! { "_id": key, "photo_id": doc.id.to_hex() };
+                        store
+                            .originals
+                            .insert_one(original)
+                            .session(&mut *s)
+                            .await?;
+                    }
+                    let tags = doc.tags.clone();
+                    store.photos.insert_one(doc).session(&mut *s).await?;
+                    store.link_tags(s, &tags, 1).await
+                })
             })
-        })
-        .await
-        .map_err(StoreError::unavailable)
+            .await;
+        match inserted {
+            Ok(()) => Ok(()),
+            Err(e) if is_duplicate(&e) => Err(StoreError::Conflict("original")),
+            Err(e) => Err(StoreError::unavailable(e)),
+        }
+    }
+
+    async fn originals(
+        &self,
+        owner_id: &str,
+        source_sha256: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        if source_sha256.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = source_sha256
+            .iter()
+            .map(|sha| original_key(owner_id, sha))
+            .collect();
+        let docs: Vec<Document> = self
+            .originals
+            .find(doc! { "_id": { "$in": keys } })
+            .await
+            .map_err(StoreError::unavailable)?
+            .try_collect()
+            .await
+            .map_err(StoreError::unavailable)?;
+        let prefix = format!("{owner_id}:");
+        Ok(docs
+            .into_iter()
+            .filter_map(|d| {
+                let key = d.get_str("_id").ok()?;
+                let sha = key.strip_prefix(&prefix)?.to_owned();
+                Some((sha, d.get_str("photo_id").ok()?.to_owned()))
+            })
+            .collect())
     }
 
     async fn photo(&self, id: &str) -> Result<Option<PhotoRecord>, StoreError> {
@@ -285,6 +343,15 @@ impl PhotoRepo for MongoStore {
                     let Some(photo) = found else {
                         return Ok(None);
                     };
+                    if !photo.source_sha256.is_empty() {
+                        // The original may be uploaded again.
+                        let key = original_key(&photo.owner_id, &photo.source_sha256);
+                        store
+                            .originals
+                            .delete_one(doc! { "_id": key })
+                            .session(&mut *s)
+                            .await?;
+                    }
                     let tombstone = DeletionDoc {
                         id: oid,
                         photo: photo.clone(),
