@@ -291,6 +291,8 @@ pub struct PasswordForm {
         (status = 401, description = "Wrong password: the form again", body = String, content_type = "text/html"),
         (status = 404, description = "No such link", body = String, content_type = "text/html"),
         (status = 410, description = "Expired or revoked", body = String, content_type = "text/html"),
+        (status = 413, description = "A form over 16 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not an application/x-www-form-urlencoded body", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many wrong passwords for this link", body = String, content_type = "text/html"),
     )
 )]
