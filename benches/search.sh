@@ -22,6 +22,7 @@ while True:
     if i==0: break
 print(w)"; }
 month_from=$(date -u -d '-200 days' +%F); month_to=$(date -u -d '-170 days' +%F)
+taken_from=$(date -u -d '-3 years' +%F); taken_to=$(date -u -d '-3 years +30 days' +%F)
 queries=(
   "keyword|q=$(word 50)"
   "keyword, common (in most photos)|q=$(word 0)"
@@ -32,6 +33,12 @@ queries=(
   "deep page (offset 5000), no filter|offset=5000"
   "deep page (offset 5000), common keyword|q=$(word 0)&offset=5000"
   "rating bounds, by rating|min_rating=4&sort=-rating"
+  "camera, common (a third of photos), by date taken|camera=apple&sort=-taken_at"
+  "camera model + keyword|camera=eos+r5&q=$(word 20)"
+  "date taken range (30 days), by date taken|taken_from=$taken_from&taken_to=$taken_to&sort=taken_at"
+  "date taken range (30 days) + tag, by rating|taken_from=$taken_from&taken_to=$taken_to&tag=t$(word 1)&sort=-rating"
+  "by date taken, no filter|sort=-taken_at"
+  "by date taken, deep page (offset 5000)|sort=taken_at&offset=5000"
 )
 for entry in "${queries[@]}"; do
   name=${entry%%|*}; query=${entry#*|}

@@ -1,7 +1,9 @@
 //! Fills a store with synthetic photos for the search benchmark, straight into the
 //! storage layer (no image processing): descriptions drawn from a word list with a
 //! Zipf-like spread (a few common words, a long tail), 0-5 of 2,000 tags, owners,
-//! ratings and upload times spread over a year, in upload order.
+//! ratings and upload times spread over a year, in upload order; 80 % with EXIF
+//! metadata (taken up to ten years before upload, one of 24 cameras with a
+//! Zipf-like spread).
 //!
 //! cargo run --release --example seed -- DATA_DIR [PHOTOS] [MONGODB_URI DB_NAME]
 //!
@@ -12,6 +14,7 @@ use std::time::Instant;
 
 use chrono::Duration;
 use futures_util::StreamExt;
+use photoshare::domain::{Camera, PhotoMetadata};
 use photoshare::store::{
     embedded::EmbeddedStore, mongo::MongoStore, new_id, NewUser, PhotoRecord, Store,
 };
@@ -43,6 +46,34 @@ fn zipf(rng: &mut StdRng, n: usize) -> usize {
     let h = (n as f64).ln();
     ((rng.gen::<f64>() * h).exp() as usize - 1).min(n - 1)
 }
+
+/// Makes and models, the most common first (as `zipf` draws them).
+const CAMERAS: [(&str, &str); 24] = [
+    ("Apple", "iPhone 15 Pro"),
+    ("samsung", "Galaxy S24"),
+    ("Google", "Pixel 8"),
+    ("Apple", "iPhone 13"),
+    ("Canon", "Canon EOS R5"),
+    ("SONY", "ILCE-7M4"),
+    ("NIKON CORPORATION", "NIKON Z 6_2"),
+    ("FUJIFILM", "X-T5"),
+    ("Apple", "iPhone 11"),
+    ("Canon", "Canon EOS 5D Mark IV"),
+    ("OLYMPUS CORPORATION", "E-M10 Mark III"),
+    ("Panasonic", "DC-G9"),
+    ("SONY", "ILCE-6400"),
+    ("NIKON CORPORATION", "NIKON D750"),
+    ("Xiaomi", "23049PCD8G"),
+    ("OnePlus", "CPH2449"),
+    ("LEICA CAMERA AG", "LEICA Q2"),
+    ("RICOH IMAGING COMPANY, LTD.", "RICOH GR III"),
+    ("Canon", "Canon EOS 90D"),
+    ("HUAWEI", "ELS-NX9"),
+    ("Google", "Pixel 6a"),
+    ("motorola", "moto g54 5G"),
+    ("Hasselblad", "X2D 100C"),
+    ("DJI", "FC3582"),
+];
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -96,7 +127,24 @@ async fn main() -> anyhow::Result<()> {
             };
             let rating_sum = (0..ratings).map(|_| rng.gen_range(1..=5u64)).sum();
             let created_at = start + step * i as i32;
+            let meta = if rng.gen_bool(0.8) {
+                let camera = CAMERAS[zipf(&mut rng, CAMERAS.len())];
+                let taken = created_at - Duration::minutes(rng.gen_range(0..10 * 365 * 24 * 60));
+                let offset = chrono::FixedOffset::east_opt(rng.gen_range(-10..=12) * 3600)
+                    .expect("an offset within a day");
+                PhotoMetadata {
+                    taken_at: Some(taken.with_timezone(&offset)),
+                    camera: Some(Camera {
+                        make: Some(camera.0.into()),
+                        model: Some(camera.1.into()),
+                    }),
+                    ..PhotoMetadata::default()
+                }
+            } else {
+                PhotoMetadata::default()
+            };
             PhotoRecord {
+                meta,
                 id: new_id(),
                 slug: photoshare::auth::jwt::random_id(),
                 owner_id: owner.id.clone(),

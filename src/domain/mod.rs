@@ -3,6 +3,7 @@
 
 mod album;
 mod feedback;
+mod metadata;
 mod photo;
 pub mod records;
 mod social;
@@ -13,6 +14,7 @@ mod user;
 
 pub use album::*;
 pub use feedback::{CommentText, Stars};
+pub use metadata::{Camera, Exposure, Location, PhotoMetadata, MAX_NAME_CHARS};
 pub use photo::{keywords, words, Description, TagName, Tags, MAX_TAGS};
 pub use records::*;
 pub use social::*;

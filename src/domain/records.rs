@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Role;
+use super::{PhotoMetadata, Role};
 
 /// A stored account. `username_key`/`email_key` are the case-folded unique keys.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -67,6 +67,9 @@ pub struct PhotoRecord {
     /// stored before duplicates were detected.
     #[serde(default)]
     pub source_sha256: String,
+    /// What the file's EXIF block said (date, camera, lens, exposure, position).
+    #[serde(default, skip_serializing_if = "PhotoMetadata::is_empty")]
+    pub meta: PhotoMetadata,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Running sums kept in the same atomic step as each rating insert/delete.
@@ -110,14 +113,21 @@ pub enum PhotoSort {
     BestRated,
     #[serde(rename = "rating")]
     WorstRated,
+    /// By `taken_at`; photos without one come last in both directions.
+    #[serde(rename = "-taken_at")]
+    LatestTaken,
+    #[serde(rename = "taken_at")]
+    EarliestTaken,
 }
 
 impl PhotoSort {
-    pub const ALL: [PhotoSort; 4] = [
+    pub const ALL: [PhotoSort; 6] = [
         PhotoSort::NewestFirst,
         PhotoSort::OldestFirst,
         PhotoSort::BestRated,
         PhotoSort::WorstRated,
+        PhotoSort::LatestTaken,
+        PhotoSort::EarliestTaken,
     ];
 
     /// A name for generated clients, whose identifiers cannot start with `-`.
@@ -127,6 +137,8 @@ impl PhotoSort {
             PhotoSort::OldestFirst => "oldest_first",
             PhotoSort::BestRated => "best_rated",
             PhotoSort::WorstRated => "worst_rated",
+            PhotoSort::LatestTaken => "latest_taken",
+            PhotoSort::EarliestTaken => "earliest_taken",
         }
     }
 
@@ -134,8 +146,15 @@ impl PhotoSort {
         matches!(self, PhotoSort::BestRated | PhotoSort::WorstRated)
     }
 
+    pub fn by_taken(self) -> bool {
+        matches!(self, PhotoSort::LatestTaken | PhotoSort::EarliestTaken)
+    }
+
     pub fn descending(self) -> bool {
-        matches!(self, PhotoSort::NewestFirst | PhotoSort::BestRated)
+        matches!(
+            self,
+            PhotoSort::NewestFirst | PhotoSort::BestRated | PhotoSort::LatestTaken
+        )
     }
 }
 
@@ -153,6 +172,11 @@ pub struct PhotoQuery {
     /// Inclusive bounds on `created_at`.
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Normalised words; each must be a word of the camera's make or model.
+    pub camera: Vec<String>,
+    /// Inclusive bounds on `taken_at`; either one excludes photos without it.
+    pub taken_from: Option<DateTime<Utc>>,
+    pub taken_to: Option<DateTime<Utc>>,
     pub sort: PhotoSort,
     pub limit: u32,
     pub offset: u64,

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::http::header::{self, CONTENT_LENGTH};
 use actix_web::{delete, get, post, put, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -18,7 +18,7 @@ use super::AppState;
 use crate::actors::photo_store::{DeletePhoto, GetPhoto, ListTags, UpdatePhoto, Upload};
 use crate::actors::rating_ledger::StarsBy;
 use crate::auth::{Caller, Principal};
-use crate::domain::PhotoRecord;
+use crate::domain::{Camera, Exposure, Location, PhotoRecord, Role};
 use crate::domain::{Description, PublicUrls, TagName, Tags, Validator};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -54,7 +54,12 @@ pub struct RatingSummary {
     "created_at": "2026-11-26T14:21:17.042Z", "updated_at": "2026-11-26T14:21:17.042Z",
     "rating": {"average": 4.5, "count": 2},
     "my_rating": 5,
-    "comment_count": 3
+    "comment_count": 3,
+    "taken_at": "2026-11-20T18:30:00-04:00",
+    "camera": {"make": "Canon", "model": "Canon EOS 5D Mark IV"},
+    "lens": "EF24-70mm f/2.8L II USM",
+    "exposure": {"iso": 400, "f_number": 2.8, "exposure_time": "1/250", "focal_length_mm": 50.0},
+    "location": {"lat": -33.856784, "lon": 151.215297}
 }))]
 pub struct Photo {
     pub id: String,
@@ -81,12 +86,56 @@ pub struct Photo {
     #[schema(minimum = 1, maximum = 5, example = json!(null))]
     pub my_rating: Option<u8>,
     pub comment_count: u64,
+    /// When the photo was taken, from the file's EXIF DateTimeOriginal with its
+    /// offset (OffsetTimeOriginal); without an offset in the file, the camera's
+    /// clock time is given as UTC. Null when the file did not say.
+    #[serde(serialize_with = "ser_offset_time")]
+    #[schema(value_type = Option<String>, format = DateTime, example = "2019-07-04T18:30:00-04:00")]
+    pub taken_at: Option<DateTime<FixedOffset>>,
+    pub camera: Option<Camera>,
+    /// The lens model as the camera wrote it.
+    #[schema(example = "EF24-70mm f/2.8L II USM")]
+    pub lens: Option<String>,
+    pub exposure: Option<Exposure>,
+    /// Where it was taken, from the file's GPS position. Present only in answers
+    /// to the owner, moderators and admins (null when the file had none); never
+    /// in other answers, and never in any served file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Location>, required = false)]
+    pub location: Option<Option<Location>>,
+}
+
+fn ser_offset_time<S: serde::Serializer>(
+    t: &Option<DateTime<FixedOffset>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        None => s.serialize_none(),
+    }
+}
+
+/// The owner, moderators and admins see where a photo was taken.
+pub fn sees_location(caller: Option<&Principal>, photo: &PhotoRecord) -> bool {
+    caller.is_some_and(|p| p.user.id == photo.owner_id || p.user.role != Role::User)
 }
 
 impl Photo {
-    pub fn new(p: PhotoRecord, urls: &PublicUrls, my_rating: Option<u8>) -> Self {
+    /// `location` is shown only when `with_location` (see [`sees_location`]).
+    pub fn new(
+        p: PhotoRecord,
+        urls: &PublicUrls,
+        my_rating: Option<u8>,
+        with_location: bool,
+    ) -> Self {
         let average = p.rating_average();
+        let meta = p.meta;
         Photo {
+            taken_at: meta.taken_at,
+            camera: meta.camera,
+            lens: meta.lens,
+            exposure: meta.exposure,
+            location: with_location.then_some(meta.location),
             url: urls.photo(&p.slug),
             id: p.id,
             owner: Owner {
@@ -139,7 +188,8 @@ pub async fn photos_for(
         .into_iter()
         .map(|r| {
             let mine = stars.remove(&r.id);
-            Photo::new(r, &state.urls, mine)
+            let with_location = sees_location(caller, &r);
+            Photo::new(r, &state.urls, mine, with_location)
         })
         .collect())
 }
@@ -222,7 +272,7 @@ async fn upload(
     let photo = state.photos.call(msg).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/photos/{}", photo.id)))
-        .json(Photo::new(photo, &state.urls, None)))
+        .json(Photo::new(photo, &state.urls, None, true)))
 }
 
 /// One photo.

@@ -46,10 +46,23 @@ pub struct SearchParams {
     /// Inclusive upper bound on `created_at`: RFC 3339, or `YYYY-MM-DD` (the whole
     /// day, UTC).
     to: Option<String>,
+    /// Inclusive lower bound on `taken_at` (when the photo was taken, from its
+    /// EXIF): RFC 3339, or `YYYY-MM-DD` (start of that day, UTC). Photos without
+    /// `taken_at` are excluded.
+    taken_from: Option<String>,
+    /// Inclusive upper bound on `taken_at`: RFC 3339, or `YYYY-MM-DD` (the whole
+    /// day, UTC). Photos without `taken_at` are excluded.
+    taken_to: Option<String>,
+    /// Words (at most 10); each must be a word of the camera's make or model,
+    /// case-insensitive: `canon`, `eos 5d` and `Canon EOS 5D Mark IV` all find a
+    /// Canon EOS 5D Mark IV.
+    camera: Option<String>,
     /// Username of the uploader; moderators and admins only.
     owner: Option<String>,
-    /// `-created_at` (default), `created_at`, `-rating`, `rating`. Ties go by upload
-    /// order, newer first when descending; unrated photos sort below rated ones.
+    /// `-created_at` (default), `created_at`, `-rating`, `rating`, `-taken_at`,
+    /// `taken_at`. Ties go by upload order, newer first when descending; unrated
+    /// photos sort below rated ones; photos without `taken_at` come last in both
+    /// `taken_at` sorts.
     sort: Option<PhotoSort>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     limit: Option<i64>,
@@ -94,6 +107,9 @@ impl Search {
                 "max_rating" => rating(value).map(|r| query.max_rating = Some(r)),
                 "from" => time(value, false).map(|t| query.from = Some(t)),
                 "to" => time(value, true).map(|t| query.to = Some(t)),
+                "taken_from" => time(value, false).map(|t| query.taken_from = Some(t)),
+                "taken_to" => time(value, true).map(|t| query.taken_to = Some(t)),
+                "camera" => keywords(value).map(|k| query.camera = k),
                 "owner" => {
                     owner = Some(value.to_owned());
                     Ok(())
@@ -130,6 +146,11 @@ impl Search {
         if let (Some(from), Some(to)) = (query.from, query.to) {
             if from > to {
                 errors.push(FieldError::new("from", "must not be after to"));
+            }
+        }
+        if let (Some(from), Some(to)) = (query.taken_from, query.taken_to) {
+            if from > to {
+                errors.push(FieldError::new("taken_from", "must not be after taken_to"));
             }
         }
         if errors.is_empty() {
@@ -180,10 +201,13 @@ fn time(value: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
 }
 
 fn sort(value: &str) -> Result<PhotoSort, String> {
-    from_wire(value).ok_or_else(|| "must be -created_at, created_at, -rating or rating".into())
+    from_wire(value).ok_or_else(|| {
+        "must be -created_at, created_at, -rating, rating, -taken_at or taken_at".into()
+    })
 }
 
-/// Search photos by keyword, tags, rating, date and (moderators) owner.
+/// Search photos by keyword, tags, rating, upload date, date taken, camera and
+/// (moderators) owner.
 #[utoipa::path(
     tag = "photos",
     params(SearchParams),
@@ -269,6 +293,20 @@ mod tests {
         );
         assert_eq!(s.owner.as_deref(), Some("ada"));
         assert_eq!((q.sort, q.limit, q.offset), (PhotoSort::BestRated, 5, 10));
+        let q =
+            Search::parse("taken_from=2019-07-01&taken_to=2019-07-31&camera=EOS+5D&sort=taken_at")
+                .unwrap()
+                .query;
+        assert_eq!(
+            q.taken_from.unwrap().to_rfc3339(),
+            "2019-07-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            q.taken_to.unwrap().to_rfc3339(),
+            "2019-07-31T23:59:59.999+00:00"
+        );
+        assert_eq!(q.camera, ["eos", "5d"]);
+        assert_eq!(q.sort, PhotoSort::EarliestTaken);
     }
 
     #[test]
@@ -290,6 +328,14 @@ mod tests {
         assert_eq!(fields("min_rating=4&max_rating=2"), ["min_rating"]);
         assert_eq!(fields("from=yesterday&to=2026-13-01"), ["from", "to"]);
         assert_eq!(fields("from=2026-02-01&to=2026-01-01"), ["from"]);
+        assert_eq!(
+            fields("taken_from=2026-02-01&taken_to=2026-01-01"),
+            ["taken_from"]
+        );
+        assert_eq!(
+            fields("taken_to=someday&camera=a&camera=b"),
+            ["taken_to", "camera"]
+        );
         assert_eq!(fields("sort=newest"), ["sort"]);
         assert_eq!(fields("limit=0&offset=-1"), ["limit", "offset"]);
         assert_eq!(fields("limit=101"), ["limit"]);

@@ -5,6 +5,9 @@
 //! re-encode, no quality loss); one with an EXIF orientation is turned upright and
 //! re-encoded. Either way no EXIF, GPS, XMP or comments are stored.
 //!
+//! The EXIF fields people search by (date, camera, lens, exposure, position) are
+//! read first (`super::exif`) and travel beside the bytes, never in them.
+//!
 //! Pure CPU work: callers run it on a blocking thread.
 
 use std::io::Cursor;
@@ -15,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::jpeg;
 use super::libjpeg;
+use crate::domain::PhotoMetadata;
 
 /// A photo's format, detected from its bytes.
 #[derive(
@@ -107,6 +111,8 @@ pub struct Ingested {
     pub height: u32,
     /// Hex SHA-256 of `bytes`: the strong ETag.
     pub sha256: String,
+    /// What the EXIF block said, read before it was cut.
+    pub metadata: PhotoMetadata,
 }
 
 /// Format and dimensions from the header alone; refuses over-limit pixel counts.
@@ -172,6 +178,10 @@ pub fn ingest(data: Vec<u8>, max_pixels: u64) -> Result<Ingested, IngestError> {
     let mut reader = ImageReader::with_format(Cursor::new(&data[..]), format.image_format());
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|_| IngestError::Corrupt)?;
+    let metadata = match format {
+        Format::Gif => PhotoMetadata::default(),
+        _ => super::exif::read(&data),
+    };
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let icc = decoder.icc_profile().ok().flatten();
     // A JPEG was verified above; every other format is verified by decoding it.
@@ -199,6 +209,7 @@ pub fn ingest(data: Vec<u8>, max_pixels: u64) -> Result<Ingested, IngestError> {
         width,
         height,
         sha256,
+        metadata,
     })
 }
 

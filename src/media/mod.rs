@@ -3,6 +3,7 @@
 
 pub mod cloudinary;
 pub mod engine;
+pub mod exif;
 pub mod ingest;
 pub mod jpeg;
 pub mod libjpeg;

@@ -194,6 +194,7 @@ pub(crate) fn photo(owner: &str, tags: &[&str]) -> PhotoRecord {
         media_key: "p/aa/key.png".into(),
         sha256: "ab".repeat(32),
         source_sha256: String::new(),
+        meta: Default::default(),
         created_at: now,
         updated_at: now,
         rating_sum: 0,
@@ -311,24 +312,44 @@ fn reference_search(all: &[PhotoRecord], q: &PhotoQuery) -> (Vec<String>, u64) {
                 && q.max_rating.is_none_or(|m| avg.is_some_and(|a| a <= m))
                 && q.from.is_none_or(|f| p.created_at >= f)
                 && q.to.is_none_or(|t| p.created_at <= t)
+                && q.camera.iter().all(|w| p.meta.camera_words().contains(w))
+                && q.taken_from
+                    .is_none_or(|f| p.meta.taken_utc().is_some_and(|t| t >= f))
+                && q.taken_to
+                    .is_none_or(|to| p.meta.taken_utc().is_some_and(|t| t <= to))
         })
         .collect();
-    hits.sort_by(|a, b| {
-        let key = |p: &PhotoRecord| {
-            let rating = if q.sort.by_rating() {
-                p.rating_average().unwrap_or(0.0)
-            } else {
-                0.0
+    if q.sort.by_taken() {
+        // Dated photos by date, ties by upload; then the undated by upload; each
+        // part in the asked direction.
+        let key = |p: &&PhotoRecord| (p.meta.taken_utc(), p.created_at, p.id.clone());
+        let (mut dated, mut undated): (Vec<_>, Vec<_>) =
+            hits.into_iter().partition(|p| p.meta.taken_at.is_some());
+        dated.sort_by_key(key);
+        undated.sort_by_key(key);
+        if q.sort.descending() {
+            dated.reverse();
+            undated.reverse();
+        }
+        hits = dated.into_iter().chain(undated).collect();
+    } else {
+        hits.sort_by(|a, b| {
+            let key = |p: &PhotoRecord| {
+                let rating = if q.sort.by_rating() {
+                    p.rating_average().unwrap_or(0.0)
+                } else {
+                    0.0
+                };
+                (rating, p.created_at, p.id.clone())
             };
-            (rating, p.created_at, p.id.clone())
-        };
-        let (ka, kb) = (key(a), key(b));
-        ka.0.total_cmp(&kb.0)
-            .then(ka.1.cmp(&kb.1))
-            .then(ka.2.cmp(&kb.2))
-    });
-    if q.sort.descending() {
-        hits.reverse();
+            let (ka, kb) = (key(a), key(b));
+            ka.0.total_cmp(&kb.0)
+                .then(ka.1.cmp(&kb.1))
+                .then(ka.2.cmp(&kb.2))
+        });
+        if q.sort.descending() {
+            hits.reverse();
+        }
     }
     let total = hits.len() as u64;
     let page = hits
@@ -338,6 +359,36 @@ fn reference_search(all: &[PhotoRecord], q: &PhotoQuery) -> (Vec<String>, u64) {
         .map(|p| p.id.clone())
         .collect();
     (page, total)
+}
+
+/// Random EXIF metadata for the search test: a third of the photos undated, the
+/// rest taken within two days before `base` (whole hours, so dates tie too), with
+/// one of a few cameras or none, and an offset that must not change the order.
+fn metadata(
+    rng: &mut impl rand::Rng,
+    base: chrono::DateTime<chrono::Utc>,
+) -> crate::domain::PhotoMetadata {
+    use crate::domain::{Camera, PhotoMetadata};
+    use chrono::FixedOffset;
+    let cameras = [
+        Some(("Canon", "Canon EOS R5")),
+        Some(("Google", "Pixel 8")),
+        Some(("NIKON CORPORATION", "NIKON Z 8")),
+        None,
+    ];
+    let taken = rng.gen_bool(0.66).then(|| {
+        let offset = FixedOffset::east_opt(rng.gen_range(-12..=12) * 3600).unwrap();
+        (base - Duration::hours(rng.gen_range(0..48))).with_timezone(&offset)
+    });
+    let camera = cameras[rng.gen_range(0..cameras.len())].map(|(make, model)| Camera {
+        make: Some(make.into()),
+        model: Some(model.into()),
+    });
+    PhotoMetadata {
+        taken_at: taken,
+        camera,
+        ..PhotoMetadata::default()
+    }
 }
 
 /// Random photos, ratings, edits and deletes, then random searches: every answer
@@ -387,6 +438,7 @@ async fn search_matches_a_brute_force_reference_after_every_kind_of_write() {
             p.tags = tags(&mut rng);
             // Pairs share a millisecond: ties must go by upload order.
             p.created_at = base + Duration::seconds(i as i64 / 2);
+            p.meta = metadata(&mut rng, base);
             store.photos.insert_photo(p.clone()).await.unwrap();
             ids.push(p.id);
         }
@@ -438,14 +490,7 @@ async fn search_matches_a_brute_force_reference_after_every_kind_of_write() {
                 } else {
                     0
                 },
-                sort: *[
-                    PhotoSort::NewestFirst,
-                    PhotoSort::OldestFirst,
-                    PhotoSort::BestRated,
-                    PhotoSort::WorstRated,
-                ]
-                .choose(&mut rng)
-                .unwrap(),
+                sort: *PhotoSort::ALL.choose(&mut rng).unwrap(),
                 ..PhotoQuery::default()
             };
             for _ in 0..rng.gen_range(0..3) {
@@ -476,6 +521,17 @@ async fn search_matches_a_brute_force_reference_after_every_kind_of_write() {
             }
             if rng.gen_bool(0.3) {
                 q.to = Some(pick_time(&mut rng));
+            }
+            if rng.gen_bool(0.2) {
+                let words = ["canon", "eos", "pixel", "8", "nikon", "absent"];
+                q.camera.push(words.choose(&mut rng).unwrap().to_string());
+            }
+            let pick_taken = |rng: &mut StdRng| base - Duration::hours(rng.gen_range(0..48));
+            if rng.gen_bool(0.25) {
+                q.taken_from = Some(pick_taken(&mut rng));
+            }
+            if rng.gen_bool(0.25) {
+                q.taken_to = Some(pick_taken(&mut rng));
             }
             let (page, total) = store.photos.search(&q).await.unwrap();
             let got: Vec<String> = page.iter().map(|p| p.id.clone()).collect();

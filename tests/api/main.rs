@@ -20,6 +20,7 @@ mod faults;
 mod fixtures;
 mod helpers;
 mod jobs;
+mod metadata;
 mod ops;
 mod photos;
 mod principals;

@@ -23,7 +23,7 @@ use tokio::io::{AsyncReadExt, DuplexStream};
 
 use super::{PhotoError, Photos};
 use crate::auth::Caller;
-use crate::domain::{PhotoSort, Visibility};
+use crate::domain::{PhotoMetadata, PhotoSort, Visibility};
 use crate::media::ingest::Format;
 use crate::store::{PhotoQuery, PhotoRecord, StoreError, UserRecord};
 
@@ -94,6 +94,9 @@ struct PhotoJson<'a> {
     rating_count: u64,
     rating_average: Option<f64>,
     comment_count: u64,
+    /// The EXIF metadata, position included: this is the owner's own copy.
+    #[serde(flatten)]
+    meta: &'a PhotoMetadata,
 }
 
 #[derive(Serialize)]
@@ -240,6 +243,7 @@ impl Photos {
                         rating_count: p.rating_count,
                         rating_average: p.rating_average(),
                         comment_count: p.comment_count,
+                        meta: &p.meta,
                     })
                     .await?;
             }

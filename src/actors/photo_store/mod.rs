@@ -329,6 +329,7 @@ impl Photos {
             media_key: key.clone(),
             sha256: ingested.sha256,
             source_sha256: source_sha256.clone(),
+            meta: ingested.metadata,
             created_at: now,
             updated_at: now,
             rating_sum: 0,

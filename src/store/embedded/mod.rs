@@ -55,18 +55,24 @@ const RATINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("ratings");
 const RATING_KEYS: TableDefinition<(&str, &str), &str> = TableDefinition::new("rating_keys");
 const PHOTO_RATINGS: TableDefinition<(&str, &str), ()> = TableDefinition::new("photo_ratings");
 /// Search postings `(term, time key, photo id)`, time-ordered within a term. Terms:
-/// `k:<keyword>`, `t:<tag>`, `o:<owner id>` and `*` (every photo).
-/// The value is the photo's rating key, so rating bounds need no lookup.
-const POSTINGS: TableDefinition<(&str, u64, &str), u64> =
-    TableDefinition::new("search_postings_v2");
-/// Index tables of version 1, dropped when the index is rebuilt.
+/// `k:<keyword>`, `t:<tag>`, `c:<camera word>`, `o:<owner id>`, `-taken` (photos
+/// without `taken_at`) and `*` (every photo). The value is the photo's rating key
+/// and `taken_at` key (0 without one), so bounds and sorts on them need no lookup.
+const POSTINGS: TableDefinition<(&str, u64, &str), (u64, u64)> =
+    TableDefinition::new("search_postings_v3");
+/// Index tables of earlier versions, dropped when the index is rebuilt.
 const OLD_POSTINGS: TableDefinition<(&str, u64, &str), ()> =
     TableDefinition::new("search_postings");
+const OLD_POSTINGS_V2: TableDefinition<(&str, u64, &str), u64> =
+    TableDefinition::new("search_postings_v2");
 const OLD_RATING_OF: TableDefinition<&str, u64> = TableDefinition::new("search_rating_of");
 /// Term -> number of postings, to start a query from its rarest term.
 const TERM_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("search_term_counts");
 /// `(rating key, time key, photo id)`: every photo in rating order (unrated = 0).
 const BY_RATING: TableDefinition<(u64, u64, &str), ()> = TableDefinition::new("search_by_rating");
+/// `(taken key, time key, photo id)` -> rating key: the photos with a `taken_at`,
+/// in that order.
+const BY_TAKEN: TableDefinition<(u64, u64, &str), u64> = TableDefinition::new("search_by_taken");
 const LINKS: TableDefinition<&str, &[u8]> = TableDefinition::new("links");
 const LINK_BY_SLUG: TableDefinition<&str, &str> = TableDefinition::new("links_by_slug");
 /// (photo id, canonical transformation) -> link id: one link per transformation.
@@ -86,7 +92,7 @@ const LINKS_DONE_AT: TableDefinition<(i64, &str), ()> = TableDefinition::new("li
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// Bumped whenever what the index holds changes; a file with another version is
 /// re-indexed when it is opened.
-const SEARCH_INDEX_VERSION: u64 = 2;
+const SEARCH_INDEX_VERSION: u64 = 3;
 /// Bumped whenever `domain::email_key` changes (2: Unicode case folding, was
 /// lower-casing); a file with another version has its email index rebuilt.
 const EMAIL_KEYS_VERSION: u64 = 2;
@@ -330,6 +336,7 @@ mod tests {
             media_key: "k".into(),
             sha256: String::new(),
             source_sha256: String::new(),
+            meta: Default::default(),
             created_at: now,
             updated_at: now,
             rating_sum: 9,

@@ -204,6 +204,13 @@ impl MongoStore {
         let by_rating = IndexModel::builder()
             .keys(doc! { "rating_average": -1, "created_at": -1, "_id": -1 })
             .build();
+        // The two `taken_at` sorts (see `PhotoRepo::search`), and its bounds.
+        let latest_taken = IndexModel::builder()
+            .keys(doc! { "taken_at": -1, "created_at": -1, "_id": -1 })
+            .build();
+        let earliest_taken = IndexModel::builder()
+            .keys(doc! { "taken_missing": 1, "taken_at": 1, "created_at": 1, "_id": 1 })
+            .build();
         self.deletions
             .create_index(plain("requested_at"))
             .await
@@ -214,8 +221,11 @@ impl MongoStore {
                 newest("owner_id"),
                 newest("tags"),
                 newest("keywords"),
+                newest("camera_words"),
                 newest(""),
                 by_rating,
+                latest_taken,
+                earliest_taken,
             ])
             .await
             .map_err(StoreError::unavailable)?;

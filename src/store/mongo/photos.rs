@@ -2,7 +2,7 @@
 //! `rating_average` fields, and the tag documents that count photos per tag.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc, oid::ObjectId, Document};
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,10 @@ use mongodb::ClientSession;
 use super::{
     find_one_as, find_page, from_bson_dt, is_duplicate, parse_oid, to_bson_dt, MongoStore,
 };
-use crate::store::{PhotoDeletion, PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount};
+use crate::domain::{Camera, Exposure, Location, PhotoMetadata};
+use crate::store::{
+    PhotoDeletion, PhotoQuery, PhotoRecord, PhotoRepo, PhotoSort, StoreError, TagCount,
+};
 
 /// A deleted photo's tombstone (`photo_deletions`), keyed by the photo's id.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,6 +64,67 @@ pub(super) struct PhotoDoc {
     keywords: Vec<String>,
     #[serde(default)]
     rating_average: Option<f64>,
+    #[serde(flatten)]
+    meta: MetaDoc,
+}
+
+/// A photo's EXIF metadata as document fields: `taken_at` is the instant (searched
+/// and sorted), its offset kept beside it; `camera_words` is what `camera=` matches.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct MetaDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    taken_at: Option<bson::DateTime>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    taken_offset_minutes: Option<i32>,
+    /// Set when `taken_at` is missing: the ascending sort leads with it, so those
+    /// photos come last in both directions (null sorts first in MongoDB).
+    #[serde(default = "yes")]
+    taken_missing: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    camera_words: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    camera: Option<Camera>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lens: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exposure: Option<Exposure>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    location: Option<Location>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl From<&PhotoMetadata> for MetaDoc {
+    fn from(m: &PhotoMetadata) -> Self {
+        MetaDoc {
+            taken_at: m.taken_utc().map(to_bson_dt),
+            taken_offset_minutes: m.taken_at.map(|t| t.offset().local_minus_utc() / 60),
+            taken_missing: m.taken_at.is_none(),
+            camera_words: m.camera_words(),
+            camera: m.camera.clone(),
+            lens: m.lens.clone(),
+            exposure: m.exposure.clone(),
+            location: m.location,
+        }
+    }
+}
+
+impl From<MetaDoc> for PhotoMetadata {
+    fn from(d: MetaDoc) -> Self {
+        let offset = FixedOffset::east_opt(d.taken_offset_minutes.unwrap_or(0) * 60);
+        PhotoMetadata {
+            taken_at: d
+                .taken_at
+                .zip(offset)
+                .map(|(t, offset)| from_bson_dt(t).with_timezone(&offset)),
+            camera: d.camera,
+            lens: d.lens,
+            exposure: d.exposure,
+            location: d.location,
+        }
+    }
 }
 
 impl From<Document> for TagCount {
@@ -97,6 +161,7 @@ impl From<PhotoDoc> for PhotoRecord {
             media_key: d.media_key,
             sha256: d.sha256,
             source_sha256: d.source_sha256,
+            meta: d.meta.into(),
             created_at: from_bson_dt(d.created_at),
             updated_at: from_bson_dt(d.updated_at),
             rating_sum: d.rating_sum.max(0) as u64,
@@ -128,6 +193,14 @@ impl MongoStore {
         if done > 0 {
             tracing::info!(photos = done, "search fields backfilled");
         }
+        // Photos stored before metadata was read have none.
+        self.photos
+            .update_many(
+                doc! { "taken_missing": { "$exists": false } },
+                doc! { "$set": { "taken_missing": true } },
+            )
+            .await
+            .map_err(StoreError::unavailable)?;
         Ok(())
     }
 
@@ -175,6 +248,7 @@ impl PhotoRepo for MongoStore {
         let doc = PhotoDoc {
             keywords: p.keywords(),
             rating_average: p.rating_average(),
+            meta: MetaDoc::from(&p.meta),
             id: parse_oid(&p.id).unwrap_or_default(),
             slug: p.slug,
             owner_id: p.owner_id,
@@ -416,6 +490,19 @@ impl PhotoRepo for MongoStore {
         if !q.tags.is_empty() {
             filter.insert("tags", doc! { "$all": &q.tags });
         }
+        if !q.camera.is_empty() {
+            filter.insert("camera_words", doc! { "$all": &q.camera });
+        }
+        let mut taken = Document::new();
+        if let Some(from) = q.taken_from {
+            taken.insert("$gte", to_bson_dt(from));
+        }
+        if let Some(to) = q.taken_to {
+            taken.insert("$lte", to_bson_dt(to));
+        }
+        if !taken.is_empty() {
+            filter.insert("taken_at", taken);
+        }
         if let Some(owner) = &q.owner_id {
             filter.insert("owner_id", owner);
         }
@@ -440,10 +527,18 @@ impl PhotoRepo for MongoStore {
             filter.insert("created_at", created);
         }
         let dir = if q.sort.descending() { -1 } else { 1 };
-        let sort = if q.sort.by_rating() {
-            doc! { "rating_average": dir, "created_at": dir, "_id": dir }
-        } else {
-            doc! { "created_at": dir, "_id": dir }
+        let sort = match q.sort {
+            PhotoSort::BestRated | PhotoSort::WorstRated => {
+                doc! { "rating_average": dir, "created_at": dir, "_id": dir }
+            }
+            PhotoSort::NewestFirst | PhotoSort::OldestFirst => {
+                doc! { "created_at": dir, "_id": dir }
+            }
+            // Missing dates sort below every date: last when descending as they are.
+            PhotoSort::LatestTaken => doc! { "taken_at": -1, "created_at": -1, "_id": -1 },
+            PhotoSort::EarliestTaken => {
+                doc! { "taken_missing": 1, "taken_at": 1, "created_at": 1, "_id": 1 }
+            }
         };
         find_page(&self.photos, filter, sort, q.limit, q.offset).await
     }
