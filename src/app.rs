@@ -22,6 +22,7 @@ use crate::actors::rating_ledger::{RatingLedgerHandle, Ratings};
 use crate::actors::social::{Social, SocialGraphHandle};
 use crate::actors::transform_worker::jobs::{JobMetrics, Transformer};
 use crate::actors::transform_worker::TransformWorker;
+use crate::actors::uploads::{UploadDeskHandle, UploadSettings, Uploads};
 use crate::actors::user_registry::{Accounts, CacheSettings, Registry, UserRegistry};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::password::Hasher;
@@ -119,6 +120,20 @@ impl Application {
                 bus: bus.clone(),
             },
         );
+        let uploads = Uploads::open(
+            UploadSettings {
+                // Beside the media folder (or, with Cloudinary, a local spool): it
+                // outlives restarts, unlike the request spool above.
+                dir: settings.data_dir.join("partial-uploads"),
+                ttl: Duration::from_secs(settings.media.upload_ttl_seconds.max(1)),
+                max_bytes: settings.media.max_upload_bytes,
+                max_per_account: settings.media.max_unfinished_uploads.max(1),
+                max_bytes_per_account: settings.media.max_unfinished_upload_bytes,
+            },
+            photos.clone(),
+        )
+        .context("cannot open the partial uploads folder")?;
+        uploads.spawn_sweeper(Duration::from_secs(60));
         let monitor = Monitor::new(QueueMonitor::new(store.clone(), queue, job_metrics).start());
         let stream_monitor = monitor.clone();
         let comments = Comments::new(store.clone());
@@ -148,6 +163,7 @@ impl Application {
             let state = web::Data::new(AppState {
                 registry: Registry::start_actor(UserRegistry::new(accounts.clone(), cache)),
                 photos: PhotoStoreHandle::start(photos.clone()),
+                uploads: UploadDeskHandle::start(uploads.clone()),
                 comments: CommentBoardHandle::start(comments.clone()),
                 ratings: RatingLedgerHandle::start(ratings.clone()),
                 social: SocialGraphHandle::start(social.clone()),

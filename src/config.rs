@@ -102,6 +102,27 @@ pub struct MediaSettings {
     pub cache_mib: u32,
     pub cloudinary_api_base: String,
     pub cloudinary_delivery_base: String,
+    /// Unfinished resumable uploads are removed this long after they began.
+    #[serde(default = "default_upload_ttl")]
+    pub upload_ttl_seconds: u64,
+    /// Unfinished resumable uploads one account may have (more: 429)...
+    #[serde(default = "default_max_unfinished")]
+    pub max_unfinished_uploads: usize,
+    /// ...and the bytes they may hold together (more: 413).
+    #[serde(default = "default_max_unfinished_bytes")]
+    pub max_unfinished_upload_bytes: u64,
+}
+
+fn default_upload_ttl() -> u64 {
+    86_400
+}
+
+fn default_max_unfinished() -> usize {
+    20
+}
+
+fn default_max_unfinished_bytes() -> u64 {
+    1 << 30
 }
 
 fn default_max_pending() -> u64 {

@@ -61,6 +61,7 @@ pub mod queue_monitor;
 pub mod rating_ledger;
 pub mod social;
 pub mod transform_worker;
+pub mod uploads;
 pub mod user_registry;
 
 /// The typed handle the HTTP layer uses to reach an actor.

@@ -61,6 +61,10 @@ pub enum ApiError {
     /// The resource will never be available (410).
     #[error("{0}")]
     Gone(String),
+    /// A status of its own (tus's 412, 423 and 460, a 429 without a rate), with a
+    /// stable code and a sentence.
+    #[error("{2}")]
+    Protocol(u16, &'static str, String),
     /// The caller already uploaded this original: 409 naming their photo.
     #[error("you already uploaded this photo")]
     Duplicate(String),
@@ -116,6 +120,7 @@ impl ApiError {
             ApiError::NotReady(_) => "not-ready",
             ApiError::Gone(_) => "gone",
             ApiError::Duplicate(_) => "duplicate-photo",
+            ApiError::Protocol(_, code, _) => code,
             ApiError::Internal(_) => "internal-error",
         }
     }
@@ -159,6 +164,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::Duplicate(_) => StatusCode::CONFLICT,
+            ApiError::Protocol(status, ..) => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -175,6 +183,9 @@ impl ResponseError for ApiError {
             }
             ApiError::RateLimited(secs) | ApiError::Throttled(_, secs) => {
                 response.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            ApiError::Protocol(429, ..) => {
+                response.insert_header((header::RETRY_AFTER, "60"));
             }
             ApiError::Unavailable(_) | ApiError::DependencyDown(_) | ApiError::NotReady(_) => {
                 response.insert_header((header::RETRY_AFTER, "2"));

@@ -37,6 +37,7 @@ pub mod share_page;
 pub mod shares;
 pub mod social;
 pub mod transformations;
+pub mod uploads;
 pub mod users;
 
 use crate::actors::comment_board::CommentBoardHandle;
@@ -57,6 +58,7 @@ pub const JSON_LIMIT: usize = 64 * 1024;
 pub struct AppState {
     pub registry: Registry,
     pub photos: PhotoStoreHandle,
+    pub uploads: crate::actors::uploads::UploadDeskHandle,
     pub comments: CommentBoardHandle,
     pub ratings: RatingLedgerHandle,
     pub social: crate::actors::social::SocialGraphHandle,
@@ -108,6 +110,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(account::routes)
         .configure(moderation::routes)
         .configure(transformations::routes)
+        .configure(uploads::routes)
         .configure(public::routes)
         .configure(ops::routes);
 }
@@ -248,16 +251,18 @@ fn plausible_request_id(id: &str) -> bool {
 }
 
 /// What a tus client sends (resumable uploads) and must be allowed to read back.
-const TUS_REQUEST_HEADERS: [&str; 6] = [
+const TUS_REQUEST_HEADERS: [&str; 7] = [
     "tus-resumable",
+    "upload-checksum",
     "upload-length",
     "upload-offset",
     "upload-metadata",
     "upload-defer-length",
     "upload-concat",
 ];
-const TUS_ANSWER_HEADERS: [&str; 9] = [
+const TUS_ANSWER_HEADERS: [&str; 10] = [
     "tus-resumable",
+    "tus-checksum-algorithm",
     "tus-version",
     "tus-extension",
     "tus-max-size",

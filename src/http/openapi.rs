@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
     account, admin, albums, auth, comments, duplicates, moderation, ops, photos, public, ratings,
-    search, shares, social, transformations, users,
+    search, shares, social, transformations, uploads, users,
 };
 
 #[derive(OpenApi)]
@@ -31,7 +31,8 @@ use super::{
         admin::list_users, admin::set_role, admin::ban, admin::unban, admin::queues,
         admin::jobs::list_jobs, admin::jobs::retry, admin::jobs::stream, admin::console::page,
         photos::upload, photos::get_photo, photos::update_photo, photos::delete_photo,
-        photos::list_tags, duplicates::check, search::search_photos, public::image,
+        photos::list_tags, duplicates::check,
+        uploads::options, uploads::create, uploads::status, uploads::append, uploads::cancel, search::search_photos, public::image,
         comments::add_comment, comments::list_comments, comments::edit_comment,
         comments::delete_comment,
         ratings::rate, ratings::list_ratings, ratings::delete_rating,
@@ -63,6 +64,7 @@ use super::{
         (name = "users", description = "Own account and public profiles"),
         (name = "admin", description = "Account administration, jobs and the admin console (admin role)"),
         (name = "photos", description = "Photos and tags"),
+        (name = "uploads", description = "Resumable uploads (tus 1.0.0: core, creation, termination, checksum sha1, expiration) for networks that drop"),
         (name = "public", description = "Public image links"),
         (name = "comments", description = "Comments on photos"),
         (name = "ratings", description = "Star ratings of photos"),

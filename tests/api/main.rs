@@ -33,4 +33,5 @@ mod shares;
 mod social;
 mod startup;
 mod transformations;
+mod tus;
 mod users;

@@ -53,7 +53,11 @@ async fn upload_returns_the_photo_with_every_field() {
             None,
         )
         .await;
-    assert_eq!(again.json::<Value>().await.unwrap(), photo);
+    // The owner is told the photo has no position; nobody else sees the field.
+    assert_eq!(photo["location"], Value::Null);
+    let mut public = photo.clone();
+    public.as_object_mut().unwrap().remove("location");
+    assert_eq!(again.json::<Value>().await.unwrap(), public);
 }
 
 #[actix_web::test]

@@ -247,7 +247,7 @@ impl Photos {
         }
     }
 
-    async fn upload(self, msg: Upload) -> Result<PhotoRecord, PhotoError> {
+    pub(crate) async fn upload(self, msg: Upload) -> Result<PhotoRecord, PhotoError> {
         let path: PathBuf = msg.file.to_path_buf();
         let max_pixels = self.max_pixels;
         let (size, format, dims, bpp) =
