@@ -130,6 +130,7 @@ async fn main() -> anyhow::Result<()> {
                 media_key: "seed/none.jpg".into(),
                 sha256: String::new(),
                 source_sha256: String::new(),
+                meta: Default::default(),
                 created_at,
                 updated_at: created_at,
                 rating_sum: 0,

@@ -44,6 +44,30 @@ enum Command {
     },
     /// Exit 0 when the local server answers /healthz (for container health checks).
     Healthcheck,
+    /// Upload every image under the folders to a server over resumable uploads,
+    /// skipping those the account already has; an interrupted run resumes. Signs in
+    /// with PHOTOSHARE_USERNAME and PHOTOSHARE_PASSWORD, else asks. Ends with
+    /// `uploaded N, skipped N, failed N`; exit code 0 only when none failed.
+    Upload {
+        /// Folders (searched recursively) or image files.
+        #[arg(required = true)]
+        dirs: Vec<std::path::PathBuf>,
+        /// The server, e.g. https://photos.example.com.
+        #[arg(long, env = "PHOTOSHARE_SERVER")]
+        server: String,
+        /// Files uploaded at once.
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+        /// A tag for every photo; repeat for several.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Bytes per request.
+        #[arg(long, default_value_t = 5 << 20)]
+        chunk_size: u64,
+        /// Where unfinished uploads are remembered between runs.
+        #[arg(long)]
+        state: Option<std::path::PathBuf>,
+    },
     /// Run a transformation on a local image file with the built-in engine.
     Transform {
         /// The image to read (JPEG, PNG, WebP or GIF).
@@ -84,6 +108,24 @@ async fn run() -> std::process::ExitCode {
     let command = cli.command.unwrap_or(Command::Serve { no_worker: false });
     let result = match command {
         Command::Healthcheck => return healthcheck(settings.server.port),
+        Command::Upload {
+            dirs,
+            server,
+            jobs,
+            tags,
+            chunk_size,
+            state,
+        } => {
+            let state = state.unwrap_or_else(photoshare::cli::upload::default_state_path);
+            let options = photoshare::cli::upload::Options {
+                dirs,
+                jobs,
+                tags,
+                chunk_bytes: chunk_size.max(1),
+                state,
+            };
+            return upload(&server, options).await;
+        }
         Command::Transform {
             input,
             output,
@@ -121,6 +163,51 @@ async fn run() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// `photoshare upload`: signs in, uploads, prints the summary line.
+async fn upload(server: &str, options: photoshare::cli::upload::Options) -> std::process::ExitCode {
+    let run = async {
+        let (username, password) = credentials()?;
+        let session =
+            photoshare::cli::session::Session::sign_in(server, &username, &password).await?;
+        photoshare::cli::upload::run(session, options).await
+    };
+    match run.await {
+        Ok(summary) => {
+            println!("{summary}");
+            if summary.failed == 0 {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("photoshare upload: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// PHOTOSHARE_USERNAME and PHOTOSHARE_PASSWORD, else asked on the terminal (the
+/// password without echo).
+fn credentials() -> anyhow::Result<(String, String)> {
+    let username = match std::env::var("PHOTOSHARE_USERNAME") {
+        Ok(u) => u,
+        Err(_) => {
+            use std::io::Write;
+            eprint!("username: ");
+            std::io::stderr().flush()?;
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim().to_owned()
+        }
+    };
+    let password = match std::env::var("PHOTOSHARE_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => rpassword::prompt_password("password: ")?,
+    };
+    Ok((username, password))
 }
 
 /// PHOTOSHARE_ADMIN_PASSWORD, else the first line of standard input: never an

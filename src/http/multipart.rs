@@ -244,7 +244,7 @@ mod tests {
             body.extend_from_slice(
                 b"--XfuzzX\r\ncontent-disposition: form-data; name=\"tags\"\r\n\r\n",
             );
-            body.extend(std::iter::repeat(b'a').take(15 * 1024));
+            body.extend(std::iter::repeat_n(b'a', 15 * 1024));
             body.extend_from_slice(b"\r\n");
         }
         body.extend_from_slice(b"--XfuzzX--\r\n");

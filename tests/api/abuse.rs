@@ -86,7 +86,7 @@ async fn many_small_parts_of_a_chunked_upload_count_against_one_budget() {
     // 200 tags parts of 10 KiB, sent chunked (no Content-Length): 2 MB in all.
     let chunks = (0..200).map(|_| {
         let mut part = b"--B\r\ncontent-disposition: form-data; name=\"tags\"\r\n\r\n".to_vec();
-        part.extend(std::iter::repeat(b'a').take(10 * 1024));
+        part.extend(std::iter::repeat_n(b'a', 10 * 1024));
         part.extend_from_slice(b"\r\n");
         Ok::<_, std::io::Error>(part)
     });

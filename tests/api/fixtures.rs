@@ -118,8 +118,11 @@ pub fn png(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// A PNG of pseudo-random pixels: it does not compress, so its size is predictable.
+/// Each call draws other pixels (another file, as for `png`).
 pub fn noise_png(width: u32, height: u32) -> Vec<u8> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    static FILES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut state = 0x2545_F491_4F6C_DD1Du64 ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let img = RgbImage::from_fn(width, height, |_, _| {
         state ^= state << 13;
         state ^= state >> 7;

@@ -9,6 +9,7 @@ mod albums;
 mod auth;
 mod bola;
 mod browser;
+mod cli_upload;
 mod clients;
 mod cloudinary;
 mod comments;

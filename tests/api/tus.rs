@@ -338,17 +338,18 @@ async fn unfinished_uploads_are_bounded_per_account_and_expire() {
     assert_eq!(partial_files(&app, "part"), 1);
 }
 
-/// Forwards to the app, and cuts once the connection that carries the client's
-/// byte number `cut_at` (counted over every connection): that byte and the rest
-/// are never delivered, and both sides see the connection end.
-struct Cutter {
-    port: u16,
+/// A bad network in front of the app: it cuts, once, the connection that carries
+/// the client's byte number `cut_at` (counted over every connection; that byte and
+/// the rest are never delivered and both sides see the connection end), and with
+/// `bytes_per_second` it carries each connection's uploads no faster than that.
+pub struct Link {
+    pub port: u16,
     upstream: Arc<Mutex<Option<String>>>,
     cut: Arc<AtomicBool>,
 }
 
-impl Cutter {
-    async fn start(cut_at: u64) -> Cutter {
+impl Link {
+    pub async fn start(cut_at: u64, bytes_per_second: Option<u64>) -> Link {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let upstream: Arc<Mutex<Option<String>>> = Arc::default();
@@ -387,17 +388,26 @@ impl Cutter {
                         if to_server.write_all(&buf[..n]).await.is_err() {
                             break;
                         }
+                        if let Some(rate) = bytes_per_second {
+                            let pause = n as f64 / rate as f64;
+                            tokio::time::sleep(std::time::Duration::from_secs_f64(pause)).await;
+                        }
                     }
                     let _ = to_server.shutdown().await;
                     let _ = back.await;
                 });
             }
         });
-        Cutter {
+        Link {
             port,
             upstream,
             cut,
         }
+    }
+
+    /// Where it forwards to: the app, once it runs (its public URL is this link).
+    pub fn forward_to(&self, app: &TestApp) {
+        *self.upstream.lock().unwrap() = Some(format!("127.0.0.1:{}", app.settings.server.port));
     }
 }
 
@@ -439,10 +449,10 @@ async fn upload_through_a_cut(
         eprintln!("skipped: {client} is not installed");
         return None;
     }
-    let cutter = Cutter::start(cut_at).await;
+    let cutter = Link::start(cut_at, None).await;
     let public = format!("http://127.0.0.1:{}", cutter.port);
     let app = spawn_app_with(|s| s.server.public_url = public.clone()).await;
-    *cutter.upstream.lock().unwrap() = Some(format!("127.0.0.1:{}", app.settings.server.port));
+    cutter.forward_to(&app);
     let ada = app.signup_and_login(Role::User).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("noise.png");

@@ -282,7 +282,7 @@ impl Albums {
         if let PhotoChange::Add(ids) = &msg.change {
             for id in ids {
                 let photo = self.photo(id).await?;
-                if !photo.is_some_and(|p| p.owner_id == msg.caller.id) {
+                if photo.is_none_or(|p| p.owner_id != msg.caller.id) {
                     return Err(AlbumError::NotYourPhoto);
                 }
             }
