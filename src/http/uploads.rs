@@ -161,6 +161,7 @@ pub async fn create(
         (status = 200, description = "The upload's offset and length", headers(
             ("Upload-Offset" = u64), ("Upload-Length" = u64), ("Upload-Expires" = String),
             ("Photoshare-Photo-Id" = String, description = "Once the photo is stored"))),
+        (status = 400, description = "No `Tus-Resumable` header"),
         (status = 401, description = "No valid token"),
         (status = 404, description = "No such upload of yours (or it expired or was cancelled)"),
         (status = 412, description = "Another tus version"),
@@ -347,6 +348,7 @@ fn appended(record: &UploadRecord, offset: u64, photo: Option<&str>) -> HttpResp
     params(("id" = String, Path), ("Tus-Resumable" = String, Header, description = "`1.0.0`")),
     responses(
         (status = 204, description = "Cancelled; the upload is gone"),
+        (status = 400, description = "No `Tus-Resumable` header", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such upload of yours", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Another tus version", body = Problem, content_type = "application/problem+json"),
