@@ -145,6 +145,7 @@ async fn main() -> anyhow::Result<()> {
             };
             PhotoRecord {
                 meta,
+                placeholder: None,
                 id: new_id(),
                 slug: photoshare::auth::jwt::random_id(),
                 owner_id: owner.id.clone(),

@@ -131,6 +131,7 @@ async fn main() -> anyhow::Result<()> {
                 sha256: String::new(),
                 source_sha256: String::new(),
                 meta: Default::default(),
+                placeholder: None,
                 created_at,
                 updated_at: created_at,
                 rating_sum: 0,

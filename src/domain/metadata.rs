@@ -86,6 +86,18 @@ impl Exposure {
     }
 }
 
+/// What a client paints before the image arrives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"thumbhash": "1QcSHQRnh493V4dIh4eXh1h4kJUI", "color": "#6f7f8a"}))]
+pub struct Placeholder {
+    /// ThumbHash of the upright image, standard base64: decodes to a blurred
+    /// preview of about 32 px with the photo's aspect ratio (and alpha).
+    pub thumbhash: String,
+    /// The average colour, `#rrggbb`.
+    #[schema(pattern = "^#[0-9a-f]{6}$")]
+    pub color: String,
+}
+
 /// Where the photo was taken: WGS 84 degrees, south and west negative.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"lat": -33.856784, "lon": 151.215297}))]

@@ -14,7 +14,7 @@ mod user;
 
 pub use album::*;
 pub use feedback::{CommentText, Stars};
-pub use metadata::{Camera, Exposure, Location, PhotoMetadata, MAX_NAME_CHARS};
+pub use metadata::{Camera, Exposure, Location, PhotoMetadata, Placeholder, MAX_NAME_CHARS};
 pub use photo::{keywords, words, Description, TagName, Tags, MAX_TAGS};
 pub use records::*;
 pub use social::*;

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{PhotoMetadata, Role};
+use super::{PhotoMetadata, Placeholder, Role};
 
 /// A stored account. `username_key`/`email_key` are the case-folded unique keys.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -70,6 +70,9 @@ pub struct PhotoRecord {
     /// What the file's EXIF block said (date, camera, lens, exposure, position).
     #[serde(default, skip_serializing_if = "PhotoMetadata::is_empty")]
     pub meta: PhotoMetadata,
+    /// ThumbHash and average colour; none for photos stored before they existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<Placeholder>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Running sums kept in the same atomic step as each rating insert/delete.

@@ -18,7 +18,7 @@ use super::AppState;
 use crate::actors::photo_store::{DeletePhoto, GetPhoto, ListTags, UpdatePhoto, Upload};
 use crate::actors::rating_ledger::StarsBy;
 use crate::auth::{Caller, Principal};
-use crate::domain::{Camera, Exposure, Location, PhotoRecord, Role};
+use crate::domain::{Camera, Exposure, Location, PhotoRecord, Placeholder, Role};
 use crate::domain::{Description, PublicUrls, TagName, Tags, Validator};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -59,7 +59,8 @@ pub struct RatingSummary {
     "camera": {"make": "Canon", "model": "Canon EOS 5D Mark IV"},
     "lens": "EF24-70mm f/2.8L II USM",
     "exposure": {"iso": 400, "f_number": 2.8, "exposure_time": "1/250", "focal_length_mm": 50.0},
-    "location": {"lat": -33.856784, "lon": 151.215297}
+    "location": {"lat": -33.856784, "lon": 151.215297},
+    "placeholder": {"thumbhash": "1QcSHQRnh493V4dIh4eXh1h4kJUI", "color": "#6f7f8a"}
 }))]
 pub struct Photo {
     pub id: String,
@@ -103,6 +104,9 @@ pub struct Photo {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Location>, required = false)]
     pub location: Option<Option<Location>>,
+    /// What to paint before the image arrives; null for photos uploaded before
+    /// placeholders existed.
+    pub placeholder: Option<Placeholder>,
 }
 
 fn ser_offset_time<S: serde::Serializer>(
@@ -136,6 +140,7 @@ impl Photo {
             lens: meta.lens,
             exposure: meta.exposure,
             location: with_location.then_some(meta.location),
+            placeholder: p.placeholder,
             url: urls.photo(&p.slug),
             id: p.id,
             owner: Owner {

@@ -49,6 +49,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct Chunk(Vec<u8>);
 
 /// What the server supports (tus discovery).
+///
+/// The tus version, the extensions (creation, termination, checksum, expiration),
+/// the largest upload in bytes and the checksum algorithm (sha1). Needs no token.
 #[utoipa::path(
     options,
     path = "/api/uploads",

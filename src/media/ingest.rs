@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::jpeg;
 use super::libjpeg;
-use crate::domain::PhotoMetadata;
+use crate::domain::{PhotoMetadata, Placeholder};
 
 /// A photo's format, detected from its bytes.
 #[derive(
@@ -113,6 +113,7 @@ pub struct Ingested {
     pub sha256: String,
     /// What the EXIF block said, read before it was cut.
     pub metadata: PhotoMetadata,
+    pub placeholder: Option<Placeholder>,
 }
 
 /// Format and dimensions from the header alone; refuses over-limit pixel counts.
@@ -151,26 +152,33 @@ pub fn memory_needed(format: Format, width: u32, height: u32, bytes_per_pixel: u
 /// A JPEG's data covers its frame: decoding at 1/8 (only the DC scans of a
 /// progressive file, which are what that scale reads) raises no warning. A header
 /// that claims 7000x7000 over 16x16 of data, or data cut short, is corrupt: it
-/// would be kept as a 49 MP photo whose every transformation then fails.
-fn verify_jpeg(data: &[u8]) -> Result<(), IngestError> {
+/// would be kept as a 49 MP photo whose every transformation then fails. The 1/8
+/// image is kept for the placeholder (none for an unusual channel count).
+fn verify_jpeg(data: &[u8]) -> Result<Option<DynamicImage>, IngestError> {
     let dc = crate::media::engine::dc_scans_only(data);
     let opts = libjpeg::Decode {
         eighths: 1,
-        luma: true,
+        luma: false,
         fast_upsample: true,
         max_pixels: u64::MAX,
     };
-    match libjpeg::decode(dc.as_deref().unwrap_or(data), opts) {
-        Ok(d) if d.warnings == 0 => Ok(()),
-        _ => Err(IngestError::Corrupt),
-    }
+    let d = match libjpeg::decode(dc.as_deref().unwrap_or(data), opts) {
+        Ok(d) if d.warnings == 0 => d,
+        _ => return Err(IngestError::Corrupt),
+    };
+    Ok(match d.channels {
+        3 => image::RgbImage::from_raw(d.width, d.height, d.pixels).map(DynamicImage::ImageRgb8),
+        1 => image::GrayImage::from_raw(d.width, d.height, d.pixels).map(DynamicImage::ImageLuma8),
+        _ => None,
+    })
 }
 
 pub fn ingest(data: Vec<u8>, max_pixels: u64) -> Result<Ingested, IngestError> {
     let (format, width, height) = inspect(&data, max_pixels)?;
-    if format == Format::Jpeg {
-        verify_jpeg(&data)?;
-    }
+    let eighth = match format {
+        Format::Jpeg => verify_jpeg(&data)?,
+        _ => None,
+    };
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(width);
     limits.max_image_height = Some(height);
@@ -192,6 +200,13 @@ pub fn ingest(data: Vec<u8>, max_pixels: u64) -> Result<Ingested, IngestError> {
         Some(DynamicImage::from_decoder(decoder).map_err(|_| IngestError::Corrupt)?)
     };
 
+    // Of the upright image: a small copy turned, not the whole one.
+    let placeholder = eighth
+        .or_else(|| image.as_ref().map(|i| i.thumbnail(100, 100)))
+        .map(|mut small| {
+            small.apply_orientation(orientation);
+            super::placeholder::of(&small)
+        });
     let (bytes, width, height) = match image {
         None => (strip_metadata(format, &data)?, width, height),
         Some(_) if upright => (strip_metadata(format, &data)?, width, height),
@@ -210,6 +225,7 @@ pub fn ingest(data: Vec<u8>, max_pixels: u64) -> Result<Ingested, IngestError> {
         height,
         sha256,
         metadata,
+        placeholder,
     })
 }
 

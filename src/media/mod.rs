@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod jpeg;
 pub mod libjpeg;
 pub mod local;
+pub mod placeholder;
 pub mod qr;
 
 use async_trait::async_trait;

@@ -195,6 +195,7 @@ pub(crate) fn photo(owner: &str, tags: &[&str]) -> PhotoRecord {
         sha256: "ab".repeat(32),
         source_sha256: String::new(),
         meta: Default::default(),
+        placeholder: None,
         created_at: now,
         updated_at: now,
         rating_sum: 0,

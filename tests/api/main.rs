@@ -24,6 +24,7 @@ mod jobs;
 mod metadata;
 mod ops;
 mod photos;
+mod placeholder;
 mod principals;
 mod proxy;
 mod rabbit;

@@ -330,6 +330,7 @@ impl Photos {
             sha256: ingested.sha256,
             source_sha256: source_sha256.clone(),
             meta: ingested.metadata,
+            placeholder: ingested.placeholder,
             created_at: now,
             updated_at: now,
             rating_sum: 0,

@@ -337,6 +337,7 @@ mod tests {
             sha256: String::new(),
             source_sha256: String::new(),
             meta: Default::default(),
+            placeholder: None,
             created_at: now,
             updated_at: now,
             rating_sum: 9,

@@ -13,7 +13,7 @@ use mongodb::ClientSession;
 use super::{
     find_one_as, find_page, from_bson_dt, is_duplicate, parse_oid, to_bson_dt, MongoStore,
 };
-use crate::domain::{Camera, Exposure, Location, PhotoMetadata};
+use crate::domain::{Camera, Exposure, Location, PhotoMetadata, Placeholder};
 use crate::store::{
     PhotoDeletion, PhotoQuery, PhotoRecord, PhotoRepo, PhotoSort, StoreError, TagCount,
 };
@@ -66,6 +66,8 @@ pub(super) struct PhotoDoc {
     rating_average: Option<f64>,
     #[serde(flatten)]
     meta: MetaDoc,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    placeholder: Option<Placeholder>,
 }
 
 /// A photo's EXIF metadata as document fields: `taken_at` is the instant (searched
@@ -162,6 +164,7 @@ impl From<PhotoDoc> for PhotoRecord {
             sha256: d.sha256,
             source_sha256: d.source_sha256,
             meta: d.meta.into(),
+            placeholder: d.placeholder,
             created_at: from_bson_dt(d.created_at),
             updated_at: from_bson_dt(d.updated_at),
             rating_sum: d.rating_sum.max(0) as u64,
@@ -249,6 +252,7 @@ impl PhotoRepo for MongoStore {
             keywords: p.keywords(),
             rating_average: p.rating_average(),
             meta: MetaDoc::from(&p.meta),
+            placeholder: p.placeholder.clone(),
             id: parse_oid(&p.id).unwrap_or_default(),
             slug: p.slug,
             owner_id: p.owner_id,
