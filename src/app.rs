@@ -131,6 +131,7 @@ impl Application {
                 max_bytes_per_account: settings.media.max_unfinished_upload_bytes,
             },
             photos.clone(),
+            store.clone(),
         )
         .context("cannot open the partial uploads folder")?;
         uploads.spawn_sweeper(Duration::from_secs(60));

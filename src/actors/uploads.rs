@@ -25,6 +25,7 @@ use tokio::io::AsyncWriteExt;
 use super::photo_store::{PhotoError, Photos, Upload};
 use crate::auth::Caller;
 use crate::domain::{Description, Role, Tags};
+use crate::store::Store;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
@@ -94,6 +95,8 @@ struct Shared {
     settings: UploadSettings,
     table: Mutex<HashMap<String, Entry>>,
     photos: Photos,
+    /// Whose uploads may still become photos.
+    store: Store,
 }
 
 #[derive(Clone)]
@@ -286,7 +289,7 @@ impl Drop for Taken {
 impl Uploads {
     /// Opens the folder, keeping the uploads that have not expired and removing
     /// everything else in it (expired uploads, bytes without a record).
-    pub fn open(settings: UploadSettings, photos: Photos) -> std::io::Result<Self> {
+    pub fn open(settings: UploadSettings, photos: Photos, store: Store) -> std::io::Result<Self> {
         std::fs::create_dir_all(&settings.dir)?;
         let now = Utc::now();
         let mut table = HashMap::new();
@@ -320,6 +323,7 @@ impl Uploads {
                 settings,
                 table: Mutex::new(table),
                 photos,
+                store,
             }),
         })
     }
@@ -494,6 +498,23 @@ impl Uploads {
             entry.busy = true;
             entry.record.clone()
         };
+        // An account deleted (or being deleted) since: its uploads go with it. A
+        // banned one's wait.
+        match self.shared.store.users.by_id(&record.owner_id).await {
+            Ok(Some(u)) if u.is_active && !u.deleting => {}
+            Ok(Some(u)) if !u.deleting => {
+                self.release(&record.id);
+                return Err(UploadError::NotFound);
+            }
+            Ok(_) => {
+                self.forget(&record.id);
+                return Err(UploadError::NotFound);
+            }
+            Err(e) => {
+                self.release(&record.id);
+                return Err(UploadError::Photo(PhotoError::Store(e)));
+            }
+        }
         let outcome = self.store_photo(&record).await;
         let result = match outcome {
             Ok(photo_id) => {

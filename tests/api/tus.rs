@@ -534,3 +534,41 @@ async fn tuspy_with_checksums_resumes_at_the_last_whole_chunk_after_a_cut() {
     // The cut chunk's first bytes arrived, but could not match its checksum.
     assert!(offset > 0 && offset % chunk == 0, "resumed at {offset}");
 }
+
+/// The database goes away as the last byte arrives: that PATCH is 503, the bytes
+/// stay, and once it is back a HEAD stores the photo and names it. Skipped without
+/// `PHOTOSHARE_TEST_MONGODB_URI` (the embedded database lives in the process).
+#[actix_web::test]
+async fn the_last_chunk_during_a_database_outage_is_503_and_nothing_is_lost() {
+    use crate::proxy::{host_port, via, Proxy};
+    let Ok(uri) = std::env::var("PHOTOSHARE_TEST_MONGODB_URI") else {
+        return;
+    };
+    let proxy = Proxy::start(host_port(&uri)).await;
+    let proxied = format!("{}/?directConnection=true", via(&uri, proxy.port));
+    let app = spawn_app_with(|s| s.database.uri = proxied.into()).await;
+    let ada = app.signup_and_login(Role::User).await;
+    let file = fixtures::noise_png(60, 60);
+    let url = created(&app, &ada.access, file.len()).await;
+    let half = file.len() / 2;
+    let res = patch(&app, &url, &ada.access, 0, &file[..half]).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+
+    proxy.down();
+    let res = patch(&app, &url, &ada.access, half, &file[half..]).await;
+    assert_problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(partial_files(&app, "part"), 1, "the bytes are kept");
+
+    proxy.up();
+    crate::helpers::eventually("the database is back", || async {
+        app.get("/readyz", None).await.status() == StatusCode::OK
+    })
+    .await;
+    let res = head(&app, &url, &ada.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "upload-offset"), file.len().to_string());
+    let photo_id = header(&res, "photoshare-photo-id");
+    let photo = app.get(&format!("/api/photos/{photo_id}"), None).await;
+    assert_eq!(photo.status(), StatusCode::OK);
+    assert_eq!(partial_files(&app, "part"), 0);
+}
