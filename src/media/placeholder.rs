@@ -37,13 +37,7 @@ fn average(rgba: &[u8]) -> String {
         }
         weight += a;
     }
-    let [r, g, b] = sum.map(|s| {
-        if weight == 0 {
-            0
-        } else {
-            (s + weight / 2) / weight
-        }
-    });
+    let [r, g, b] = sum.map(|s| (s + weight / 2).checked_div(weight).unwrap_or(0));
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
