@@ -135,6 +135,7 @@ impl Application {
         )
         .context("cannot open the partial uploads folder")?;
         uploads.spawn_sweeper(Duration::from_secs(60));
+        let variants_made = photos.variants_made();
         let monitor = Monitor::new(QueueMonitor::new(store.clone(), queue, job_metrics).start());
         let stream_monitor = monitor.clone();
         let comments = Comments::new(store.clone());
@@ -165,6 +166,7 @@ impl Application {
                 registry: Registry::start_actor(UserRegistry::new(accounts.clone(), cache)),
                 photos: PhotoStoreHandle::start(photos.clone()),
                 uploads: UploadDeskHandle::start(uploads.clone()),
+                variants_made: variants_made.clone(),
                 comments: CommentBoardHandle::start(comments.clone()),
                 ratings: RatingLedgerHandle::start(ratings.clone()),
                 social: SocialGraphHandle::start(social.clone()),

@@ -154,6 +154,11 @@ impl Fsck {
         }
         for d in &census.deletions {
             known.insert(d.photo.media_key.clone());
+            known.extend(crate::actors::photo_store::variant_keys(&d.photo.id));
+        }
+        // Display sizes are made on demand: each photo's may or may not be there.
+        for p in &census.photos {
+            known.extend(crate::actors::photo_store::variant_keys(&p.id));
         }
         // A job writes its files before it finishes its link: the files of a link
         // still pending (or failed) are known by its slug.

@@ -11,6 +11,7 @@ pub mod text;
 mod transformation;
 mod urls;
 mod user;
+mod variant;
 
 pub use album::*;
 pub use feedback::{CommentText, Stars};
@@ -21,6 +22,7 @@ pub use social::*;
 pub use transformation::*;
 pub use urls::PublicUrls;
 pub use user::{email_key, Bio, Email, FullName, Password, Role, Username};
+pub use variant::Variant;
 
 /// A closed set's value from its wire name, the serde name that the OpenAPI enum
 /// also lists: one spelling, so the document and the parser cannot disagree.

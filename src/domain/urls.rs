@@ -26,6 +26,11 @@ impl PublicUrls {
         format!("{}/i/{slug}", self.base)
     }
 
+    /// A display size: `/v/{slug}/{name}`.
+    pub fn variant(&self, slug: &str, name: &str) -> String {
+        format!("{}/v/{slug}/{name}", self.base)
+    }
+
     /// A transformation link, which its QR code encodes: `/t/{slug}`.
     pub fn link(&self, slug: &str) -> String {
         format!("{}/t/{slug}", self.base)

@@ -39,6 +39,7 @@ pub mod social;
 pub mod transformations;
 pub mod uploads;
 pub mod users;
+pub mod variants;
 
 use crate::actors::comment_board::CommentBoardHandle;
 use crate::actors::photo_store::PhotoStoreHandle;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub registry: Registry,
     pub photos: PhotoStoreHandle,
     pub uploads: crate::actors::uploads::UploadDeskHandle,
+    /// Display sizes this process made.
+    pub variants_made: Arc<std::sync::atomic::AtomicU64>,
     pub comments: CommentBoardHandle,
     pub ratings: RatingLedgerHandle,
     pub social: crate::actors::social::SocialGraphHandle,
@@ -111,6 +114,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(moderation::routes)
         .configure(transformations::routes)
         .configure(uploads::routes)
+        .configure(variants::routes)
         .configure(public::routes)
         .configure(ops::routes);
 }

@@ -12,7 +12,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
     account, admin, albums, auth, comments, duplicates, moderation, ops, photos, public, ratings,
-    search, shares, social, transformations, uploads, users,
+    search, shares, social, transformations, uploads, users, variants,
 };
 
 #[derive(OpenApi)]
@@ -32,6 +32,7 @@ use super::{
         admin::jobs::list_jobs, admin::jobs::retry, admin::jobs::stream, admin::console::page,
         photos::upload, photos::get_photo, photos::update_photo, photos::delete_photo,
         photos::list_tags, duplicates::check,
+        variants::variant,
         uploads::options, uploads::create, uploads::status, uploads::append, uploads::cancel, search::search_photos, public::image,
         comments::add_comment, comments::list_comments, comments::edit_comment,
         comments::delete_comment,

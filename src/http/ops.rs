@@ -88,6 +88,13 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "photoshare_renders_total {}",
         pool.renders.load(Relaxed)
     );
+    out.push_str("# HELP photoshare_variant_renders_total Display sizes made by this process (each once, however many asked at once).\n");
+    out.push_str("# TYPE photoshare_variant_renders_total counter\n");
+    let _ = writeln!(
+        out,
+        "photoshare_variant_renders_total {}",
+        state.variants_made.load(Relaxed)
+    );
     out.push_str("# HELP photoshare_renderer_restarts_total Renderers replaced after a panic.\n");
     out.push_str("# TYPE photoshare_renderer_restarts_total counter\n");
     let _ = writeln!(

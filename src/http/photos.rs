@@ -60,7 +60,13 @@ pub struct RatingSummary {
     "lens": "EF24-70mm f/2.8L II USM",
     "exposure": {"iso": 400, "f_number": 2.8, "exposure_time": "1/250", "focal_length_mm": 50.0},
     "location": {"lat": -33.856784, "lon": 151.215297},
-    "placeholder": {"thumbhash": "1QcSHQRnh493V4dIh4eXh1h4kJUI", "color": "#6f7f8a"}
+    "placeholder": {"thumbhash": "1QcSHQRnh493V4dIh4eXh1h4kJUI", "color": "#6f7f8a"},
+    "variants": {
+        "thumb": "https://photos.example.com/v/9c1d5e0b7a4f4b3e8d2a6c0f1e7b5a93/thumb",
+        "small": "https://photos.example.com/v/9c1d5e0b7a4f4b3e8d2a6c0f1e7b5a93/small",
+        "medium": "https://photos.example.com/v/9c1d5e0b7a4f4b3e8d2a6c0f1e7b5a93/medium",
+        "large": "https://photos.example.com/v/9c1d5e0b7a4f4b3e8d2a6c0f1e7b5a93/large"
+    }
 }))]
 pub struct Photo {
     pub id: String,
@@ -107,6 +113,31 @@ pub struct Photo {
     /// What to paint before the image arrives; null for photos uploaded before
     /// placeholders existed.
     pub placeholder: Option<Placeholder>,
+    pub variants: Variants,
+}
+
+/// The display sizes, made on their first request (see `GET /v/{slug}/{name}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Variants {
+    /// 256 x 256, cropped around what matters.
+    pub thumb: String,
+    /// At most 640 x 640.
+    pub small: String,
+    /// At most 1280 x 1280.
+    pub medium: String,
+    /// At most 2048 x 2048.
+    pub large: String,
+}
+
+impl Variants {
+    pub fn of(slug: &str, urls: &PublicUrls) -> Self {
+        Variants {
+            thumb: urls.variant(slug, "thumb"),
+            small: urls.variant(slug, "small"),
+            medium: urls.variant(slug, "medium"),
+            large: urls.variant(slug, "large"),
+        }
+    }
 }
 
 fn ser_offset_time<S: serde::Serializer>(
@@ -141,6 +172,7 @@ impl Photo {
             exposure: meta.exposure,
             location: with_location.then_some(meta.location),
             placeholder: p.placeholder,
+            variants: Variants::of(&p.slug, urls),
             url: urls.photo(&p.slug),
             id: p.id,
             owner: Owner {

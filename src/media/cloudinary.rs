@@ -264,6 +264,15 @@ impl MediaStore for Cloudinary {
             self.config.delivery_base, self.config.cloud_name
         ))
     }
+
+    /// `f_auto` lets Cloudinary pick the format the browser takes best.
+    fn transformed_url(&self, key: &str, transformation: &str) -> Option<String> {
+        let (public_id, _) = Self::public_id(key);
+        Some(format!(
+            "{}/{}/image/upload/{transformation}/f_auto/{public_id}",
+            self.config.delivery_base, self.config.cloud_name
+        ))
+    }
 }
 
 #[cfg(test)]

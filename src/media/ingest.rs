@@ -202,7 +202,14 @@ pub fn ingest(data: Vec<u8>, max_pixels: u64) -> Result<Ingested, IngestError> {
 
     // Of the upright image: a small copy turned, not the whole one.
     let placeholder = eighth
-        .or_else(|| image.as_ref().map(|i| i.thumbnail(100, 100)))
+        .or_else(|| {
+            let i = image.as_ref()?;
+            Some(if i.width() > 256 || i.height() > 256 {
+                i.thumbnail(256, 256)
+            } else {
+                i.clone()
+            })
+        })
         .map(|mut small| {
             small.apply_orientation(orientation);
             super::placeholder::of(&small)

@@ -38,6 +38,12 @@ pub trait MediaStore: Send + Sync {
     async fn delete(&self, key: &str) -> Result<(), MediaError>;
     /// A public URL to redirect clients to (a CDN), when the backend has one.
     fn public_url(&self, key: &str) -> Option<String>;
+    /// A URL at which the backend itself serves `key` transformed (Cloudinary's
+    /// delivery URLs), so nothing needs to be made or kept here; `None` when the
+    /// local engine makes it.
+    fn transformed_url(&self, _key: &str, _transformation: &str) -> Option<String> {
+        None
+    }
     /// Every stored key and when it was last written, for `photoshare fsck`; `None`
     /// when the backend does not list (Cloudinary).
     async fn list(&self) -> Result<Option<Vec<(String, std::time::SystemTime)>>, MediaError> {

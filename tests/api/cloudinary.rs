@@ -169,6 +169,21 @@ async fn uploads_are_signed_and_links_redirect_to_the_cdn() {
     );
     image::load_from_memory(&fields["file"]).expect("the uploaded file is the image");
 
+    // Display sizes are Cloudinary's delivery URLs: nothing is made or kept here.
+    let small = app
+        .fetch(photo["variants"]["small"].as_str().unwrap())
+        .await;
+    assert_eq!(small.status(), StatusCode::FOUND);
+    assert_eq!(
+        small.headers()["location"],
+        format!("{CDN}/{CLOUD}/image/upload/c_limit,h_640,w_640/f_auto/{public_id}").as_str()
+    );
+    assert_eq!(
+        posted(&fake).await.len(),
+        uploads.len(),
+        "no upload for a size"
+    );
+
     let res = app
         .delete(
             &format!("/api/photos/{}", photo["id"].as_str().unwrap()),

@@ -37,3 +37,4 @@ mod startup;
 mod transformations;
 mod tus;
 mod users;
+mod variants;

@@ -30,9 +30,11 @@ use crate::store::{PhotoQuery, PhotoRecord, Store, StoreError, TagCount};
 mod export;
 mod links;
 mod purge;
+mod variants;
 pub use export::{Export, ExportAccount, ExportStream, MAX_EXPORTS};
 pub use links::*;
 pub use purge::{PurgeError, Purger};
+pub use variants::{default_format, variant_keys, OpenVariant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
@@ -212,6 +214,8 @@ pub struct Photos {
     cache: Arc<ImageCache>,
     /// Permits for the account exports running at once.
     exports: Arc<Semaphore>,
+    /// Display sizes being made, and a count of those made.
+    variants: Arc<variants::VariantRenders>,
 }
 
 fn mib(bytes: u64) -> u32 {
@@ -244,6 +248,7 @@ impl Photos {
                 capacity: settings.cache_bytes,
             }),
             exports: Arc::new(Semaphore::new(MAX_EXPORTS)),
+            variants: Arc::default(),
         }
     }
 
@@ -524,6 +529,7 @@ service_actor! {
     SearchPhotos => search,
     PhotoCount => count,
     OpenImage => open,
+    OpenVariant => open_variant,
     CreateLink => create_link,
     GetLink => get_link,
     ListLinks => list_links,

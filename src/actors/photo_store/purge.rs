@@ -35,6 +35,11 @@ impl Purger {
         self.remove_records(photo_id).await?;
         self.remove(std::slice::from_ref(&deletion.photo.media_key))
             .await?;
+        let original = &deletion.photo.media_key;
+        if self.media.transformed_url(original, "").is_none() {
+            // Display sizes made and kept here (a delivery backend keeps none).
+            self.remove(&super::variant_keys(photo_id)).await?;
+        }
         self.store.photos.finish_deletion(photo_id).await?;
         tracing::info!(photo_id, "photo purged");
         Ok(true)

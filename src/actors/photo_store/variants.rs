@@ -1,0 +1,160 @@
+//! Display sizes (`/v/{slug}/{name}`): made from the original on the first request
+//! for them, kept in the media store under `v/{photo id}/{name}.{ext}`, and served
+//! like originals afterwards. Concurrent first requests for one variant wait on one
+//! gate: one renders, the others find its result. A backend that transforms on
+//! delivery (Cloudinary) is sent there instead, and nothing is kept here.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use actix::prelude::*;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+
+use super::{processing, Image, PhotoError, Photos};
+use crate::actors::transform_worker::Render;
+use crate::domain::{PhotoRecord, Variant};
+use crate::media::ingest::Format;
+
+/// A display size of the photo behind `slug`, in `format` or its default one.
+#[derive(Message)]
+#[rtype(result = "Result<Image, PhotoError>")]
+pub struct OpenVariant {
+    pub slug: String,
+    pub variant: Variant,
+    pub format: Option<Format>,
+}
+
+/// One gate per variant being made, and how many were made.
+#[derive(Default)]
+pub(super) struct VariantRenders {
+    gates: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    made: Arc<AtomicU64>,
+}
+
+/// The formats a variant is kept in: JPEG for JPEG originals; PNG (alpha kept)
+/// for the others.
+pub fn default_format(photo_format: &str) -> Format {
+    match Format::parse(photo_format) {
+        Some(Format::Jpeg) | None => Format::Jpeg,
+        Some(_) => Format::Png,
+    }
+}
+
+/// Where a variant is kept.
+pub fn variant_key(photo_id: &str, variant: Variant, format: Format) -> String {
+    format!("v/{photo_id}/{}.{}", variant.name(), format.extension())
+}
+
+/// Every key a photo's variants may be kept under (for its purge).
+pub fn variant_keys(photo_id: &str) -> Vec<String> {
+    let formats = [Format::Jpeg, Format::Png];
+    Variant::ALL
+        .iter()
+        .flat_map(|v| formats.map(|f| variant_key(photo_id, *v, f)))
+        .collect()
+}
+
+impl Photos {
+    /// The count of variants made by this process (for `/metrics`).
+    pub fn variants_made(&self) -> Arc<AtomicU64> {
+        self.variants.made.clone()
+    }
+
+    pub(super) async fn open_variant(self, msg: OpenVariant) -> Result<Image, PhotoError> {
+        let photo = self
+            .store
+            .photos
+            .photo_by_slug(&msg.slug)
+            .await?
+            .ok_or(PhotoError::NotFound)?;
+        let transformation = msg.variant.transformation().to_string();
+        if let Some(url) = self
+            .media
+            .transformed_url(&photo.media_key, &transformation)
+        {
+            return Ok(Image::Redirect(url));
+        }
+        let format = msg.format.unwrap_or_else(|| default_format(&photo.format));
+        let key = variant_key(&photo.id, msg.variant, format);
+        let bytes = match self.cache.get(&key) {
+            Some(bytes) => bytes,
+            None => match self.media.get(&key).await? {
+                Some(bytes) => bytes,
+                None => self.make_variant(&photo, msg.variant, format, &key).await?,
+            },
+        };
+        self.cache.put(&key, bytes.clone());
+        if let Some(url) = self.media.public_url(&key) {
+            return Ok(Image::Redirect(url));
+        }
+        // The bytes follow from the original, the size and the format: so does
+        // the tag, without hashing them on every request.
+        let tag = format!("{}/{}/{}", photo.sha256, msg.variant.name(), format.name());
+        let etag = hex::encode(&Sha256::digest(tag.as_bytes())[..16]);
+        Ok(Image::Bytes {
+            bytes,
+            content_type: format.mime(),
+            etag,
+        })
+    }
+
+    async fn make_variant(
+        &self,
+        photo: &PhotoRecord,
+        variant: Variant,
+        format: Format,
+        key: &str,
+    ) -> Result<Bytes, PhotoError> {
+        let gate = {
+            let mut gates = self
+                .variants
+                .gates
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            gates.entry(key.to_owned()).or_default().clone()
+        };
+        let made = async {
+            let _turn = gate.lock().await;
+            // Made while this request waited its turn?
+            if let Some(bytes) = self.cache.get(key) {
+                return Ok(bytes);
+            }
+            if let Some(bytes) = self.media.get(key).await? {
+                return Ok(bytes);
+            }
+            let original = match self.cache.get(&photo.media_key) {
+                Some(bytes) => bytes,
+                None => self
+                    .media
+                    .get(&photo.media_key)
+                    .await?
+                    .ok_or(PhotoError::NotFound)?,
+            };
+            let render = Render {
+                original,
+                transformation: variant.transformation(),
+                format: Some(format),
+                qr_url: None,
+            };
+            let out = self.workers.render(render).await.map_err(processing)?;
+            let bytes = Bytes::from(out.image.bytes);
+            self.media.put(key, bytes.clone(), format.mime()).await?;
+            self.cache.put(key, bytes.clone());
+            self.variants.made.fetch_add(1, Ordering::Relaxed);
+            Ok(bytes)
+        }
+        .await;
+        let mut gates = self
+            .variants
+            .gates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // The last one out removes the gate; later requests find the variant kept.
+        if Arc::strong_count(&gate) <= 2 {
+            gates.remove(key);
+        }
+        made
+    }
+}

@@ -1,0 +1,83 @@
+//! Display sizes: `/v/{slug}/{name}` serves `thumb`, `small`, `medium` or `large`,
+//! made on the first request and kept, with the caching of `/i/`.
+
+use actix_web::http::header;
+use actix_web::{route, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::error::{ApiError, Problem};
+use super::public::immutable_bytes;
+use super::AppState;
+use crate::actors::photo_store::{Image, OpenVariant};
+use crate::domain::Variant;
+use crate::media::ingest::Format;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(variant);
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VariantQuery {
+    /// `jpeg` or `png`; without it, JPEG for JPEG originals and PNG (alpha kept)
+    /// for the others.
+    format: Option<String>,
+}
+
+/// A display size of a photo.
+///
+/// `thumb` is `c_fill,w_256,h_256,g_auto`, `small` `c_limit,w_640,h_640`,
+/// `medium` `c_limit,w_1280,h_1280`, `large` `c_limit,w_2048,h_2048` (never
+/// upscaled). Made on the first request and kept; concurrent first requests make
+/// it once. Strong `ETag` (one per format), immutable caching, 304, HEAD.
+#[utoipa::path(
+    get,
+    tag = "public",
+    params(("slug" = String, Path), ("name" = Variant, Path), VariantQuery),
+    responses(
+        (status = 200, description = "The image at that size",
+            content(("image/jpeg"), ("image/png")),
+            headers(("ETag" = String), ("Vary" = String), ("Cache-Control" = String))),
+        (status = 302, description = "Redirect to the CDN (Cloudinary media backend)"),
+        (status = 304, description = "If-None-Match matched"),
+        (status = 404, description = "Unknown or deleted photo, or no such size", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A format that is not offered", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[route("/v/{slug}/{name}", method = "GET", method = "HEAD")]
+async fn variant(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<VariantQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, name) = path.into_inner();
+    let variant = Variant::parse(&name).ok_or(ApiError::NotFound("display size"))?;
+    let format = match query.format.as_deref() {
+        None => None,
+        Some("jpeg" | "jpg") => Some(Format::Jpeg),
+        Some("png") => Some(Format::Png),
+        Some(_) => return Err(ApiError::validation("format", "must be jpeg or png")),
+    };
+    let msg = OpenVariant {
+        slug,
+        variant,
+        format,
+    };
+    let image = state.photos.call(msg).await?;
+    let mut res = match image {
+        Image::Redirect(url) => HttpResponse::Found()
+            .insert_header((header::LOCATION, url))
+            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+            .finish(),
+        Image::Bytes {
+            bytes,
+            content_type,
+            etag,
+        } => immutable_bytes(&req, bytes, content_type, &etag),
+    };
+    res.headers_mut()
+        .insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    Ok(res)
+}
