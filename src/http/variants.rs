@@ -20,8 +20,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct VariantQuery {
-    /// `jpeg` or `png`; without it, JPEG for JPEG originals and PNG (alpha kept)
-    /// for the others.
+    /// `jpeg`, `png` or `webp`; without it, WebP when `Accept` takes
+    /// `image/webp`, else JPEG for JPEG originals and PNG (alpha kept) for the
+    /// others.
     format: Option<String>,
 }
 
@@ -30,14 +31,16 @@ pub struct VariantQuery {
 /// `thumb` is `c_fill,w_256,h_256,g_auto`, `small` `c_limit,w_640,h_640`,
 /// `medium` `c_limit,w_1280,h_1280`, `large` `c_limit,w_2048,h_2048` (never
 /// upscaled). Made on the first request and kept; concurrent first requests make
-/// it once. Strong `ETag` (one per format), immutable caching, 304, HEAD.
+/// it once. Lossy WebP for clients whose `Accept` takes it. Strong `ETag` (one
+/// per format), immutable caching, `Vary: Accept`, 304, HEAD. AVIF is not
+/// offered: see docs/performance.md.
 #[utoipa::path(
     get,
     tag = "public",
     params(("slug" = String, Path), ("name" = Variant, Path), VariantQuery),
     responses(
         (status = 200, description = "The image at that size",
-            content(("image/jpeg"), ("image/png")),
+            content(("image/jpeg"), ("image/png"), ("image/webp")),
             headers(("ETag" = String), ("Vary" = String), ("Cache-Control" = String))),
         (status = 302, description = "Redirect to the CDN (Cloudinary media backend)"),
         (status = 304, description = "If-None-Match matched"),
@@ -55,10 +58,12 @@ async fn variant(
     let (slug, name) = path.into_inner();
     let variant = Variant::parse(&name).ok_or(ApiError::NotFound("display size"))?;
     let format = match query.format.as_deref() {
-        None => None,
         Some("jpeg" | "jpg") => Some(Format::Jpeg),
         Some("png") => Some(Format::Png),
-        Some(_) => return Err(ApiError::validation("format", "must be jpeg or png")),
+        Some("webp") => Some(Format::Webp),
+        Some(_) => return Err(ApiError::validation("format", "must be jpeg, png or webp")),
+        None if accepts_webp(&req) => Some(Format::Webp),
+        None => None,
     };
     let msg = OpenVariant {
         slug,
@@ -80,4 +85,23 @@ async fn variant(
     res.headers_mut()
         .insert(header::VARY, header::HeaderValue::from_static("Accept"));
     Ok(res)
+}
+
+/// `Accept` names `image/webp` without `q=0` (`*/*` alone does not: old clients
+/// send it and may not read WebP).
+fn accepts_webp(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let kind = parts.next().unwrap_or("");
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            kind.eq_ignore_ascii_case("image/webp") && !refused
+        })
 }

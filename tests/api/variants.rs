@@ -81,6 +81,31 @@ async fn display_sizes_are_made_on_demand_kept_and_served_like_originals() {
         image::load_from_memory(&png).unwrap().dimensions(),
         (640, 480)
     );
+    // A browser that takes WebP gets it (lossy), with its own tag.
+    let res = app
+        .client
+        .get(small)
+        .header(
+            "Accept",
+            "image/avif,image/webp,image/apng,image/*,*/*;q=0.8",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "image/webp");
+    let webp_etag = res.headers()["etag"].clone();
+    assert_ne!(webp_etag, headers["etag"]);
+    let webp = res.bytes().await.unwrap();
+    let decoded = image::load_from_memory_with_format(&webp, ImageFormat::WebP).unwrap();
+    assert_eq!(decoded.dimensions(), (640, 480));
+    let res = app
+        .client
+        .get(small)
+        .header("Accept", "image/webp;q=0, image/jpeg")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "image/jpeg", "q=0 refuses");
     let res = app.fetch(&format!("{small}?format=tiff")).await;
     assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     let res = app.fetch(&format!("{}/v/{slug}/huge", app.address)).await;
@@ -110,6 +135,15 @@ async fn display_sizes_are_made_on_demand_kept_and_served_like_originals() {
         "transparent stays transparent"
     );
     assert_eq!(img.get_pixel(40, 100)[3], 255);
+    let url = format!(
+        "{}?format=webp",
+        clear["variants"]["small"].as_str().unwrap()
+    );
+    let (headers, bytes) = fetch(&app, &url).await;
+    assert_eq!(headers["content-type"], "image/webp");
+    let img = image::load_from_memory(&bytes).unwrap().to_rgba8();
+    assert!(img.get_pixel(600, 100)[3] < 10, "WebP keeps alpha");
+    assert!(img.get_pixel(40, 100)[3] > 245);
 
     // Deleting the photo removes its sizes.
     let id = photo["id"].as_str().unwrap();

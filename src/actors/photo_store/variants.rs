@@ -49,7 +49,7 @@ pub fn variant_key(photo_id: &str, variant: Variant, format: Format) -> String {
 
 /// Every key a photo's variants may be kept under (for its purge).
 pub fn variant_keys(photo_id: &str) -> Vec<String> {
-    let formats = [Format::Jpeg, Format::Png];
+    let formats = [Format::Jpeg, Format::Png, Format::Webp];
     Variant::ALL
         .iter()
         .flat_map(|v| formats.map(|f| variant_key(photo_id, *v, f)))

@@ -65,21 +65,22 @@ pub(super) fn encode(
                         .map_err(codec)?;
                 }
                 Format::Webp => {
-                    use image::ImageEncoder;
-                    // WebP output is lossless (the image crate's encoder).
+                    // Lossy, as photos are (libwebp), at the quality asked for;
+                    // alpha is kept.
                     let img = match img.channels {
                         1 => img.convert(3, bg),
                         2 => img.convert(4, bg),
                         _ => img,
                     };
-                    let color = if img.channels == 4 {
-                        image::ExtendedColorType::Rgba8
+                    let encoder = if img.channels == 4 {
+                        webp::Encoder::from_rgba(&img.data, img.w, img.h)
                     } else {
-                        image::ExtendedColorType::Rgb8
+                        webp::Encoder::from_rgb(&img.data, img.w, img.h)
                     };
-                    image::codecs::webp::WebPEncoder::new_lossless(&mut out)
-                        .write_image(&img.data, img.w, img.h, color)
-                        .map_err(codec)?;
+                    let encoded = encoder
+                        .encode_simple(false, f32::from(quality))
+                        .map_err(|e| EngineError::Codec(format!("webp: {e:?}").into()))?;
+                    return Ok(encoded.to_vec());
                 }
                 _ => {
                     let rgba = img.convert(4, bg);
