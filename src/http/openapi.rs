@@ -56,6 +56,7 @@ use super::{
         super::error::Problem,
         crate::domain::FieldError,
         crate::domain::PhotoSort,
+        crate::domain::Variant,
         super::transformations::QrFormat,
     )),
     // CommonResponses reads the annotations' security before Security fills it in.
