@@ -78,6 +78,7 @@ async fn half_sent(app: &TestApp, user: &TestUser, state: &Path) -> Vec<u64> {
             offsets.push(offset);
         }
     }
+    offsets.sort_unstable();
     offsets
 }
 
@@ -119,8 +120,17 @@ async fn killed_mid_run_and_run_again_every_photo_arrives_once() {
     child.kill().await.unwrap();
     let killed_at = photo_count(&app, &ada).await;
     assert!(killed_at < 24, "killed before the end");
-    // What the server has of each remembered upload is where the next run goes on.
-    let resumable = half_sent(&app, &ada, &state).await;
+    // What the server has of each remembered upload is where the next run goes on,
+    // once the slow link has delivered what the killed command had sent.
+    let mut resumable = half_sent(&app, &ada, &state).await;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let again = half_sent(&app, &ada, &state).await;
+        if again == resumable {
+            break;
+        }
+        resumable = again;
+    }
     assert!(!resumable.is_empty());
 
     let (ok, stdout, stderr) = run(command(&server, &ada, &[photos.path()], &state)).await;
