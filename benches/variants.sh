@@ -30,8 +30,10 @@ rss_before=$(awk '/VmRSS/ {print $2}' /proc/$pid/status)
    sleep 0.02; done) &
 sampler=$!
 start=$(date +%s.%N)
-for _ in $(seq 1 32); do curl -sf -o /dev/null "$large" & done
-wait $(jobs -p | grep -v "^$sampler$") 2>/dev/null || true
+asks=()
+for _ in $(seq 1 32); do curl -sf -o /dev/null -w '%{http_code}\n' "$large" >> "$work/codes" & asks+=($!); done
+wait "${asks[@]}"
+echo "answers: $(sort "$work/codes" | uniq -c | tr '\n' ' ')"
 secs32=$(echo "$(date +%s.%N) - $start" | bc)
 kill $sampler 2>/dev/null || true
 echo "32 first requests for large of a 17 MP original: ${secs32} s, renders $(( $(renders) - before )), RSS ${rss_before} KiB before, peak $(cat "$work/peak") KiB"
