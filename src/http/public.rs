@@ -68,13 +68,18 @@ async fn image(
     req: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let image = state
+    let answer = state
         .photos
         .call(OpenImage {
             slug: slug.into_inner(),
         })
         .await?;
-    Ok(match image {
+    Ok(image_response(&req, answer))
+}
+
+/// An image as stored here (bytes with their tag) or a redirect to the CDN.
+pub fn image_response(req: &HttpRequest, answer: Image) -> HttpResponse {
+    match answer {
         Image::Redirect(url) => HttpResponse::Found()
             .insert_header((header::LOCATION, url))
             .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
@@ -83,6 +88,6 @@ async fn image(
             bytes,
             content_type,
             etag,
-        } => immutable_bytes(&req, bytes, content_type, &etag),
-    })
+        } => immutable_bytes(req, bytes, content_type, &etag),
+    }
 }

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::error::{ApiError, Problem};
-use super::public::immutable_bytes;
+use super::public::image_response;
 use super::AppState;
-use crate::actors::photo_store::{Image, OpenVariant};
+use crate::actors::photo_store::OpenVariant;
 use crate::domain::Variant;
 use crate::media::ingest::Format;
 
@@ -71,17 +71,7 @@ async fn variant(
         format,
     };
     let image = state.photos.call(msg).await?;
-    let mut res = match image {
-        Image::Redirect(url) => HttpResponse::Found()
-            .insert_header((header::LOCATION, url))
-            .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-            .finish(),
-        Image::Bytes {
-            bytes,
-            content_type,
-            etag,
-        } => immutable_bytes(&req, bytes, content_type, &etag),
-    };
+    let mut res = image_response(&req, image);
     res.headers_mut()
         .insert(header::VARY, header::HeaderValue::from_static("Accept"));
     Ok(res)

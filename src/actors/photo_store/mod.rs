@@ -482,28 +482,33 @@ impl Photos {
         Ok(self.store.photos.photo_count(&msg.owner_id).await?)
     }
 
+    /// The live photo behind a public slug.
+    async fn photo_by_slug(&self, slug: &str) -> Result<PhotoRecord, PhotoError> {
+        let photo = self.store.photos.photo_by_slug(slug).await?;
+        photo.ok_or(PhotoError::NotFound)
+    }
+
+    /// A stored file, from the cache or the media store (then cached).
+    async fn stored(&self, key: &str) -> Result<Option<Bytes>, PhotoError> {
+        if let Some(bytes) = self.cache.get(key) {
+            return Ok(Some(bytes));
+        }
+        let bytes = self.media.get(key).await?;
+        if let Some(bytes) = &bytes {
+            self.cache.put(key, bytes.clone());
+        }
+        Ok(bytes)
+    }
+
     async fn open(self, msg: OpenImage) -> Result<Image, PhotoError> {
-        let photo = self
-            .store
-            .photos
-            .photo_by_slug(&msg.slug)
-            .await?
-            .ok_or(PhotoError::NotFound)?;
+        let photo = self.photo_by_slug(&msg.slug).await?;
         if let Some(url) = self.media.public_url(&photo.media_key) {
             return Ok(Image::Redirect(url));
         }
-        let bytes = match self.cache.get(&photo.media_key) {
-            Some(bytes) => bytes,
-            None => {
-                let bytes = self
-                    .media
-                    .get(&photo.media_key)
-                    .await?
-                    .ok_or(PhotoError::NotFound)?;
-                self.cache.put(&photo.media_key, bytes.clone());
-                bytes
-            }
-        };
+        let bytes = self
+            .stored(&photo.media_key)
+            .await?
+            .ok_or(PhotoError::NotFound)?;
         let content_type =
             Format::parse(&photo.format).map_or("application/octet-stream", Format::mime);
         Ok(Image::Bytes {

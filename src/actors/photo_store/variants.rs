@@ -63,12 +63,7 @@ impl Photos {
     }
 
     pub(super) async fn open_variant(self, msg: OpenVariant) -> Result<Image, PhotoError> {
-        let photo = self
-            .store
-            .photos
-            .photo_by_slug(&msg.slug)
-            .await?
-            .ok_or(PhotoError::NotFound)?;
+        let photo = self.photo_by_slug(&msg.slug).await?;
         let transformation = msg.variant.transformation().to_string();
         if let Some(url) = self
             .media
@@ -78,14 +73,10 @@ impl Photos {
         }
         let format = msg.format.unwrap_or_else(|| default_format(&photo.format));
         let key = variant_key(&photo.id, msg.variant, format);
-        let bytes = match self.cache.get(&key) {
+        let bytes = match self.stored(&key).await? {
             Some(bytes) => bytes,
-            None => match self.media.get(&key).await? {
-                Some(bytes) => bytes,
-                None => self.make_variant(&photo, msg.variant, format, &key).await?,
-            },
+            None => self.make_variant(&photo, msg.variant, format, &key).await?,
         };
-        self.cache.put(&key, bytes.clone());
         if let Some(url) = self.media.public_url(&key) {
             return Ok(Image::Redirect(url));
         }
@@ -118,20 +109,13 @@ impl Photos {
         let made = async {
             let _turn = gate.lock().await;
             // Made while this request waited its turn?
-            if let Some(bytes) = self.cache.get(key) {
+            if let Some(bytes) = self.stored(key).await? {
                 return Ok(bytes);
             }
-            if let Some(bytes) = self.media.get(key).await? {
-                return Ok(bytes);
-            }
-            let original = match self.cache.get(&photo.media_key) {
-                Some(bytes) => bytes,
-                None => self
-                    .media
-                    .get(&photo.media_key)
-                    .await?
-                    .ok_or(PhotoError::NotFound)?,
-            };
+            let original = self
+                .stored(&photo.media_key)
+                .await?
+                .ok_or(PhotoError::NotFound)?;
             let render = Render {
                 original,
                 transformation: variant.transformation(),
