@@ -60,6 +60,7 @@ call("POST", f"/api/photos/{photo['id']}/transformations", user, json.dumps({"tr
 PY
 
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+export SCHEMATHESIS_HOOKS="$root/scripts/schemathesis_hooks.py"
 run() {
   local who=$1; shift
   printf '\n== schemathesis: %s ==\n' "$who"
