@@ -156,7 +156,8 @@ pub struct CancelUpload {
 pub struct Patch {
     tx: tokio::sync::mpsc::Sender<Write>,
     pub start: u64,
-    pub length: u64,
+    /// The upload's record as the PATCH began.
+    pub record: UploadRecord,
     pub written: u64,
 }
 
@@ -173,7 +174,7 @@ enum Write {
 impl Patch {
     /// Bytes this append may still take.
     pub fn room(&self) -> u64 {
-        self.length - self.start - self.written
+        self.record.length - self.start - self.written
     }
 
     /// Appends a chunk; the caller checks `room` first.
@@ -271,19 +272,34 @@ async fn settle(id: &str, file: &mut tokio::fs::File, start: u64, keep_partial: 
     }
 }
 
-/// Frees the upload if taking it for a PATCH fails before the writer starts.
-struct Taken {
+/// An upload one request holds (busy): freed when this is dropped, unless it was
+/// handed to a PATCH's writer, which frees it when it ends.
+struct Held {
     uploads: Uploads,
     id: String,
     armed: bool,
 }
 
-impl Drop for Taken {
+impl Held {
+    fn hand_over(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Held {
     fn drop(&mut self) {
         if self.armed {
             self.uploads.release(&self.id);
         }
     }
+}
+
+/// What taking an upload found.
+enum Claim {
+    /// Still receiving: now held by this request.
+    Held(Box<UploadRecord>, Held),
+    /// Its photo exists (this id).
+    Done(String),
 }
 
 impl Uploads {
@@ -344,6 +360,29 @@ impl Uploads {
         if let Some(entry) = self.table().get_mut(id) {
             entry.busy = false;
         }
+    }
+
+    /// Takes the owner's upload for one request: others' are "not found", like
+    /// missing and expired ones; one another request holds is locked.
+    fn claim(&self, id: &str, owner_id: &str) -> Result<Claim, UploadError> {
+        let mut table = self.table();
+        let entry = match table.get_mut(id) {
+            Some(e) if e.is_of(owner_id) => e,
+            _ => return Err(UploadError::NotFound),
+        };
+        if let Some(photo) = &entry.record.photo_id {
+            return Ok(Claim::Done(photo.clone()));
+        }
+        if entry.busy {
+            return Err(UploadError::Locked);
+        }
+        entry.busy = true;
+        let held = Held {
+            uploads: self.clone(),
+            id: id.to_owned(),
+            armed: true,
+        };
+        Ok(Claim::Held(Box::new(entry.record.clone()), held))
     }
 
     /// The owner's upload; others' are "not found", like missing and expired ones.
@@ -443,25 +482,9 @@ impl Uploads {
     }
 
     async fn begin_patch(self, msg: BeginPatch) -> Result<Patch, UploadError> {
-        let record = {
-            let mut table = self.table();
-            let entry = match table.get_mut(&msg.id) {
-                Some(e) if e.is_of(&msg.owner_id) => e,
-                _ => return Err(UploadError::NotFound),
-            };
-            if entry.record.photo_id.is_some() {
-                return Err(UploadError::Complete);
-            }
-            if entry.busy {
-                return Err(UploadError::Locked);
-            }
-            entry.busy = true;
-            entry.record.clone()
-        };
-        let mut taken = Taken {
-            uploads: self.clone(),
-            id: msg.id.clone(),
-            armed: true,
+        let (record, held) = match self.claim(&msg.id, &msg.owner_id)? {
+            Claim::Held(record, held) => (*record, held),
+            Claim::Done(_) => return Err(UploadError::Complete),
         };
         let offset = self.offset(&msg.id).await?;
         if offset != msg.offset {
@@ -472,51 +495,33 @@ impl Uploads {
             .open(self.part(&msg.id))
             .await?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
-        taken.armed = false;
+        held.hand_over();
         tokio::spawn(write_patch(self.clone(), msg.id, file, offset, rx));
         Ok(Patch {
             tx,
             start: offset,
-            length: record.length,
+            record,
             written: 0,
         })
     }
 
     async fn finish(self, msg: FinishUpload) -> Result<String, UploadError> {
-        let record = {
-            let mut table = self.table();
-            let entry = match table.get_mut(&msg.id) {
-                Some(e) if e.is_of(&msg.owner_id) => e,
-                _ => return Err(UploadError::NotFound),
-            };
-            if let Some(id) = &entry.record.photo_id {
-                return Ok(id.clone());
-            }
-            if entry.busy {
-                return Err(UploadError::Locked);
-            }
-            entry.busy = true;
-            entry.record.clone()
+        let (record, _held) = match self.claim(&msg.id, &msg.owner_id)? {
+            Claim::Held(record, held) => (*record, held),
+            Claim::Done(photo) => return Ok(photo),
         };
         // An account deleted (or being deleted) since: its uploads go with it. A
         // banned one's wait.
         match self.shared.store.users.by_id(&record.owner_id).await {
             Ok(Some(u)) if u.is_active && !u.deleting => {}
-            Ok(Some(u)) if !u.deleting => {
-                self.release(&record.id);
-                return Err(UploadError::NotFound);
-            }
+            Ok(Some(u)) if !u.deleting => return Err(UploadError::NotFound),
             Ok(_) => {
                 self.forget(&record.id);
                 return Err(UploadError::NotFound);
             }
-            Err(e) => {
-                self.release(&record.id);
-                return Err(UploadError::Photo(PhotoError::Store(e)));
-            }
+            Err(e) => return Err(UploadError::Photo(PhotoError::Store(e))),
         }
-        let outcome = self.store_photo(&record).await;
-        let result = match outcome {
+        match self.store_photo(&record).await {
             Ok(photo_id) => {
                 let mut done = record.clone();
                 done.photo_id = Some(photo_id.clone());
@@ -535,11 +540,9 @@ impl Uploads {
             // duplicate): it never will be accepted, so the upload goes.
             Err(e) => {
                 self.forget(&record.id);
-                return Err(e);
+                Err(e)
             }
-        };
-        self.release(&record.id);
-        result
+        }
     }
 
     /// Hands a copy of the bytes to `Photos::upload` (a hard link: no copy when
@@ -580,14 +583,7 @@ impl Uploads {
     }
 
     async fn cancel(self, msg: CancelUpload) -> Result<(), UploadError> {
-        {
-            let table = self.table();
-            match table.get(&msg.id) {
-                Some(e) if e.is_of(&msg.owner_id) && e.busy => return Err(UploadError::Locked),
-                Some(e) if e.is_of(&msg.owner_id) => {}
-                _ => return Err(UploadError::NotFound),
-            }
-        }
+        let _held = self.claim(&msg.id, &msg.owner_id)?;
         self.forget(&msg.id);
         Ok(())
     }

@@ -317,14 +317,9 @@ pub async fn append(
             ));
         }
     }
-    let length = patch.length;
+    let record = patch.record.clone();
     let offset = patch.commit().await?;
-    let msg = UploadStatus {
-        id: id.clone(),
-        owner_id: owner_id.clone(),
-    };
-    let (record, _) = state.uploads.call(msg).await?;
-    if offset < length {
+    if offset < record.length {
         return Ok(appended(&record, offset, None));
     }
     let photo = state.uploads.call(FinishUpload { id, owner_id }).await?;

@@ -77,9 +77,6 @@ impl Photos {
             Some(bytes) => bytes,
             None => self.make_variant(&photo, msg.variant, format, &key).await?,
         };
-        if let Some(url) = self.media.public_url(&key) {
-            return Ok(Image::Redirect(url));
-        }
         // The bytes follow from the original, the size and the format: so does
         // the tag, without hashing them on every request.
         let tag = format!("{}/{}/{}", photo.sha256, msg.variant.name(), format.name());
