@@ -65,6 +65,7 @@ impl Application {
             );
         }
         let cors_origins = settings.cors_origins()?;
+        let delivery = crate::domain::DeliveryKeys::new(settings.delivery_keys()?);
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| {
                 format!(
@@ -176,6 +177,7 @@ impl Application {
                 workers: workers.clone(),
                 keys: keys.clone(),
                 urls: urls.clone(),
+                delivery: delivery.clone(),
                 max_upload_bytes,
                 spool_dir: spool_dir.clone(),
                 limiter: limiter.clone(),

@@ -22,6 +22,8 @@ pub struct Settings {
     pub log: LogSettings,
     pub media: MediaSettings,
     pub queue: QueueSettings,
+    #[serde(default)]
+    pub delivery: DeliverySettings,
     /// `CLOUDINARY_URL` (`cloudinary://key:secret@cloud`); empty = local files.
     #[serde(skip, default = "empty_secret")]
     pub cloudinary_url: SecretString,
@@ -60,6 +62,22 @@ pub struct AuthSettings {
     /// news from the event bus; 0 = chosen by the stack (see `principal_cache_ttl`).
     #[serde(default)]
     pub principal_cache_seconds: u64,
+}
+
+/// Signed on-the-fly delivery URLs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeliverySettings {
+    /// Comma-separated keys; the first signs, all verify. Empty = derived from
+    /// the JWT secret.
+    pub key: SecretString,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            key: empty_secret(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -201,6 +219,8 @@ pub enum SettingsError {
     MissingJwtSecret,
     #[error("PHOTOSHARE__AUTH__JWT_SECRET must be at least 32 characters")]
     WeakJwtSecret,
+    #[error("PHOTOSHARE__DELIVERY__KEY: each comma-separated key must be at least 32 characters")]
+    WeakDeliveryKey,
     #[error(
         "PHOTOSHARE__SERVER__CORS_ORIGINS: {0:?} is not an origin (scheme://host[:port], or *)"
     )]
@@ -307,6 +327,35 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// The keys of signed delivery URLs, the signing one first: the configured
+    /// ones, else one derived from the JWT secret (call after
+    /// `ensure_jwt_secret`), so every node that shares it signs alike.
+    pub fn delivery_keys(&self) -> Result<Vec<Vec<u8>>, SettingsError> {
+        let configured: Vec<&str> = self
+            .delivery
+            .key
+            .expose_secret()
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .collect();
+        if configured.is_empty() {
+            use hmac::{KeyInit, Mac};
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(
+                self.auth.jwt_secret.expose_secret().as_bytes(),
+            )
+            .expect("HMAC takes keys of any length");
+            mac.update(b"photoshare delivery key");
+            return Ok(vec![mac.finalize().into_bytes().to_vec()]);
+        }
+        if configured.iter().any(|k| k.len() < 32) {
+            return Err(SettingsError::WeakDeliveryKey);
+        }
+        Ok(configured.iter().map(|k| k.as_bytes().to_vec()).collect())
+    }
+}
+
 fn read_or_create_secret(path: &Path) -> std::io::Result<String> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         let existing = existing.trim();
@@ -407,6 +456,24 @@ mod tests {
         again.ensure_jwt_secret().unwrap();
         assert_eq!(first, again.auth.jwt_secret.expose_secret());
         assert_eq!(first.len(), 64);
+    }
+
+    #[test]
+    fn delivery_keys_are_configured_or_derived_and_short_ones_refused() {
+        let mut s = Settings::defaults();
+        s.auth.jwt_secret = SecretString::from("j".repeat(40));
+        let derived = s.delivery_keys().unwrap();
+        assert_eq!(derived.len(), 1);
+        assert_ne!(derived[0], b"j".repeat(40), "not the JWT secret itself");
+        let (new, old) = ("n".repeat(32), "o".repeat(33));
+        s.delivery.key = SecretString::from(format!(" {new} , {old} "));
+        let keys = s.delivery_keys().unwrap();
+        assert_eq!(keys, vec![new.into_bytes(), old.into_bytes()]);
+        s.delivery.key = SecretString::from(format!("{}, short", "n".repeat(32)));
+        assert!(matches!(
+            s.delivery_keys(),
+            Err(SettingsError::WeakDeliveryKey)
+        ));
     }
 
     #[test]

@@ -156,9 +156,15 @@ impl Fsck {
             known.insert(d.photo.media_key.clone());
             known.extend(crate::actors::photo_store::variant_keys(&d.photo.id));
         }
-        // Display sizes are made on demand: each photo's may or may not be there.
+        // Display sizes are made on demand: each photo's may or may not be there;
+        // so are the renders of its delivery URLs, under a folder of its own.
+        let mut render_folders = BTreeSet::new();
         for p in &census.photos {
             known.extend(crate::actors::photo_store::variant_keys(&p.id));
+            render_folders.insert(crate::actors::photo_store::delivery_prefix(&p.id));
+        }
+        for d in &census.deletions {
+            render_folders.insert(crate::actors::photo_store::delivery_prefix(&d.photo.id));
         }
         // A job writes its files before it finishes its link: the files of a link
         // still pending (or failed) are known by its slug.
@@ -198,8 +204,13 @@ impl Fsck {
             let stem = key.rsplit('/').next().and_then(|f| f.split('.').next());
             let of_unfinished_link =
                 key.starts_with("t/") && stem.is_some_and(|s| unfinished.contains(s));
+            let rendered = key
+                .match_indices('/')
+                .nth(1)
+                .is_some_and(|(i, _)| render_folders.contains(&key[..=i]));
             if !wanted.contains(key)
                 && !known.contains(key)
+                && !rendered
                 && !of_unfinished_link
                 && *modified <= cutoff
             {

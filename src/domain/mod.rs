@@ -2,6 +2,7 @@
 //! raw strings do not travel into the actors.
 
 mod album;
+mod delivery;
 mod feedback;
 mod metadata;
 mod photo;
@@ -14,6 +15,7 @@ mod user;
 mod variant;
 
 pub use album::*;
+pub use delivery::DeliveryKeys;
 pub use feedback::{CommentText, Stars};
 pub use metadata::{Camera, Exposure, Location, PhotoMetadata, Placeholder, MAX_NAME_CHARS};
 pub use photo::{keywords, words, Description, TagName, Tags, MAX_TAGS};

@@ -31,6 +31,11 @@ impl PublicUrls {
         format!("{}/v/{slug}/{name}", self.base)
     }
 
+    /// A signed on-the-fly delivery URL: `/x/{signature}/{transformation}/{slug}`.
+    pub fn delivery(&self, signature: &str, transformation: &str, slug: &str) -> String {
+        format!("{}/x/{signature}/{transformation}/{slug}", self.base)
+    }
+
     /// A transformation link, which its QR code encodes: `/t/{slug}`.
     pub fn link(&self, slug: &str) -> String {
         format!("{}/t/{slug}", self.base)

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod comments;
 pub mod deadline;
+pub mod delivery;
 pub mod dto;
 pub mod duplicates;
 pub mod error;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub keys: Arc<JwtKeys>,
     /// The absolute links handed out.
     pub urls: PublicUrls,
+    /// Sign and check on-the-fly delivery URLs.
+    pub delivery: crate::domain::DeliveryKeys,
     pub max_upload_bytes: u64,
     /// Where upload bodies are spooled while they arrive.
     pub spool_dir: std::path::PathBuf,
@@ -115,6 +118,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(transformations::routes)
         .configure(uploads::routes)
         .configure(variants::routes)
+        .configure(delivery::routes)
         .configure(public::routes)
         .configure(ops::routes);
 }

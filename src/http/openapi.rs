@@ -11,8 +11,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    account, admin, albums, auth, comments, duplicates, moderation, ops, photos, public, ratings,
-    search, shares, social, transformations, uploads, users, variants,
+    account, admin, albums, auth, comments, delivery, duplicates, moderation, ops, photos, public,
+    ratings, search, shares, social, transformations, uploads, users, variants,
 };
 
 #[derive(OpenApi)]
@@ -32,7 +32,7 @@ use super::{
         admin::jobs::list_jobs, admin::jobs::retry, admin::jobs::stream, admin::console::page,
         photos::upload, photos::get_photo, photos::update_photo, photos::delete_photo,
         photos::list_tags, duplicates::check,
-        variants::variant,
+        variants::variant, delivery::delivered, delivery::create_delivery_url,
         uploads::options, uploads::create, uploads::status, uploads::append, uploads::cancel, search::search_photos, public::image,
         comments::add_comment, comments::list_comments, comments::edit_comment,
         comments::delete_comment,

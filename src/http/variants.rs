@@ -23,7 +23,7 @@ pub struct VariantQuery {
     /// `jpeg`, `png` or `webp`; without it, WebP when `Accept` takes
     /// `image/webp`, else JPEG for JPEG originals and PNG (alpha kept) for the
     /// others.
-    format: Option<String>,
+    pub(super) format: Option<String>,
 }
 
 /// A display size of a photo.
@@ -57,24 +57,32 @@ async fn variant(
 ) -> Result<HttpResponse, ApiError> {
     let (slug, name) = path.into_inner();
     let variant = Variant::parse(&name).ok_or(ApiError::NotFound("display size"))?;
-    let format = match query.format.as_deref() {
-        Some("jpeg" | "jpg") => Some(Format::Jpeg),
-        Some("png") => Some(Format::Png),
-        Some("webp") => Some(Format::Webp),
-        Some(_) => return Err(ApiError::validation("format", "must be jpeg, png or webp")),
-        None if accepts_webp(&req) => Some(Format::Webp),
-        None => None,
-    };
+    let (forced, webp) = negotiate(&req, &query)?;
     let msg = OpenVariant {
         slug,
         variant,
-        format,
+        format: forced.or(webp.then_some(Format::Webp)),
     };
     let image = state.photos.call(msg).await?;
     let mut res = image_response(&req, image);
     res.headers_mut()
         .insert(header::VARY, header::HeaderValue::from_static("Accept"));
     Ok(res)
+}
+
+/// The format `?format=` forces, if any, and whether `Accept` takes WebP.
+pub(super) fn negotiate(
+    req: &HttpRequest,
+    query: &VariantQuery,
+) -> Result<(Option<Format>, bool), ApiError> {
+    let forced = match query.format.as_deref() {
+        Some("jpeg" | "jpg") => Some(Format::Jpeg),
+        Some("png") => Some(Format::Png),
+        Some("webp") => Some(Format::Webp),
+        Some(_) => return Err(ApiError::validation("format", "must be jpeg, png or webp")),
+        None => None,
+    };
+    Ok((forced, accepts_webp(req)))
 }
 
 /// `Accept` names `image/webp` without `q=0` (`*/*` alone does not: old clients

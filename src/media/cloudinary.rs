@@ -257,6 +257,12 @@ impl MediaStore for Cloudinary {
             .map(drop)
     }
 
+    /// Nothing is kept under a prefix here: transformed copies are Cloudinary's
+    /// derived images, which `destroy` with `invalidate` removes with the upload.
+    async fn delete_prefix(&self, _prefix: &str) -> Result<(), MediaError> {
+        Ok(())
+    }
+
     fn public_url(&self, key: &str) -> Option<String> {
         let (public_id, ext) = Self::public_id(key);
         Some(format!(
@@ -265,14 +271,38 @@ impl MediaStore for Cloudinary {
         ))
     }
 
-    /// `f_auto` lets Cloudinary pick the format the browser takes best.
+    /// A signed delivery URL (so an account with strict transformations serves
+    /// it). `f_auto` lets Cloudinary pick the format the browser takes best,
+    /// unless the transformation names one.
     fn transformed_url(&self, key: &str, transformation: &str) -> Option<String> {
         let (public_id, _) = Self::public_id(key);
+        let names_format = transformation
+            .split(['/', ','])
+            .any(|p| p.starts_with("f_"));
+        let mut chain: Vec<&str> = Vec::new();
+        if !transformation.is_empty() {
+            chain.push(transformation);
+        }
+        if !names_format {
+            chain.push("f_auto");
+        }
+        let to_sign = format!("{}/{public_id}", chain.join("/"));
+        let signature = delivery_signature(&to_sign, self.config.api_secret.expose_secret());
         Some(format!(
-            "{}/{}/image/upload/{transformation}/f_auto/{public_id}",
+            "{}/{}/image/upload/{signature}/{to_sign}",
             self.config.delivery_base, self.config.cloud_name
         ))
     }
+}
+
+/// Cloudinary's signed delivery URLs: `s--` + the first 8 characters of
+/// base64url(SHA-1(what follows the signature in the URL, version left out,
+/// + API secret)) + `--`.
+pub fn delivery_signature(to_sign: &str, secret: &str) -> String {
+    use base64::Engine;
+    let digest = Sha1::digest(format!("{to_sign}{secret}").as_bytes());
+    let text = base64::engine::general_purpose::URL_SAFE.encode(digest);
+    format!("s--{}--", &text[..8])
 }
 
 #[cfg(test)]
@@ -290,6 +320,16 @@ mod tests {
         assert_eq!(
             sign(&params, "abcd"),
             "bfd09f95f331f558cbd1320e67aa8d488770583e"
+        );
+    }
+
+    #[test]
+    fn delivery_signature_matches_cloudinarys_sdk_tests() {
+        // Cloudinary's SDK tests (api_secret "b"): `c_crop,h_20,w_10/image.jpg`
+        // is delivered as `s--Ai4Znfl3--/c_crop,h_20,w_10/v1234/image.jpg`.
+        assert_eq!(
+            delivery_signature("c_crop,h_20,w_10/image.jpg", "b"),
+            "s--Ai4Znfl3--"
         );
     }
 

@@ -89,6 +89,14 @@ impl MediaStore for LocalMedia {
         }
     }
 
+    async fn delete_prefix(&self, prefix: &str) -> Result<(), MediaError> {
+        let dir = self.path(prefix.trim_end_matches('/'))?;
+        match tokio::fs::remove_dir_all(dir).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(MediaError::unavailable(e)),
+            _ => Ok(()),
+        }
+    }
+
     fn public_url(&self, _key: &str) -> Option<String> {
         None
     }
@@ -143,6 +151,20 @@ mod tests {
         );
         media.delete("p/ab/cd.jpg").await.unwrap();
         media.delete("p/ab/cd.jpg").await.unwrap();
+        for key in ["x/ab/1.jpg", "x/ab/2.webp", "x/abc/1.jpg"] {
+            media
+                .put(key, Bytes::from_static(b"x"), "image/jpeg")
+                .await
+                .unwrap();
+        }
+        media.delete_prefix("x/ab/").await.unwrap();
+        media.delete_prefix("x/ab/").await.unwrap();
+        assert!(media.get("x/ab/1.jpg").await.unwrap().is_none());
+        assert!(media.get("x/ab/2.webp").await.unwrap().is_none());
+        assert!(
+            media.get("x/abc/1.jpg").await.unwrap().is_some(),
+            "only that folder"
+        );
         assert!(media.get("p/ab/cd.jpg").await.unwrap().is_none());
     }
 

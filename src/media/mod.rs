@@ -36,6 +36,9 @@ pub trait MediaStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Bytes>, MediaError>;
     /// Removes the object; removing a missing one is not an error.
     async fn delete(&self, key: &str) -> Result<(), MediaError>;
+    /// Removes every object whose key starts with `prefix` (a folder: ends with
+    /// `/`); removing none is not an error.
+    async fn delete_prefix(&self, prefix: &str) -> Result<(), MediaError>;
     /// A public URL to redirect clients to (a CDN), when the backend has one.
     fn public_url(&self, key: &str) -> Option<String>;
     /// A URL at which the backend itself serves `key` transformed (Cloudinary's

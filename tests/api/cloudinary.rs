@@ -87,6 +87,32 @@ fn signature_is_valid(fields: &BTreeMap<String, Vec<u8>>) -> bool {
         && fresh
 }
 
+/// Cloudinary's signed delivery URLs, as its SDKs make them: `s--` + the first 8
+/// characters of base64url(SHA-1(what follows in the URL + secret)) + `--`.
+fn delivery_signature(to_sign: &str) -> String {
+    use base64::Engine;
+    let digest = Sha1::digest(format!("{to_sign}{SECRET}").as_bytes());
+    let text = base64::engine::general_purpose::URL_SAFE.encode(digest);
+    format!("s--{}--", &text[..8])
+}
+
+/// The fake CDN serves a signed delivery URL and refuses any other (as an
+/// account with strict transformations does).
+struct SignedDelivery;
+
+impl wiremock::Match for SignedDelivery {
+    fn matches(&self, req: &Request) -> bool {
+        let prefix = format!("/{CLOUD}/image/upload/");
+        let Some(rest) = req.url.path().strip_prefix(&prefix) else {
+            return false;
+        };
+        let Some((signature, to_sign)) = rest.split_once('/') else {
+            return false;
+        };
+        signature == delivery_signature(to_sign)
+    }
+}
+
 struct SignedByOurKey;
 
 impl wiremock::Match for SignedByOurKey {
@@ -174,9 +200,15 @@ async fn uploads_are_signed_and_links_redirect_to_the_cdn() {
         .fetch(photo["variants"]["small"].as_str().unwrap())
         .await;
     assert_eq!(small.status(), StatusCode::FOUND);
+    let to_sign = format!("c_limit,h_640,w_640/f_auto/{public_id}");
     assert_eq!(
         small.headers()["location"],
-        format!("{CDN}/{CLOUD}/image/upload/c_limit,h_640,w_640/f_auto/{public_id}").as_str()
+        format!(
+            "{CDN}/{CLOUD}/image/upload/{}/{to_sign}",
+            delivery_signature(&to_sign)
+        )
+        .as_str(),
+        "a signed delivery URL"
     );
     assert_eq!(
         posted(&fake).await.len(),
@@ -406,4 +438,85 @@ async fn an_account_exports_from_and_is_deleted_from_cloudinary() {
         public_ids.iter().all(|id| destroyed.contains(id))
     })
     .await;
+}
+
+/// Signed delivery URLs with the Cloudinary backend are Cloudinary's own signed
+/// delivery URLs: `/x/` answers 302 there, and the fake CDN takes the signature.
+#[actix_web::test]
+async fn delivery_urls_redirect_to_signed_cloudinary_urls() {
+    let fake = MockServer::start().await;
+    // First: the first mock mounted that matches answers.
+    mount_ping(&fake).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1_1/{CLOUD}/image/upload")))
+        .and(SignedByOurKey)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"version": 1})))
+        .mount(&fake)
+        .await;
+    let served = fixtures::png(40, 30);
+    Mock::given(method("GET"))
+        .and(SignedDelivery)
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(served.clone()))
+        .mount(&fake)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(401))
+        .mount(&fake)
+        .await;
+    let api = fake.uri();
+    let app = spawn_app_with(move |s| {
+        s.cloudinary_url = SecretString::from(format!("cloudinary://{KEY}:{SECRET}@{CLOUD}"));
+        s.media.cloudinary_api_base = api.clone();
+        s.media.cloudinary_delivery_base = api;
+    })
+    .await;
+    let user = app.signup_and_login(Role::User).await;
+    let photo = app
+        .upload_ok(&user.access, fixtures::png(80, 60), &[])
+        .await;
+    let id = photo["id"].as_str().unwrap();
+    let public_id =
+        String::from_utf8(form_fields(&posted(&fake).await[0])["public_id"].clone()).unwrap();
+    let mut answers = Vec::new();
+    for (asked, chain) in [
+        ("w_40,c_scale", "c_scale,w_40/f_auto".to_owned()),
+        (
+            "c_fill,w_20,h_20/f_png",
+            "c_fill,h_20,w_20/f_png".to_owned(),
+        ),
+    ] {
+        let res = app
+            .post_json(
+                &format!("/api/photos/{id}/delivery-urls"),
+                &json!({ "transformation": asked }),
+                Some(&user.access),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        let url: serde_json::Value = res.json().await.unwrap();
+        let res = app.fetch(url["url"].as_str().unwrap()).await;
+        assert_eq!(res.status(), StatusCode::FOUND);
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        let to_sign = format!("{chain}/{public_id}");
+        assert_eq!(
+            location,
+            format!(
+                "{}/{CLOUD}/image/upload/{}/{to_sign}",
+                fake.uri(),
+                delivery_signature(&to_sign)
+            ),
+            "f_auto unless the transformation names a format"
+        );
+        answers.push(location);
+    }
+    for location in &answers {
+        let res = reqwest::get(location).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "the CDN takes the signature");
+        assert_eq!(res.bytes().await.unwrap(), served);
+    }
+    let tampered = answers[0].replace("w_40", "w_41");
+    assert_eq!(
+        reqwest::get(&tampered).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
 }

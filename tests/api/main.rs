@@ -14,6 +14,7 @@ mod clients;
 mod cloudinary;
 mod comments;
 mod crash;
+mod delivery;
 mod duplicates;
 mod engine;
 mod erasure;

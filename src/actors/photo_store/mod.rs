@@ -27,10 +27,12 @@ use crate::queue::bus::{Event, EventBus};
 use crate::queue::{Job, JobQueue};
 use crate::store::{PhotoQuery, PhotoRecord, Store, StoreError, TagCount};
 
+mod delivery;
 mod export;
 mod links;
 mod purge;
 mod variants;
+pub use delivery::{delivery_prefix, OpenDelivered, PlanDelivery};
 pub use export::{Export, ExportAccount, ExportStream, MAX_EXPORTS};
 pub use links::*;
 pub use purge::{PurgeError, Purger};
@@ -535,6 +537,8 @@ service_actor! {
     PhotoCount => count,
     OpenImage => open,
     OpenVariant => open_variant,
+    OpenDelivered => open_delivered,
+    PlanDelivery => plan_delivery,
     CreateLink => create_link,
     GetLink => get_link,
     ListLinks => list_links,

@@ -39,6 +39,10 @@ impl Purger {
         if self.media.transformed_url(original, "").is_none() {
             // Display sizes made and kept here (a delivery backend keeps none).
             self.remove(&super::variant_keys(photo_id)).await?;
+            // And the renders of its signed delivery URLs.
+            self.media
+                .delete_prefix(&super::delivery_prefix(photo_id))
+                .await?;
         }
         self.store.photos.finish_deletion(photo_id).await?;
         tracing::info!(photo_id, "photo purged");

@@ -1,7 +1,8 @@
 //! Display sizes (`/v/{slug}/{name}`): made from the original on the first request
 //! for them, kept in the media store under `v/{photo id}/{name}.{ext}`, and served
 //! like originals afterwards. Concurrent first requests for one variant wait on one
-//! gate: one renders, the others find its result. A backend that transforms on
+//! gate: one renders, the others find its result. Signed delivery URLs
+//! (`delivery`) keep their renders the same way. A backend that transforms on
 //! delivery (Cloudinary) is sent there instead, and nothing is kept here.
 
 use std::collections::HashMap;
@@ -14,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::{processing, Image, PhotoError, Photos};
 use crate::actors::transform_worker::Render;
-use crate::domain::{PhotoRecord, Variant};
+use crate::domain::{PhotoRecord, Transformation, Variant};
 use crate::media::ingest::Format;
 
 /// A display size of the photo behind `slug`, in `format` or its default one.
@@ -57,44 +58,54 @@ pub fn variant_keys(photo_id: &str) -> Vec<String> {
 }
 
 impl Photos {
-    /// The count of variants made by this process (for `/metrics`).
+    /// The count of display sizes and delivery renders made by this process (for
+    /// `/metrics`).
     pub fn variants_made(&self) -> Arc<AtomicU64> {
         self.variants.made.clone()
     }
 
     pub(super) async fn open_variant(self, msg: OpenVariant) -> Result<Image, PhotoError> {
         let photo = self.photo_by_slug(&msg.slug).await?;
-        let transformation = msg.variant.transformation().to_string();
+        let transformation = msg.variant.transformation();
         if let Some(url) = self
             .media
-            .transformed_url(&photo.media_key, &transformation)
+            .transformed_url(&photo.media_key, &transformation.to_string())
         {
             return Ok(Image::Redirect(url));
         }
         let format = msg.format.unwrap_or_else(|| default_format(&photo.format));
-        let key = variant_key(&photo.id, msg.variant, format);
-        let bytes = match self.stored(&key).await? {
-            Some(bytes) => bytes,
-            None => self.make_variant(&photo, msg.variant, format, &key).await?,
+        let kept = Kept {
+            key: variant_key(&photo.id, msg.variant, format),
+            tag: format!("{}/{}/{}", photo.sha256, msg.variant.name(), format.name()),
+            transformation,
+            format,
         };
-        // The bytes follow from the original, the size and the format: so does
-        // the tag, without hashing them on every request.
-        let tag = format!("{}/{}/{}", photo.sha256, msg.variant.name(), format.name());
-        let etag = hex::encode(&Sha256::digest(tag.as_bytes())[..16]);
+        self.kept_render(&photo, kept).await
+    }
+
+    /// A render of `photo` kept under `kept.key`: read back, or made once (one
+    /// gate per key) and stored.
+    pub(super) async fn kept_render(
+        &self,
+        photo: &PhotoRecord,
+        kept: Kept,
+    ) -> Result<Image, PhotoError> {
+        let bytes = match self.stored(&kept.key).await? {
+            Some(bytes) => bytes,
+            None => self.make_kept(photo, &kept).await?,
+        };
+        // The bytes follow from the original, the transformation and the format:
+        // so does the tag, without hashing them on every request.
+        let etag = hex::encode(&Sha256::digest(kept.tag.as_bytes())[..16]);
         Ok(Image::Bytes {
             bytes,
-            content_type: format.mime(),
+            content_type: kept.format.mime(),
             etag,
         })
     }
 
-    async fn make_variant(
-        &self,
-        photo: &PhotoRecord,
-        variant: Variant,
-        format: Format,
-        key: &str,
-    ) -> Result<Bytes, PhotoError> {
+    async fn make_kept(&self, photo: &PhotoRecord, kept: &Kept) -> Result<Bytes, PhotoError> {
+        let key = kept.key.as_str();
         let gate = {
             let mut gates = self
                 .variants
@@ -115,13 +126,15 @@ impl Photos {
                 .ok_or(PhotoError::NotFound)?;
             let render = Render {
                 original,
-                transformation: variant.transformation(),
-                format: Some(format),
+                transformation: kept.transformation.clone(),
+                format: Some(kept.format),
                 qr_url: None,
             };
             let out = self.workers.render(render).await.map_err(processing)?;
             let bytes = Bytes::from(out.image.bytes);
-            self.media.put(key, bytes.clone(), format.mime()).await?;
+            self.media
+                .put(key, bytes.clone(), kept.format.mime())
+                .await?;
             self.cache.put(key, bytes.clone());
             self.variants.made.fetch_add(1, Ordering::Relaxed);
             Ok(bytes)
@@ -138,4 +151,13 @@ impl Photos {
         }
         made
     }
+}
+
+/// A render made on request and kept: what, in which format, where, and what
+/// its `ETag` is made from.
+pub(super) struct Kept {
+    pub key: String,
+    pub tag: String,
+    pub transformation: Transformation,
+    pub format: Format,
 }

@@ -1,0 +1,247 @@
+//! Signed on-the-fly delivery (API.md, "Display sizes, placeholders and delivery"):
+//! the owner asks for a URL with any transformation, anyone may fetch it, nobody
+//! can forge one, keys rotate, and deleting the photo removes what was made.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, KeyInit, Mac};
+use image::{DynamicImage, GenericImageView, ImageFormat};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::fixtures::{self, encode};
+use crate::helpers::{assert_problem, error_fields, spawn_app_with, Role, TestApp};
+
+const NEW_KEY: &str = "new-delivery-key-0123456789abcdefghij";
+const OLD_KEY: &str = "old-delivery-key-0123456789abcdefghij";
+
+/// The signature as API.md defines it, computed here on its own.
+fn signature(key: &str, canonical: &str, slug: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(format!("{canonical}/{slug}").as_bytes());
+    let text = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("s--{}--", &text[..16])
+}
+
+async fn delivery_url(app: &TestApp, token: &str, photo_id: &str, t: &str) -> reqwest::Response {
+    let path = format!("/api/photos/{photo_id}/delivery-urls");
+    app.post_json(&path, &json!({ "transformation": t }), Some(token))
+        .await
+}
+
+async fn renders(app: &TestApp) -> u64 {
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("photoshare_variant_renders_total "))
+        .expect("the counter is exported")
+        .parse()
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn signed_urls_serve_any_transformation_and_nothing_else() {
+    let app = spawn_app_with(|s| {
+        s.delivery.key = SecretString::from(format!("{NEW_KEY},{OLD_KEY}"));
+    })
+    .await;
+    let ada = app.signup_and_login(Role::User).await;
+    let bob = app.signup_and_login(Role::User).await;
+    let jpeg = encode(
+        &DynamicImage::ImageRgb8(fixtures::quadrants_sized(1200, 900)),
+        ImageFormat::Jpeg,
+    );
+    let photo = app.upload_ok(&ada.access, jpeg, &[]).await;
+    let id = photo["id"].as_str().unwrap();
+    let slug = photo["url"].as_str().unwrap().rsplit('/').next().unwrap();
+
+    // Asked in any spelling, handed out canonical and signed by the first key.
+    let res = delivery_url(&app, &ada.access, id, "w_300,c_fill,h_200/e_grayscale").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let canonical = "c_fill,h_200,w_300/e_grayscale";
+    let sig = signature(NEW_KEY, canonical, slug);
+    let url = format!("{}/x/{sig}/{canonical}/{slug}", app.address);
+    assert_eq!(body["url"], url.as_str());
+
+    let before = renders(&app).await;
+    let asks = (0..8).map(|_| app.fetch(&url));
+    let answers = futures_util::future::join_all(asks).await;
+    let mut first = None;
+    for res in answers {
+        assert_eq!(res.status(), StatusCode::OK);
+        let bytes = res.bytes().await.unwrap();
+        assert_eq!(
+            *first.get_or_insert_with(|| bytes.clone()),
+            bytes,
+            "one image"
+        );
+    }
+    assert_eq!(
+        renders(&app).await - before,
+        1,
+        "eight first requests, one render"
+    );
+    let res = app.fetch(&url).await;
+    let headers = res.headers().clone();
+    assert_eq!(headers["content-type"], "image/jpeg");
+    assert_eq!(headers["vary"], "Accept");
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let img = image::load_from_memory(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(img.dimensions(), (300, 200));
+    let px = img.to_rgb8();
+    let [r, g, b] = px.get_pixel(40, 40).0;
+    assert!(
+        r.abs_diff(g) < 8 && g.abs_diff(b) < 8,
+        "grey, not red: {r} {g} {b}"
+    );
+    assert_eq!(renders(&app).await - before, 1, "kept: not made again");
+    let etag = headers["etag"].to_str().unwrap();
+    let res = app
+        .client
+        .get(&url)
+        .header("If-None-Match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    let res = app.client.head(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.bytes().await.unwrap().is_empty());
+
+    // WebP for a browser that takes it; `?format=` forces one.
+    let res = app
+        .client
+        .get(&url)
+        .header("Accept", "image/webp,*/*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "image/webp");
+    assert_ne!(
+        res.headers()["etag"],
+        headers["etag"],
+        "one ETag per format"
+    );
+    let webp = res.bytes().await.unwrap();
+    let decoded = image::load_from_memory_with_format(&webp, ImageFormat::WebP).unwrap();
+    assert_eq!(decoded.dimensions(), (300, 200));
+    let res = app.fetch(&format!("{url}?format=png")).await;
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let png = res.bytes().await.unwrap();
+    assert_eq!(image::guess_format(&png).unwrap(), ImageFormat::Png);
+    let res = app.fetch(&format!("{url}?format=tiff")).await;
+    assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+
+    // The transformation's own format beats Accept, `?format=` beats both.
+    let res = delivery_url(&app, &ada.access, id, "c_limit,w_500/f_png").await;
+    let png_url = res.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .client
+        .get(&png_url)
+        .header("Accept", "image/webp")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let img = image::load_from_memory(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(img.dimensions(), (500, 375));
+    let res = app.fetch(&format!("{png_url}?format=webp")).await;
+    assert_eq!(res.headers()["content-type"], "image/webp");
+
+    // A URL signed by the old key still works; the old key no longer signs.
+    let old = format!(
+        "{}/x/{}/c_scale,w_100/{slug}",
+        app.address,
+        signature(OLD_KEY, "c_scale,w_100", slug)
+    );
+    let res = app.fetch(&old).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let img = image::load_from_memory(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(img.dimensions(), (100, 75));
+
+    // A valid signature on another spelling is sent to the canonical URL.
+    let res = app
+        .fetch(&format!(
+            "{}/x/{sig}/w_300,c_fill,h_200/e_grayscale/{slug}?format=png",
+            app.address
+        ))
+        .await;
+    assert_eq!(res.status(), StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(
+        res.headers()["location"],
+        format!("{url}?format=png").as_str()
+    );
+
+    // Anything else is refused, with nothing made.
+    let made = renders(&app).await;
+    let forged = signature("not-the-key-0123456789abcdefghijklmn", canonical, slug);
+    let other = bob_photo_slug(&app, &bob.access).await;
+    for bad in [
+        format!("/x/{forged}/{canonical}/{slug}"),
+        format!("/x/{canonical}/{slug}"),
+        format!("/x/{sig}/c_fill,h_200,w_301/e_grayscale/{slug}"),
+        format!("/x/{sig}/{canonical}/{other}"),
+        format!("/x/{}/{canonical}/{slug}", sig.to_lowercase()),
+        format!("/x/{sig}/w_0/{slug}"),
+        format!("/x/{sig}"),
+    ] {
+        let res = app.fetch(&app.url(&bad)).await;
+        assert_problem(res, StatusCode::FORBIDDEN).await;
+    }
+    assert_eq!(renders(&app).await, made);
+
+    // Who may ask, and what.
+    let res = delivery_url(&app, &bob.access, id, "w_100").await;
+    assert_problem(res, StatusCode::FORBIDDEN).await;
+    let admin = app.admin().await;
+    let res = delivery_url(&app, &admin.access, id, "w_100").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = delivery_url(&app, &ada.access, &"0".repeat(24), "w_100").await;
+    assert_problem(res, StatusCode::NOT_FOUND).await;
+    for bad in ["w_0", "c_nonsense", "c_scale,w_20000,h_20000"] {
+        let res = delivery_url(&app, &ada.access, id, bad).await;
+        let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_fields(&problem), ["transformation"], "{bad}");
+    }
+    let res = app
+        .post_json(
+            &format!("/api/photos/{id}/delivery-urls"),
+            &json!({"transformation": "w_1"}),
+            None,
+        )
+        .await;
+    assert_problem(res, StatusCode::UNAUTHORIZED).await;
+
+    // Deleting the photo takes what was made with it.
+    let dir = app.data_dir().join("media/x").join(id);
+    let kept = std::fs::read_dir(&dir).unwrap().count();
+    assert!(kept >= 5, "jpeg, webp, png, f_png, old key: {kept}");
+    let res = app
+        .delete(&format!("/api/photos/{id}"), Some(&ada.access))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    crate::helpers::eventually("the URL is gone", || async {
+        app.fetch(&url).await.status() == StatusCode::NOT_FOUND
+    })
+    .await;
+    crate::helpers::eventually("the renders are gone", || async { !dir.exists() }).await;
+}
+
+async fn bob_photo_slug(app: &TestApp, token: &str) -> String {
+    let photo = app.upload_ok(token, fixtures::noise_png(64, 48), &[]).await;
+    photo["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
