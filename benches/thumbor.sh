@@ -30,7 +30,8 @@ ALLOW_UNSAFE_URL = True
 CONF
 "$venv/bin/thumbor" -i 127.0.0.1 --port "$tport" --conf "$work/thumbor.conf" --processes "$procs" -l error &
 tpid=$!
-trap 'kill $pid $tpid 2>/dev/null || true; pkill -P $tpid 2>/dev/null || true; rm -rf "$dir" "$work"' EXIT
+# thumbor forks its processes: they are stopped by name of this run's config.
+trap 'kill $pid $tpid 2>/dev/null || true; pkill -f "$work/thumbor.conf" 2>/dev/null || true; rm -rf "$dir" "$work"' EXIT
 tbase="http://127.0.0.1:$tport"
 for _ in $(seq 1 100); do curl -sf "$tbase/healthcheck" >/dev/null && break; sleep 0.2; done
 
@@ -104,7 +105,7 @@ for clients in 2 8; do
     hwm_reset $watch
     printf '%-7s %s clients, %ss: ' "$server" "$clients" "$secs"
     URLS="$work/run" wrk -t2 -c"$clients" -d"${secs}s" --timeout 10s --latency -s "$work/walk.lua" "$url" > "$work/out"
-    echo "$(summary < "$work/out"), timeouts $(awk '/Socket errors/ {print $NF}' "$work/out" | tr -d , ; true), peak RSS $(hwm_sum $watch)"
+    echo "$(summary < "$work/out"), timeouts $(awk '/Socket errors/ {t=$NF} END {print t+0}' "$work/out"), peak RSS $(hwm_sum $watch)"
   done
   offset=$((offset + 20000))
 done

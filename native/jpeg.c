@@ -112,6 +112,11 @@ int ps_jpeg_decode(const unsigned char *data, size_t len, int eighths, int luma,
   cinfo.scale_num = (unsigned int)eighths;
   cinfo.scale_denom = 8;
   cinfo.dct_method = JDCT_ISLOW;
+  /* Block smoothing only guesses the AC of a progressive file whose scans are
+   * missing (a preview of a partial download): for a whole file it never runs,
+   * and for one the engine cut on purpose (src/media/engine/decode.rs) it would
+   * undo the saving. */
+  cinfo.do_block_smoothing = FALSE;
   cinfo.do_fancy_upsampling = fast_upsample ? FALSE : TRUE;
   if (luma || cinfo.jpeg_color_space == JCS_GRAYSCALE)
     cinfo.out_color_space = JCS_GRAYSCALE;

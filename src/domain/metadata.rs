@@ -98,6 +98,19 @@ pub struct Placeholder {
     pub color: String,
 }
 
+impl Placeholder {
+    /// Whether the photo has transparent parts, read from the ThumbHash header
+    /// (bit 23 of its first three bytes: its reduced copy is not all opaque);
+    /// None when the hash does not decode.
+    pub fn has_alpha(&self) -> Option<bool> {
+        use base64::Engine;
+        let hash = base64::engine::general_purpose::STANDARD
+            .decode(&self.thumbhash)
+            .ok()?;
+        Some(hash.get(2)? & 0x80 != 0)
+    }
+}
+
 /// Where the photo was taken: WGS 84 degrees, south and west negative.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"lat": -33.856784, "lon": 151.215297}))]

@@ -88,7 +88,7 @@ async fn create_delivery_url(
 /// segments (its steps are separated by `/`). Made on the first request and kept;
 /// concurrent first requests make it once. The format is `?format=` if given,
 /// else the transformation's `f_` (other than `f_auto`), else WebP when `Accept`
-/// takes `image/webp`, else JPEG for JPEG originals and PNG for the others.
+/// takes `image/webp`, else JPEG, or PNG for photos with transparent parts.
 /// Strong `ETag` (one per format), immutable caching, `Vary: Accept`, 304,
 /// HEAD. A valid signature on a non-canonical spelling is redirected (301) to
 /// the canonical URL.
@@ -118,10 +118,11 @@ async fn create_delivery_url(
 async fn delivered(
     state: web::Data<AppState>,
     req: HttpRequest,
-    tail: web::Path<String>,
     query: web::Query<VariantQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let tail = tail.into_inner();
+    // Read from the match, not a `Path` extractor: the document names the three
+    // parts of the path, not the route's catch-all.
+    let tail = req.match_info().get("tail").unwrap_or_default().to_owned();
     let refused = ApiError::Forbidden("bad-signature", "this URL's signature is missing or wrong");
     let Some((signature, rest)) = tail.split_once('/') else {
         return Err(refused);

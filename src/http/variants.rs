@@ -21,8 +21,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct VariantQuery {
     /// `jpeg`, `png` or `webp`; without it, WebP when `Accept` takes
-    /// `image/webp`, else JPEG for JPEG originals and PNG (alpha kept) for the
-    /// others.
+    /// `image/webp`, else JPEG, or PNG (alpha kept) for photos with
+    /// transparent parts.
     pub(super) format: Option<String>,
 }
 
@@ -33,7 +33,7 @@ pub struct VariantQuery {
 /// upscaled). Made on the first request and kept; concurrent first requests make
 /// it once. Lossy WebP for clients whose `Accept` takes it. Strong `ETag` (one
 /// per format), immutable caching, `Vary: Accept`, 304, HEAD. AVIF is not
-/// offered: see docs/performance.md.
+/// offered (encoding it takes 0.6-3 s a size here): see docs/performance.md.
 #[utoipa::path(
     get,
     tag = "public",

@@ -70,5 +70,17 @@ mod tests {
         assert!((1.5..=2.5).contains(&ratio), "aspect {ratio}");
         let (_, _, rgba) = thumbhash::thumb_hash_to_rgba(&hash).unwrap();
         assert!(rgba.chunks_exact(4).any(|px| px[3] < 128), "alpha is kept");
+        assert_eq!(p.has_alpha(), Some(true));
+        let opaque = of(&DynamicImage::ImageRgba8(RgbaImage::from_pixel(
+            90,
+            60,
+            Rgba([10, 20, 30, 255]),
+        )));
+        assert_eq!(opaque.has_alpha(), Some(false));
+        let broken = Placeholder {
+            thumbhash: "!".into(),
+            color: "#000000".into(),
+        };
+        assert_eq!(broken.has_alpha(), None);
     }
 }

@@ -115,7 +115,14 @@ async fn display_sizes_are_made_on_demand_kept_and_served_like_originals() {
         .await;
     assert_problem(res, StatusCode::NOT_FOUND).await;
 
-    // A PNG with alpha keeps it.
+    // An opaque PNG gets JPEG sizes; a PNG with alpha keeps it.
+    let opaque = app
+        .upload_ok(&ada.access, fixtures::noise_png(900, 300), &[])
+        .await;
+    let (headers, bytes) = fetch(&app, opaque["variants"]["small"].as_str().unwrap()).await;
+    assert_eq!(headers["content-type"], "image/jpeg");
+    assert_eq!(image::guess_format(&bytes).unwrap(), ImageFormat::Jpeg);
+
     let half = RgbaImage::from_fn(900, 300, |x, _| {
         if x < 450 {
             Rgba([30, 60, 200, 255])

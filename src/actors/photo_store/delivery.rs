@@ -71,7 +71,7 @@ impl Photos {
             (None, Some(OutputFormat::Gif)) => Format::Gif,
             // `f_auto`, or none: what the client takes best.
             (None, Some(OutputFormat::Auto) | None) if msg.webp => Format::Webp,
-            (None, _) => default_format(&photo.format),
+            (None, _) => default_format(&photo),
         };
         // The format is decided: one render per (steps, format), whatever asked.
         for step in &mut t.steps {

@@ -34,12 +34,15 @@ pub(super) struct VariantRenders {
     made: Arc<AtomicU64>,
 }
 
-/// The formats a variant is kept in: JPEG for JPEG originals; PNG (alpha kept)
-/// for the others.
-pub fn default_format(photo_format: &str) -> Format {
-    match Format::parse(photo_format) {
-        Some(Format::Jpeg) | None => Format::Jpeg,
-        Some(_) => Format::Png,
+/// The format a variant is kept in when the client names none: JPEG, unless
+/// the photo has transparent parts (PNG then, alpha kept). Transparency is read
+/// from the placeholder's ThumbHash; a photo stored before placeholders existed
+/// keeps its original's family (JPEG for JPEG, PNG for the others).
+pub fn default_format(photo: &PhotoRecord) -> Format {
+    let alpha = photo.placeholder.as_ref().and_then(|p| p.has_alpha());
+    match (Format::parse(&photo.format), alpha) {
+        (Some(Format::Jpeg) | None, _) | (_, Some(false)) => Format::Jpeg,
+        _ => Format::Png,
     }
 }
 
@@ -73,7 +76,7 @@ impl Photos {
         {
             return Ok(Image::Redirect(url));
         }
-        let format = msg.format.unwrap_or_else(|| default_format(&photo.format));
+        let format = msg.format.unwrap_or_else(|| default_format(&photo));
         let kept = Kept {
             key: variant_key(&photo.id, msg.variant, format),
             tag: format!("{}/{}/{}", photo.sha256, msg.variant.name(), format.name()),

@@ -1,5 +1,6 @@
 //! Reading the input: the header ([`inspect`]) and the pixels ([`decode`]), with
-//! JPEG shrink-on-load (an M/8 IDCT scale, DC scans alone at 1/8) and straight-to-luma
+//! JPEG shrink-on-load (an M/8 IDCT scale, without the progressive scans it does
+//! not read) and straight-to-luma
 //! decoding when the transformation starts by greying.
 
 use super::ops::{raw, Canvas};
@@ -93,24 +94,50 @@ pub(super) fn shrink_on_load(w: u32, h: u32, r: &Resize) -> usize {
         .unwrap_or(8)
 }
 
-/// A progressive JPEG reduced to what a 1/8 decode reads, or None when `data` is
-/// not a progressive Huffman JPEG this can rewrite. At 1/8 libjpeg-turbo decodes
-/// each block with a 1x1 IDCT, which reads only the DC coefficient, so the AC scans
-/// (most of the file and of the time) can go unread. The exception is chroma
-/// subsampled 2x2 (4:2:0): it is decoded 2x2, from AC coefficients too, so the AC
-/// scans of those components are kept. Decoding the result gives the same pixels as
-/// decoding everything. Every other segment is kept in order, except that the AC
-/// entries of the quantization tables of the DC-only components are zeroed:
-/// libjpeg-turbo's block smoothing (which would re-estimate the DC of a file with
-/// missing AC data, for a progressive preview) stays off when they are zero.
+/// A progressive JPEG reduced to what a 1/8 decode reads (see [`cut_scans`]):
+/// only the DC scans, and the AC scans of 2x2-subsampled chroma (decoded with a
+/// 2x2 IDCT). Decoding it gives the same pixels as decoding everything. None when
+/// `data` is not a progressive Huffman JPEG this can rewrite.
 pub fn dc_scans_only(data: &[u8]) -> Option<Vec<u8>> {
-    let plan = ScanPlan::read(data)?;
-    let mut out = Vec::with_capacity(data.len() / 4);
+    cut_scans(data, 1, false)
+}
+
+/// A progressive JPEG without the scans an `eighths`/8 decode (to luma alone
+/// when `luma`) does not read, or None when none can go (or `data` is not a
+/// complete progressive Huffman JPEG). Entropy decoding is most of the time a
+/// large JPEG takes, and a scan is skipped here by looking for its end marker.
+///
+/// At M/8, libjpeg-turbo decodes each block of a component with an NxN IDCT (N =
+/// M, doubled for subsampled chroma, see [`idct_size`]). At 1/8 that reads the DC
+/// alone (and 2x2-subsampled chroma a 2x2 block); decoded to luma, the chroma is
+/// not read at all. An AC scan goes when its band holds nothing read, unless a
+/// later scan that stays refines coefficients of that band: a refinement scan's
+/// bits only make sense after every earlier scan of its coefficients. The result
+/// decodes to exactly the pixels of the whole file (tested). With libjpeg's
+/// standard script every luma refinement covers the band 1..63, so between 2/8
+/// and 7/8 a colour decode reads everything: cutting anyway (dropping those
+/// refinements' last bits) was measured 2.6x faster at 2/8 but 2 levels off on
+/// average and 23 at worst, and is not done (docs/performance.md).
+pub fn cut_scans(data: &[u8], eighths: usize, luma: bool) -> Option<Vec<u8>> {
+    let plan = ScanPlan::read(data, eighths, luma)?;
+    let mut scans = Vec::new();
+    for segment in jpeg::segments(data)? {
+        let segment = segment.ok()?; // truncated or malformed: let the decoder report it
+        if segment.marker == jpeg::SOS {
+            scans.push(plan.scan(segment.payload())?);
+        }
+    }
+    let keep = plan.keep(&scans);
+    if keep.iter().all(|k| *k) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data.len() / 2);
     out.extend_from_slice(&data[..2]);
+    let mut keep = keep.into_iter();
     // Where the scan being copied started: it runs up to the next segment.
     let mut scan_from = None;
     for segment in jpeg::segments(data)? {
-        let segment = segment.ok()?; // truncated or malformed: let the decoder report it
+        let segment = segment.ok()?;
         if let Some(from) = scan_from.take() {
             out.extend_from_slice(&data[from..segment.offset]);
         }
@@ -119,19 +146,8 @@ pub fn dc_scans_only(data: &[u8]) -> Option<Vec<u8>> {
                 out.extend_from_slice(segment.bytes);
                 return Some(out);
             }
-            jpeg::DQT => {
-                let at = out.len();
-                out.extend_from_slice(segment.bytes);
-                zero_ac_quantizers(&mut out[at + 4..], &plan.dc_only_tables)?;
-            }
-            // SOS: Ns, Ns pairs (component, tables), then Ss (0 for a DC scan), Se, AhAl.
             jpeg::SOS => {
-                let payload = segment.payload();
-                let count = usize::from(*payload.first()?);
-                let components = payload.get(1..1 + 2 * count)?;
-                let dc = *payload.get(1 + 2 * count)? == 0;
-                let kept = components.chunks(2).all(|c| plan.keeps_ac.contains(&c[0]));
-                if dc || kept {
+                if keep.next()? {
                     scan_from = Some(segment.offset);
                 }
             }
@@ -141,23 +157,70 @@ pub fn dc_scans_only(data: &[u8]) -> Option<Vec<u8>> {
     None
 }
 
-/// Which components of a progressive JPEG a 1/8 decode needs AC data for.
+/// Zigzag index -> (row, column) of an 8x8 block.
+const ZIGZAG: [(u8, u8); 64] = {
+    let mut order = [(0u8, 0u8); 64];
+    let (mut r, mut c, mut i) = (0i32, 0i32, 0usize);
+    while i < 64 {
+        order[i] = (r as u8, c as u8);
+        i += 1;
+        if (r + c) % 2 == 0 {
+            // Moving up and to the right.
+            if c == 7 {
+                r += 1;
+            } else if r == 0 {
+                c += 1;
+            } else {
+                r -= 1;
+                c += 1;
+            }
+        } else if r == 7 {
+            c += 1;
+        } else if c == 0 {
+            r += 1;
+        } else {
+            r += 1;
+            c -= 1;
+        }
+    }
+    order
+};
+
+/// The size of the IDCT libjpeg-turbo decodes a component's blocks with at
+/// `eighths`/8 (jdmaster.c): M, doubled while the component is subsampled
+/// enough for the doubled block to land on the output scale.
+fn idct_size(eighths: u32, h: u32, v: u32, max_h: u32, max_v: u32) -> u32 {
+    let mut size = eighths;
+    while size < 8
+        && (max_h * eighths) % (h * size * 2) == 0
+        && (max_v * eighths) % (v * size * 2) == 0
+    {
+        size *= 2;
+    }
+    size
+}
+
+/// Which coefficients each component's decode reads.
 struct ScanPlan {
-    /// Component ids whose AC scans stay (2x2-subsampled chroma).
-    keeps_ac: Vec<u8>,
-    /// Quantization tables used only by DC-only components.
-    dc_only_tables: Vec<u8>,
+    /// (component id, zigzag positions read).
+    components: Vec<(u8, u64)>,
+}
+
+/// An AC scan of one component and its band (zigzag positions), or a scan that
+/// stays whatever happens (DC, several components).
+#[derive(Clone, Copy)]
+enum Scan {
+    Ac { component: u8, band: u64 },
+    Other,
 }
 
 impl ScanPlan {
-    /// From the SOF2 frame header; None for any other frame type, or when a
-    /// quantization table is shared by a component that keeps its AC scans and one
-    /// that does not (zeroing it would change the first).
-    fn read(data: &[u8]) -> Option<Self> {
+    /// From the SOF2 frame header; None for any other frame type.
+    fn read(data: &[u8], eighths: usize, luma: bool) -> Option<Self> {
         for segment in jpeg::segments(data)? {
             let segment = segment.ok()?;
             match segment.marker {
-                0xC2 => return Self::from_frame(segment.payload()),
+                0xC2 => return Self::from_frame(segment.payload(), eighths as u32, luma),
                 // Baseline, lossless, arithmetic ... or the first scan before any frame.
                 0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | jpeg::SOS => {
                     return None
@@ -169,53 +232,87 @@ impl ScanPlan {
     }
 
     /// P, Y, X, Nf, then Nf triples (id, HiVi, table).
-    fn from_frame(frame: &[u8]) -> Option<Self> {
+    fn from_frame(frame: &[u8], eighths: u32, luma: bool) -> Option<Self> {
         let count = usize::from(*frame.get(5)?);
-        let components: Vec<(u8, u8, u8, u8)> = frame
+        let sampling: Vec<(u8, u32, u32)> = frame
             .get(6..6 + 3 * count)?
             .chunks(3)
-            .map(|c| (c[0], c[1] >> 4, c[1] & 15, c[2]))
+            .map(|c| (c[0], u32::from(c[1] >> 4), u32::from(c[1] & 15)))
             .collect();
-        let max_h = components.iter().map(|c| c.1).max()?;
-        let max_v = components.iter().map(|c| c.2).max()?;
-        // libjpeg-turbo decodes a component at a larger IDCT (instead of upsampling
-        // it) when its sampling factors divide the largest ones twice over.
-        let larger = |h: u8, v: u8| h > 0 && v > 0 && max_h % (2 * h) == 0 && max_v % (2 * v) == 0;
-        let keeps_ac: Vec<u8> = components
-            .iter()
-            .filter(|c| larger(c.1, c.2))
-            .map(|c| c.0)
-            .collect();
-        let tables = |keep: bool| -> Vec<u8> {
-            components
-                .iter()
-                .filter(|c| keeps_ac.contains(&c.0) == keep)
-                .map(|c| c.3)
-                .collect()
-        };
-        let (kept, dc_only) = (tables(true), tables(false));
-        if dc_only.iter().any(|t| kept.contains(t)) {
+        let max_h = sampling.iter().map(|c| c.1).max()?;
+        let max_v = sampling.iter().map(|c| c.2).max()?;
+        if !(1..=8).contains(&eighths) || sampling.iter().any(|c| c.1 == 0 || c.2 == 0) {
             return None;
         }
-        Some(ScanPlan {
-            keeps_ac,
-            dc_only_tables: dc_only,
+        let components = sampling
+            .iter()
+            .enumerate()
+            .map(|(i, &(id, h, v))| {
+                let n = idct_size(eighths, h, v, max_h, max_v);
+                // YCbCr to luma: libjpeg decodes the first component alone.
+                let read = if luma && count == 3 && i > 0 {
+                    0
+                } else if n == 1 {
+                    1
+                } else {
+                    // The 2x2 and 4x4 IDCTs (libjpeg's older reduced ones) read
+                    // beyond the square: for them, and at 8 and over, everything.
+                    u64::MAX
+                };
+                let read = if matches!(n, 3 | 5 | 6 | 7) {
+                    ZIGZAG
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &(r, c))| u32::from(r) < n && u32::from(c) < n)
+                        .fold(0u64, |m, (k, _)| m | 1 << k)
+                } else {
+                    read
+                };
+                (id, read)
+            })
+            .collect();
+        Some(ScanPlan { components })
+    }
+
+    /// SOS: Ns, Ns pairs (component, tables), then Ss, Se, AhAl.
+    fn scan(&self, header: &[u8]) -> Option<Scan> {
+        let count = usize::from(*header.first()?);
+        let ids = header.get(1..1 + 2 * count)?;
+        let (ss, se) = (*header.get(1 + 2 * count)?, *header.get(2 + 2 * count)?);
+        if ss == 0 || count != 1 || ss > se || se > 63 {
+            return Some(Scan::Other);
+        }
+        Some(Scan::Ac {
+            component: ids[0],
+            band: (u64::MAX >> (63 - se)) & (u64::MAX << ss),
         })
     }
-}
 
-/// Zeroes entries 1..64 (zigzag order: every AC entry) of the tables in `which`
-/// in a DQT segment's payload; None if the payload is malformed.
-fn zero_ac_quantizers(mut tables: &mut [u8], which: &[u8]) -> Option<()> {
-    while let Some((spec, rest)) = tables.split_first_mut() {
-        let width = if *spec >> 4 == 0 { 1 } else { 2 };
-        let table = rest.get_mut(..64 * width)?;
-        if which.contains(&(*spec & 15)) {
-            table[width..].fill(0);
+    /// Which scans stay: from the last back, one stays when its band holds a
+    /// coefficient read, or when a later scan that stays shares a coefficient
+    /// with it (it refines what this one started).
+    fn keep(&self, scans: &[Scan]) -> Vec<bool> {
+        let mut keep = vec![true; scans.len()];
+        // Per component: the positions of the scans kept after this one.
+        let mut later: Vec<(u8, u64)> = self.components.iter().map(|c| (c.0, 0)).collect();
+        for (i, scan) in scans.iter().enumerate().rev() {
+            let Scan::Ac { component, band } = *scan else {
+                continue;
+            };
+            let read = self.components.iter().find(|c| c.0 == component);
+            let Some(read) = read.map(|c| c.1) else {
+                continue; // a component the frame does not have: the decoder says so
+            };
+            let Some(kept) = later.iter_mut().find(|c| c.0 == component) else {
+                continue;
+            };
+            keep[i] = band & (read | kept.1) != 0;
+            if keep[i] {
+                kept.1 |= band;
+            }
         }
-        tables = &mut rest[64 * width..];
+        keep
     }
-    Some(())
 }
 
 /// Decodes at `eighths`/8 scale; to one luma channel when `luma` (or when the JPEG
@@ -225,12 +322,8 @@ pub(super) fn decode_jpeg(
     eighths: usize,
     luma: bool,
 ) -> Result<(Canvas, f64), EngineError> {
-    let dc_only = if eighths == 1 {
-        dc_scans_only(data)
-    } else {
-        None
-    };
-    let data = dc_only.as_deref().unwrap_or(data);
+    let cut = cut_scans(data, eighths, luma);
+    let data = cut.as_deref().unwrap_or(data);
     let decoded = libjpeg::decode(
         data,
         libjpeg::Decode {

@@ -5,7 +5,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, GenericImageView, Rgb, RgbImage};
 
-use super::decode::{dc_scans_only, decode_jpeg, gray_from_the_start, shrink_on_load};
+use super::decode::{cut_scans, dc_scans_only, decode_jpeg, gray_from_the_start, shrink_on_load};
 use super::*;
 use crate::media::libjpeg;
 
@@ -122,6 +122,34 @@ fn dc_scans_alone_decode_to_the_same_pixels_at_one_eighth() {
     // At 1/4 the AC coefficients matter: the full file is decoded.
     let (quarter, _) = decode_jpeg(&textured_jpeg(640, 480, true), 2, false).unwrap();
     assert_eq!((quarter.w, quarter.h), (160, 120));
+}
+
+#[test]
+fn scans_a_scaled_decode_does_not_read_are_cut_and_nothing_else() {
+    let opts = |eighths, luma| libjpeg::Decode {
+        eighths,
+        luma,
+        fast_upsample: true,
+        max_pixels: u64::MAX,
+    };
+    let full = textured_jpeg(640, 480, true);
+    // To luma, the chroma's scans all go, and nothing changes.
+    for eighths in [2, 4, 8] {
+        let cut = cut_scans(&full, eighths, true).expect("the chroma goes");
+        assert!(cut.len() < full.len());
+        let (luma, _) = decode_jpeg(&full, eighths, true).unwrap();
+        let whole = libjpeg::decode(&full, opts(eighths as u8, true)).unwrap();
+        assert_eq!(luma.data, whole.pixels, "{eighths}/8");
+    }
+    // In colour between 2/8 and 8/8, the luma refinements cover the band 1..63,
+    // so every scan is read: nothing is cut (cutting would change pixels).
+    for eighths in 2..=8 {
+        assert!(cut_scans(&full, eighths, false).is_none(), "{eighths}/8");
+    }
+    assert!(
+        cut_scans(&textured_jpeg(640, 480, false), 1, true).is_none(),
+        "baseline"
+    );
 }
 
 #[test]
