@@ -76,6 +76,10 @@ enum Command {
         output: std::path::PathBuf,
         /// Cloudinary syntax, e.g. "c_fill,w_800,h_600/e_grayscale/q_80".
         transformation: String,
+        /// Then time N more runs in this process (from the bytes in memory, as
+        /// benches/peers.py times Pillow and libvips) and print their median.
+        #[arg(long, default_value_t = 0)]
+        runs: usize,
     },
 }
 
@@ -130,7 +134,8 @@ async fn run() -> std::process::ExitCode {
             input,
             output,
             transformation,
-        } => transform(&settings, &input, &output, &transformation),
+            runs,
+        } => transform(&settings, &input, &output, &transformation, runs),
         Command::CreateAdmin { username, email } => match admin_password() {
             Ok(password) => photoshare::app::create_admin(settings, &username, &email, &password)
                 .await
@@ -227,6 +232,7 @@ fn transform(
     input: &std::path::Path,
     output: &std::path::Path,
     transformation: &str,
+    runs: usize,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
     use photoshare::domain::Transformation;
@@ -251,6 +257,18 @@ fn transform(
         .with_context(|| format!("cannot transform {}", input.display()))?;
     std::fs::write(output, &rendered.bytes)
         .with_context(|| format!("cannot write {}", output.display()))?;
+    if runs > 0 {
+        let mut times: Vec<f64> = (0..runs)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let out = engine::render(&data, &t, &limits, by_name);
+                std::hint::black_box(out.map(|r| r.bytes.len()).unwrap_or(0));
+                start.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!("in-process median of {runs}: {:.1} ms", times[runs / 2]);
+    }
     Ok(())
 }
 
