@@ -7,6 +7,7 @@ sigma 1.5, K1 0.01, K2 0.03), written out here with NumPy.
 usage: webp_ssim.py BASE TOKEN PHOTO.jpg...
 """
 import io
+import os
 import json
 import statistics
 import sys
@@ -64,7 +65,7 @@ def ssim(a, b):
 
 def webp(img, quality):
     out = io.BytesIO()
-    img.save(out, "WEBP", quality=quality, method=4)
+    img.save(out, "WEBP", quality=quality, method=int(os.environ.get("WEBP_METHOD", "4")))
     return out.getvalue()
 
 
