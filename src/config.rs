@@ -342,6 +342,9 @@ impl Settings {
             .collect();
         if configured.is_empty() {
             use hmac::{KeyInit, Mac};
+            if self.auth.jwt_secret.expose_secret().is_empty() {
+                return Err(SettingsError::MissingJwtSecret);
+            }
             let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(
                 self.auth.jwt_secret.expose_secret().as_bytes(),
             )

@@ -90,7 +90,16 @@ impl MediaStore for LocalMedia {
     }
 
     async fn delete_prefix(&self, prefix: &str) -> Result<(), MediaError> {
-        let dir = self.path(prefix.trim_end_matches('/'))?;
+        // A folder of a photo's own (`x/{id}/`): never `.`, never the root.
+        let folder = prefix.strip_suffix('/').unwrap_or_default();
+        let segments: Vec<&str> = folder.split('/').collect();
+        if segments.len() < 2 || segments.iter().any(|s| s.is_empty() || *s == ".") {
+            return Err(MediaError::unavailable(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "invalid media folder",
+            )));
+        }
+        let dir = self.path(folder)?;
         match tokio::fs::remove_dir_all(dir).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(MediaError::unavailable(e)),
             _ => Ok(()),
@@ -165,6 +174,10 @@ mod tests {
             media.get("x/abc/1.jpg").await.unwrap().is_some(),
             "only that folder"
         );
+        for bad in ["x/./", "x/", "x/ab", "/", "x//"] {
+            assert!(media.delete_prefix(bad).await.is_err(), "{bad}");
+        }
+        assert!(media.get("x/abc/1.jpg").await.unwrap().is_some());
         assert!(media.get("p/ab/cd.jpg").await.unwrap().is_none());
     }
 

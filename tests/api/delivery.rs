@@ -156,6 +156,17 @@ async fn signed_urls_serve_any_transformation_and_nothing_else() {
     let res = app.fetch(&format!("{png_url}?format=webp")).await;
     assert_eq!(res.headers()["content-type"], "image/webp");
 
+    // A transformation that only names a format: the whole photo in it.
+    let res = delivery_url(&app, &ada.access, id, "f_png").await;
+    let whole = res.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app.fetch(&whole).await;
+    assert_eq!(res.headers()["content-type"], "image/png");
+    let img = image::load_from_memory(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(img.dimensions(), (1200, 900));
+
     // A URL signed by the old key still works; the old key no longer signs.
     let old = format!(
         "{}/x/{}/c_scale,w_100/{slug}",
@@ -223,7 +234,10 @@ async fn signed_urls_serve_any_transformation_and_nothing_else() {
     // Deleting the photo takes what was made with it.
     let dir = app.data_dir().join("media/x").join(id);
     let kept = std::fs::read_dir(&dir).unwrap().count();
-    assert!(kept >= 5, "jpeg, webp, png, f_png, old key: {kept}");
+    assert!(
+        kept >= 6,
+        "jpeg, webp, png, f_png, f_png alone, old key: {kept}"
+    );
     let res = app
         .delete(&format!("/api/photos/{id}"), Some(&ada.access))
         .await;

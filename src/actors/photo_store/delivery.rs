@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::variants::{default_format, Kept};
 use super::{Image, LinkError, PhotoError, Photos};
 use crate::auth::Caller;
-use crate::domain::{OutputFormat, Role, Transformation};
+use crate::domain::{OutputFormat, Role, Step, Transformation};
 use crate::media::engine;
 use crate::media::ingest::Format;
 
@@ -77,6 +77,9 @@ impl Photos {
         for step in &mut t.steps {
             step.format = None;
         }
+        // A step that only named a format is now empty: `w_100/f_png` and
+        // `w_100?format=png` are one render.
+        t.steps.retain(|step| *step != Step::default());
         let steps = t.to_string();
         let digest = hex::encode(&Sha256::digest(steps.as_bytes())[..16]);
         let kept = Kept {

@@ -200,6 +200,21 @@ fn idct_size(eighths: u32, h: u32, v: u32, max_h: u32, max_v: u32) -> u32 {
     size
 }
 
+/// Whether libjpeg takes a 3-component file for YCbCr (`jdapimin.c`,
+/// `default_decompress_parms`): a JFIF marker says so; else an Adobe marker's
+/// transform (0 = RGB); else component ids `R`, `G`, `B` mean RGB.
+fn ycbcr(jfif: bool, adobe_transform: Option<u8>, frame: &[u8]) -> bool {
+    if jfif {
+        return true;
+    }
+    if let Some(transform) = adobe_transform {
+        return transform != 0;
+    }
+    frame
+        .get(6..15)
+        .is_none_or(|c| [c[0], c[3], c[6]] != *b"RGB")
+}
+
 /// Which coefficients each component's decode reads.
 struct ScanPlan {
     /// (component id, zigzag positions read).
@@ -217,10 +232,19 @@ enum Scan {
 impl ScanPlan {
     /// From the SOF2 frame header; None for any other frame type.
     fn read(data: &[u8], eighths: usize, luma: bool) -> Option<Self> {
+        let (mut jfif, mut adobe_transform) = (false, None);
         for segment in jpeg::segments(data)? {
             let segment = segment.ok()?;
+            let payload = segment.payload();
             match segment.marker {
-                0xC2 => return Self::from_frame(segment.payload(), eighths as u32, luma),
+                0xE0 if payload.starts_with(b"JFIF\0") => jfif = true,
+                0xEE if payload.starts_with(b"Adobe") && payload.len() >= 12 => {
+                    adobe_transform = Some(payload[11]);
+                }
+                0xC2 => {
+                    let ycbcr = ycbcr(jfif, adobe_transform, payload);
+                    return Self::from_frame(payload, eighths as u32, luma, ycbcr);
+                }
                 // Baseline, lossless, arithmetic ... or the first scan before any frame.
                 0xC0 | 0xC1 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF | jpeg::SOS => {
                     return None
@@ -231,8 +255,9 @@ impl ScanPlan {
         None
     }
 
-    /// P, Y, X, Nf, then Nf triples (id, HiVi, table).
-    fn from_frame(frame: &[u8], eighths: u32, luma: bool) -> Option<Self> {
+    /// P, Y, X, Nf, then Nf triples (id, HiVi, table). `ycbcr`: what libjpeg
+    /// takes a 3-component file's colour space for ([`ycbcr`]).
+    fn from_frame(frame: &[u8], eighths: u32, luma: bool, ycbcr: bool) -> Option<Self> {
         let count = usize::from(*frame.get(5)?);
         let sampling: Vec<(u8, u32, u32)> = frame
             .get(6..6 + 3 * count)?
@@ -244,29 +269,27 @@ impl ScanPlan {
         if !(1..=8).contains(&eighths) || sampling.iter().any(|c| c.1 == 0 || c.2 == 0) {
             return None;
         }
+        // YCbCr to luma: libjpeg decodes the first component alone (an RGB
+        // file's three are all read).
+        let chroma_unread = luma && count == 3 && ycbcr;
         let components = sampling
             .iter()
             .enumerate()
             .map(|(i, &(id, h, v))| {
                 let n = idct_size(eighths, h, v, max_h, max_v);
-                // YCbCr to luma: libjpeg decodes the first component alone.
-                let read = if luma && count == 3 && i > 0 {
-                    0
-                } else if n == 1 {
-                    1
-                } else {
-                    // The 2x2 and 4x4 IDCTs (libjpeg's older reduced ones) read
-                    // beyond the square: for them, and at 8 and over, everything.
-                    u64::MAX
-                };
-                let read = if matches!(n, 3 | 5 | 6 | 7) {
-                    ZIGZAG
+                let read = match n {
+                    _ if chroma_unread && i > 0 => 0,
+                    1 => 1,
+                    // jidctint.c's scaled IDCTs read the top-left NxN alone.
+                    3 | 5 | 6 | 7 => ZIGZAG
                         .iter()
                         .enumerate()
                         .filter(|(_, &(r, c))| u32::from(r) < n && u32::from(c) < n)
-                        .fold(0u64, |m, (k, _)| m | 1 << k)
-                } else {
-                    read
+                        .fold(0u64, |m, (k, _)| m | 1 << k),
+                    // The 2x2 and 4x4 IDCTs (jidctred.c, libjpeg's older reduced
+                    // ones) read beyond the square: for them, and at 8 and over,
+                    // everything.
+                    _ => u64::MAX,
                 };
                 (id, read)
             })

@@ -150,6 +150,26 @@ fn scans_a_scaled_decode_does_not_read_are_cut_and_nothing_else() {
         cut_scans(&textured_jpeg(640, 480, false), 1, true).is_none(),
         "baseline"
     );
+    // The same data marked RGB (an Adobe marker with transform 0, no JFIF):
+    // libjpeg reads all three components for luma, so none is cut.
+    assert_eq!(&full[2..4], [0xFF, 0xE0], "libjpeg writes JFIF first");
+    let app0 = 2 + 2 + usize::from(u16::from_be_bytes([full[4], full[5]]));
+    let mut rgb = full[..2].to_vec();
+    rgb.extend_from_slice(&[0xFF, 0xEE, 0, 14]);
+    rgb.extend_from_slice(b"Adobe\0\x64\0\0\0\0\0");
+    rgb.extend_from_slice(&full[app0..]);
+    assert!(
+        cut_scans(&rgb, 2, true).is_none(),
+        "an RGB file's luma reads G and B"
+    );
+    let (luma, _) = decode_jpeg(&rgb, 2, true).unwrap();
+    let whole = libjpeg::decode(&rgb, opts(2, true)).unwrap();
+    assert_eq!(luma.data, whole.pixels);
+    assert_ne!(
+        luma.data,
+        decode_jpeg(&full, 2, true).unwrap().0.data,
+        "read as RGB"
+    );
 }
 
 #[test]
