@@ -5,22 +5,13 @@
 //!
 //! cargo run --release --example ingest_cost -- $(benches/corpus.sh bench-corpus)
 
-use std::time::Instant;
-
 use image::DynamicImage;
 use photoshare::media::engine::dc_scans_only;
 use photoshare::media::{ingest, libjpeg, placeholder};
 
-/// Best of `n` runs, in milliseconds.
-fn best<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
-    (0..n)
-        .map(|_| {
-            let start = Instant::now();
-            std::hint::black_box(f());
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .fold(f64::INFINITY, f64::min)
-}
+#[path = "common/timing.rs"]
+mod timing;
+use timing::best;
 
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args()

@@ -5,20 +5,12 @@
 //!
 //! cargo run --release --example scan_cut -- $(benches/corpus.sh bench-corpus)
 
-use std::time::Instant;
-
 use photoshare::media::engine::cut_scans;
 use photoshare::media::libjpeg;
 
-fn best<T>(n: usize, mut f: impl FnMut() -> T) -> f64 {
-    (0..n)
-        .map(|_| {
-            let start = Instant::now();
-            std::hint::black_box(f());
-            start.elapsed().as_secs_f64() * 1e3
-        })
-        .fold(f64::INFINITY, f64::min)
-}
+#[path = "common/timing.rs"]
+mod timing;
+use timing::best;
 
 fn main() -> anyhow::Result<()> {
     let dir = std::env::args()

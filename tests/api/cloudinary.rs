@@ -145,12 +145,17 @@ async fn mount_ping(fake: &MockServer) {
 }
 
 async fn app_on(fake: &MockServer) -> TestApp {
+    app_delivering_from(fake, CDN.into()).await
+}
+
+/// An app on the fake's API whose delivery URLs point at `delivery`.
+async fn app_delivering_from(fake: &MockServer, delivery: String) -> TestApp {
     mount_ping(fake).await;
     let api = fake.uri();
     spawn_app_with(move |s| {
         s.cloudinary_url = SecretString::from(format!("cloudinary://{KEY}:{SECRET}@{CLOUD}"));
         s.media.cloudinary_api_base = api;
-        s.media.cloudinary_delivery_base = CDN.into();
+        s.media.cloudinary_delivery_base = delivery;
     })
     .await
 }
@@ -381,14 +386,7 @@ async fn an_account_exports_from_and_is_deleted_from_cloudinary() {
         .respond_with(ResponseTemplate::new(200).set_body_bytes(original.clone()))
         .mount(&fake)
         .await;
-    mount_ping(&fake).await;
-    let api = fake.uri();
-    let app = spawn_app_with(move |s| {
-        s.cloudinary_url = SecretString::from(format!("cloudinary://{KEY}:{SECRET}@{CLOUD}"));
-        s.media.cloudinary_api_base = api.clone();
-        s.media.cloudinary_delivery_base = api;
-    })
-    .await;
+    let app = app_delivering_from(&fake, fake.uri()).await;
     let user = app.signup_and_login(Role::User).await;
     for _ in 0..2 {
         app.upload_ok(&user.access, fixtures::png(9, 7), &[]).await;
@@ -445,8 +443,6 @@ async fn an_account_exports_from_and_is_deleted_from_cloudinary() {
 #[actix_web::test]
 async fn delivery_urls_redirect_to_signed_cloudinary_urls() {
     let fake = MockServer::start().await;
-    // First: the first mock mounted that matches answers.
-    mount_ping(&fake).await;
     Mock::given(method("POST"))
         .and(path(format!("/v1_1/{CLOUD}/image/upload")))
         .and(SignedByOurKey)
@@ -460,16 +456,13 @@ async fn delivery_urls_redirect_to_signed_cloudinary_urls() {
         .mount(&fake)
         .await;
     Mock::given(method("GET"))
+        .and(wiremock::matchers::path_regex(format!(
+            "^/{CLOUD}/image/upload/"
+        )))
         .respond_with(ResponseTemplate::new(401))
         .mount(&fake)
         .await;
-    let api = fake.uri();
-    let app = spawn_app_with(move |s| {
-        s.cloudinary_url = SecretString::from(format!("cloudinary://{KEY}:{SECRET}@{CLOUD}"));
-        s.media.cloudinary_api_base = api.clone();
-        s.media.cloudinary_delivery_base = api;
-    })
-    .await;
+    let app = app_delivering_from(&fake, fake.uri()).await;
     let user = app.signup_and_login(Role::User).await;
     let photo = app
         .upload_ok(&user.access, fixtures::png(80, 60), &[])

@@ -13,6 +13,7 @@ use sha2::Sha256;
 
 use crate::fixtures::{self, encode};
 use crate::helpers::{assert_problem, error_fields, spawn_app_with, Role, TestApp};
+use crate::variants::variant_renders;
 
 const NEW_KEY: &str = "new-delivery-key-0123456789abcdefghij";
 const OLD_KEY: &str = "old-delivery-key-0123456789abcdefghij";
@@ -29,15 +30,6 @@ async fn delivery_url(app: &TestApp, token: &str, photo_id: &str, t: &str) -> re
     let path = format!("/api/photos/{photo_id}/delivery-urls");
     app.post_json(&path, &json!({ "transformation": t }), Some(token))
         .await
-}
-
-async fn renders(app: &TestApp) -> u64 {
-    let text = app.get("/metrics", None).await.text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("photoshare_variant_renders_total "))
-        .expect("the counter is exported")
-        .parse()
-        .unwrap()
 }
 
 #[actix_web::test]
@@ -65,7 +57,7 @@ async fn signed_urls_serve_any_transformation_and_nothing_else() {
     let url = format!("{}/x/{sig}/{canonical}/{slug}", app.address);
     assert_eq!(body["url"], url.as_str());
 
-    let before = renders(&app).await;
+    let before = variant_renders(&app).await;
     let asks = (0..8).map(|_| app.fetch(&url));
     let answers = futures_util::future::join_all(asks).await;
     let mut first = None;
@@ -79,7 +71,7 @@ async fn signed_urls_serve_any_transformation_and_nothing_else() {
         );
     }
     assert_eq!(
-        renders(&app).await - before,
+        variant_renders(&app).await - before,
         1,
         "eight first requests, one render"
     );
@@ -99,7 +91,11 @@ async fn signed_urls_serve_any_transformation_and_nothing_else() {
         r.abs_diff(g) < 8 && g.abs_diff(b) < 8,
         "grey, not red: {r} {g} {b}"
     );
-    assert_eq!(renders(&app).await - before, 1, "kept: not made again");
+    assert_eq!(
+        variant_renders(&app).await - before,
+        1,
+        "kept: not made again"
+    );
     let etag = headers["etag"].to_str().unwrap();
     let res = app
         .client
@@ -192,7 +188,7 @@ async fn signed_urls_serve_any_transformation_and_nothing_else() {
     );
 
     // Anything else is refused, with nothing made.
-    let made = renders(&app).await;
+    let made = variant_renders(&app).await;
     let forged = signature("not-the-key-0123456789abcdefghijklmn", canonical, slug);
     let other = bob_photo_slug(&app, &bob.access).await;
     for bad in [
@@ -207,7 +203,7 @@ async fn signed_urls_serve_any_transformation_and_nothing_else() {
         let res = app.fetch(&app.url(&bad)).await;
         assert_problem(res, StatusCode::FORBIDDEN).await;
     }
-    assert_eq!(renders(&app).await, made);
+    assert_eq!(variant_renders(&app).await, made);
 
     // Who may ask, and what.
     let res = delivery_url(&app, &bob.access, id, "w_100").await;

@@ -9,7 +9,8 @@ use serde_json::Value;
 use crate::fixtures::{self, encode};
 use crate::helpers::{assert_problem, spawn_app, Role, TestApp};
 
-async fn variant_renders(app: &TestApp) -> u64 {
+/// Renders made on request (display sizes and delivery URLs), from `/metrics`.
+pub async fn variant_renders(app: &TestApp) -> u64 {
     let text = app.get("/metrics", None).await.text().await.unwrap();
     text.lines()
         .find_map(|l| l.strip_prefix("photoshare_variant_renders_total "))

@@ -10,8 +10,7 @@ use sha2::{Digest, Sha256};
 use super::variants::{default_format, Kept};
 use super::{Image, LinkError, PhotoError, Photos};
 use crate::auth::Caller;
-use crate::domain::{OutputFormat, Role, Step, Transformation};
-use crate::media::engine;
+use crate::domain::{OutputFormat, Step, Transformation};
 use crate::media::ingest::Format;
 
 /// The photo behind `slug` with a transformation from a signed URL.
@@ -43,17 +42,10 @@ pub fn delivery_prefix(photo_id: &str) -> String {
 
 impl Photos {
     pub(super) async fn plan_delivery(self, msg: PlanDelivery) -> Result<String, LinkError> {
+        // Checked now, so a URL handed out can be made.
         let photo = self
-            .store
-            .photos
-            .photo(&msg.photo_id)
-            .await?
-            .ok_or(LinkError::NotFound("photo"))?;
-        if photo.owner_id != msg.caller.id && msg.caller.role != Role::Admin {
-            return Err(LinkError::Forbidden);
-        }
-        // Size and cost are checked now, so a URL handed out can be made.
-        engine::plan(&msg.transformation, photo.width, photo.height, &self.limits)?;
+            .renderable(&msg.photo_id, &msg.caller, &msg.transformation)
+            .await?;
         Ok(photo.slug)
     }
 

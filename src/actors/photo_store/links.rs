@@ -13,7 +13,7 @@ use crate::domain::{ParseError, Role, Transformation};
 use crate::ids::{new_id, now_millis, random_id};
 use crate::media::engine;
 use crate::queue::Job;
-use crate::store::{LinkRecord, LinkStatus, StoreError};
+use crate::store::{LinkRecord, LinkStatus, PhotoRecord, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -117,22 +117,35 @@ pub struct LinkQr {
 }
 
 impl Photos {
+    /// The photo behind `photo_id`, if `caller` may have renders of it made (its
+    /// owner or an admin) and `t` fits its size and cost limits, checked from
+    /// the dimensions alone.
+    pub(super) async fn renderable(
+        &self,
+        photo_id: &str,
+        caller: &Caller,
+        t: &Transformation,
+    ) -> Result<PhotoRecord, LinkError> {
+        let photo = self
+            .store
+            .photos
+            .photo(photo_id)
+            .await?
+            .ok_or(LinkError::NotFound("photo"))?;
+        if photo.owner_id != caller.id && caller.role != Role::Admin {
+            return Err(LinkError::Forbidden);
+        }
+        engine::plan(t, photo.width, photo.height, &self.limits)?;
+        Ok(photo)
+    }
+
     pub(super) async fn create_link(
         self,
         msg: CreateLink,
     ) -> Result<(LinkRecord, bool), LinkError> {
         let t = msg.transformation;
-        let photo = self
-            .store
-            .photos
-            .photo(&msg.photo_id)
-            .await?
-            .ok_or(LinkError::NotFound("photo"))?;
-        if photo.owner_id != msg.caller.id && msg.caller.role != Role::Admin {
-            return Err(LinkError::Forbidden);
-        }
-        // Size and cost are checked from dimensions alone, before anything is queued.
-        engine::plan(&t, photo.width, photo.height, &self.limits)?;
+        // Checked before anything is queued.
+        let photo = self.renderable(&msg.photo_id, &msg.caller, &t).await?;
         let pending = self.store.links.pending_count(&photo.owner_id).await?;
         if pending >= self.max_pending {
             return Err(LinkError::TooManyPending(pending));

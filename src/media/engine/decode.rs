@@ -120,41 +120,33 @@ pub fn dc_scans_only(data: &[u8]) -> Option<Vec<u8>> {
 /// average and 23 at worst, and is not done (docs/performance.md).
 pub fn cut_scans(data: &[u8], eighths: usize, luma: bool) -> Option<Vec<u8>> {
     let plan = ScanPlan::read(data, eighths, luma)?;
-    let mut scans = Vec::new();
-    for segment in jpeg::segments(data)? {
-        let segment = segment.ok()?; // truncated or malformed: let the decoder report it
-        if segment.marker == jpeg::SOS {
-            scans.push(plan.scan(segment.payload())?);
-        }
+    // One walk over the file (its scans' data is most of it): truncated or
+    // malformed, it is left for the decoder to report.
+    let segments: Vec<jpeg::Segment> = jpeg::segments(data)?.collect::<Result<_, _>>().ok()?;
+    if segments.last()?.marker != jpeg::EOI {
+        return None;
     }
+    let scans = segments
+        .iter()
+        .filter(|s| s.marker == jpeg::SOS)
+        .map(|s| plan.scan(s.payload()))
+        .collect::<Option<Vec<_>>>()?;
     let keep = plan.keep(&scans);
     if keep.iter().all(|k| *k) {
         return None;
     }
+    let mut keep = keep.into_iter();
     let mut out = Vec::with_capacity(data.len() / 2);
     out.extend_from_slice(&data[..2]);
-    let mut keep = keep.into_iter();
-    // Where the scan being copied started: it runs up to the next segment.
-    let mut scan_from = None;
-    for segment in jpeg::segments(data)? {
-        let segment = segment.ok()?;
-        if let Some(from) = scan_from.take() {
-            out.extend_from_slice(&data[from..segment.offset]);
-        }
-        match segment.marker {
-            jpeg::EOI => {
-                out.extend_from_slice(segment.bytes);
-                return Some(out);
-            }
-            jpeg::SOS => {
-                if keep.next()? {
-                    scan_from = Some(segment.offset);
-                }
-            }
-            _ => out.extend_from_slice(segment.bytes),
+    for (i, segment) in segments.iter().enumerate() {
+        if segment.marker != jpeg::SOS {
+            out.extend_from_slice(segment.bytes);
+        } else if keep.next()? {
+            // A scan runs from its header up to the next segment.
+            out.extend_from_slice(&data[segment.offset..segments.get(i + 1)?.offset]);
         }
     }
-    None
+    Some(out)
 }
 
 /// Zigzag index -> (row, column) of an 8x8 block.
