@@ -476,6 +476,13 @@ async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
                 crate::errors::error_chain(&e)
             )
         })?;
+        // Loaded before serving, so no first search waits for it.
+        db.prepare_search().map_err(|e| {
+            anyhow::anyhow!(
+                "cannot load the search index ({})",
+                crate::errors::error_chain(&e)
+            )
+        })?;
         Ok(Store::embedded(db))
     }
 }

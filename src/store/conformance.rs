@@ -443,6 +443,13 @@ async fn search_matches_a_brute_force_reference_after_every_kind_of_write() {
             store.photos.insert_photo(p.clone()).await.unwrap();
             ids.push(p.id);
         }
+        // A search now loads the index; the writes below reach it through its log.
+        let everything = PhotoQuery {
+            limit: 1,
+            ..PhotoQuery::default()
+        };
+        let (_, total) = store.photos.search(&everything).await.unwrap();
+        assert_eq!(total, ids.len() as u64, "{b}");
         let mut ratings = Vec::new();
         for (i, id) in ids.iter().enumerate() {
             for u in 0..rng.gen_range(0..4) {
@@ -463,6 +470,8 @@ async fn search_matches_a_brute_force_reference_after_every_kind_of_write() {
         for id in ratings.iter().step_by(2) {
             store.ratings.delete_rating(id).await.unwrap();
         }
+        let (_, total) = store.photos.search(&everything).await.unwrap();
+        assert_eq!(total, ids.len() as u64, "{b}");
         for id in ids.iter().step_by(6) {
             let new_tags = rng.gen_bool(0.7).then(|| tags(&mut rng));
             let text = description(&mut rng);

@@ -15,6 +15,7 @@ mod fsck;
 mod links;
 mod photos;
 mod search;
+mod search_index;
 mod social;
 mod users;
 mod writer;
@@ -67,6 +68,8 @@ const OLD_POSTINGS_V2: TableDefinition<(&str, u64, &str), u64> =
     TableDefinition::new("search_postings_v2");
 const OLD_RATING_OF: TableDefinition<&str, u64> = TableDefinition::new("search_rating_of");
 /// Term -> number of postings, to start a query from its rarest term.
+/// Each change to the search index, numbered (see `search.rs`).
+const SEARCH_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("search_log");
 const TERM_COUNTS: TableDefinition<&str, u64> = TableDefinition::new("search_term_counts");
 /// `(rating key, time key, photo id)`: every photo in rating order (unrated = 0).
 const BY_RATING: TableDefinition<(u64, u64, &str), ()> = TableDefinition::new("search_by_rating");
@@ -104,6 +107,8 @@ const JOB_INDEX_VERSION: u64 = 1;
 pub struct EmbeddedStore {
     db: Arc<Database>,
     writer: crossbeam_channel::Sender<Job>,
+    /// The search index in memory, loaded by the first search.
+    search: Arc<search::SharedIndex>,
 }
 
 impl EmbeddedStore {
@@ -127,7 +132,11 @@ impl EmbeddedStore {
             .name("redb-writer".into())
             .spawn(move || writer_loop(writer_db, jobs))
             .map_err(StoreError::unavailable)?;
-        let store = Self { db, writer };
+        let store = Self {
+            db,
+            writer,
+            search: Arc::default(),
+        };
         store.write_now(|txn| {
             txn.open_table(USERS)?;
             txn.open_table(USER_BY_NAME)?;
@@ -140,6 +149,7 @@ impl EmbeddedStore {
             txn.open_table(OWNER_PHOTO_COUNT)?;
             txn.open_table(PHOTO_DELETIONS)?;
             txn.open_table(TAGS)?;
+            txn.open_table(SEARCH_LOG)?;
             txn.delete_table(TAG_PHOTOS)?;
             txn.open_table(COMMENTS)?;
             txn.open_table(PHOTO_COMMENTS)?;

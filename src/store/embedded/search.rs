@@ -1,18 +1,43 @@
-//! The search index: postings per keyword, tag and owner, term counts and the rating
-//! order, kept up to date inside each photo write; and the query planner over them.
+//! The search index on disk: postings per keyword, tag, camera word and owner, term
+//! counts and the rating and `taken_at` orders, kept up to date inside each photo
+//! write, which also appends its change to the search log; and the index in memory
+//! (`search_index.rs`) that queries read, built from the postings and brought to
+//! each query's read snapshot by replaying that log.
+
+use std::sync::{PoisonError, RwLock};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use roaring::RoaringBitmap;
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
-use std::ops::RangeInclusive;
-
+use super::search_index::{Bounds, Change, Index};
 use super::{
-    bump, decode, EmbeddedStore, TxError, BY_RATING, BY_TAKEN, OLD_POSTINGS, OLD_POSTINGS_V2,
-    OLD_RATING_OF, PHOTOS, POSTINGS, TAGS, TERM_COUNTS,
+    bump, decode, encode, EmbeddedStore, TxError, BY_RATING, BY_TAKEN, META, OLD_POSTINGS,
+    OLD_POSTINGS_V2, OLD_RATING_OF, PHOTOS, POSTINGS, SEARCH_LOG, TAGS, TERM_COUNTS,
 };
-use crate::store::{PhotoQuery, PhotoRecord, PhotoSort};
+use crate::store::{PhotoQuery, PhotoRecord};
+
+/// The number of the last change in the search log, in `META`.
+const LOG_HEAD: &str = "search_log";
+/// Changes the log keeps; an index further behind is built again.
+const LOG_KEEP: u64 = 50_000;
+
+/// Appends a change to the search log, dropping the oldest beyond `LOG_KEEP`.
+fn log_change(txn: &WriteTransaction, change: &Change) -> Result<(), TxError> {
+    let mut meta = txn.open_table(META)?;
+    let seq = meta.get(LOG_HEAD)?.map_or(0, |v| v.value()) + 1;
+    meta.insert(LOG_HEAD, seq)?;
+    let mut log = txn.open_table(SEARCH_LOG)?;
+    log.insert(seq, encode(change)?.as_slice())?;
+    if seq > LOG_KEEP {
+        log.remove(seq - LOG_KEEP)?;
+    }
+    Ok(())
+}
+
+/// The in-memory index, shared by the clones of a store.
+pub(super) type SharedIndex = RwLock<Option<Index>>;
 
 /// Order-preserving key of a time: signed milliseconds with the sign bit flipped.
 pub(super) fn time_key(t: DateTime<Utc>) -> u64 {
@@ -63,7 +88,8 @@ pub(super) fn index_photo(
     let mut counts = txn.open_table(TERM_COUNTS)?;
     let (time, id) = (time_key(photo.created_at), photo.id.as_str());
     let (rating, taken) = (rating_key(photo.rating_average()), taken_key(photo));
-    for term in search_terms(photo) {
+    let terms = search_terms(photo);
+    for term in &terms {
         let key = (term.as_str(), time, id);
         let changed = if delta > 0 {
             postings.insert(key, (rating, taken))?.is_none()
@@ -71,7 +97,7 @@ pub(super) fn index_photo(
             postings.remove(key)?.is_some()
         };
         if changed {
-            bump(&mut counts, &term, delta)?;
+            bump(&mut counts, term, delta)?;
         }
     }
     let mut by_rating = txn.open_table(BY_RATING)?;
@@ -85,7 +111,19 @@ pub(super) fn index_photo(
         by_rating.remove((rating, time, id))?;
         by_taken.remove((taken, time, id))?;
     }
-    Ok(())
+    let id = id.to_owned();
+    let change = if delta > 0 {
+        Change::Add {
+            id,
+            time,
+            rating,
+            taken,
+            terms,
+        }
+    } else {
+        Change::Remove { id, terms }
+    };
+    log_change(txn, &change)
 }
 
 /// Moves a photo within the rating order, and rewrites the rating its postings
@@ -109,6 +147,8 @@ pub(super) fn reindex_rating(
         for term in search_terms(photo) {
             postings.insert((term.as_str(), time, id), (new, taken))?;
         }
+        let id = id.to_owned();
+        log_change(txn, &Change::Rate { id, rating: new })?;
     }
     Ok(())
 }
@@ -139,6 +179,9 @@ pub(super) fn rebuild_search_index(txn: &WriteTransaction) -> Result<(), TxError
     for photo in &photos {
         index_photo(txn, photo, 1)?;
     }
+    txn.delete_table(SEARCH_LOG)?;
+    txn.open_table(SEARCH_LOG)?;
+    log_change(txn, &Change::Reset)?;
     if !photos.is_empty() {
         tracing::info!(photos = photos.len(), "search index rebuilt");
     }
@@ -148,390 +191,157 @@ pub(super) fn rebuild_search_index(txn: &WriteTransaction) -> Result<(), TxError
 /// Above every photo id (ids are hex), to close a range over a key prefix.
 pub(super) const ID_MAX: &str = "\u{10FFFF}";
 
-/// Visits each entry of a range, forwards or backwards.
-fn walk<K: redb::Key + 'static, V: redb::Value + 'static>(
-    range: redb::Range<'_, K, V>,
-    descending: bool,
-    mut visit: impl for<'k> FnMut(K::SelfType<'k>, V::SelfType<'k>) -> Result<(), TxError>,
-) -> Result<(), TxError> {
-    let mut step = |entry: Result<
-        (redb::AccessGuard<'_, K>, redb::AccessGuard<'_, V>),
-        redb::StorageError,
-    >| {
+
+/// The query's terms, as posted.
+fn query_terms(q: &PhotoQuery) -> Vec<String> {
+    let named = q.keywords.iter().map(|k| format!("k:{k}"));
+    let named = named.chain(q.tags.iter().map(|t| format!("t:{t}")));
+    let named = named.chain(q.camera.iter().map(|w| format!("c:{w}")));
+    let mut terms: Vec<String> = named
+        .chain(q.owner_id.iter().map(|o| format!("o:{o}")))
+        .collect();
+    terms.sort();
+    terms.dedup();
+    terms
+}
+
+/// The query's bounds as index keys; either rating bound excludes unrated photos
+/// (key 0), either `taken_at` bound undated ones (key 0).
+fn bounds(q: &PhotoQuery) -> Bounds {
+    let rated = q.min_rating.is_some() || q.max_rating.is_some();
+    let dated = q.taken_from.is_some() || q.taken_to.is_some();
+    let uploaded = q.from.is_some() || q.to.is_some();
+    Bounds {
+        time: uploaded.then(|| (q.from.map_or(0, time_key), q.to.map_or(u64::MAX, time_key))),
+        rating: rated.then(|| {
+            let min = q.min_rating.map_or(1, |r| rating_key(Some(r)));
+            (min, q.max_rating.map_or(u64::MAX, |r| rating_key(Some(r))))
+        }),
+        taken: dated
+            .then(|| (q.taken_from.map_or(1, time_key), q.taken_to.map_or(u64::MAX, time_key))),
+    }
+}
+
+/// The last change the snapshot's log holds.
+fn log_head(txn: &ReadTransaction) -> Result<u64, TxError> {
+    Ok(txn.open_table(META)?.get(LOG_HEAD)?.map_or(0, |v| v.value()))
+}
+
+/// Builds the index from the snapshot's postings: every photo from the `ALL`
+/// postings (upload order), then each term's photos.
+fn build(txn: &ReadTransaction, head: u64) -> Result<Index, TxError> {
+    let started = Instant::now();
+    let postings = txn.open_table(POSTINGS)?;
+    let mut index = Index::builder(head);
+    for entry in postings.range((ALL, 0, "")..=(ALL, u64::MAX, ID_MAX))? {
         let (key, value) = entry?;
-        visit(key.value(), value.value())
-    };
-    if descending {
-        range.rev().try_for_each(&mut step)
-    } else {
-        range.into_iter().try_for_each(&mut step)
+        let ((_, time, id), (rating, taken)) = (key.value(), value.value());
+        index.add(id, time, rating, taken);
     }
-}
-
-/// Visits the keys of `[skip, skip + take)` of a range, forwards or backwards.
-fn slice<K: redb::Key + 'static, V: redb::Value + 'static>(
-    range: redb::Range<'_, K, V>,
-    descending: bool,
-    skip: usize,
-    take: usize,
-    mut visit: impl for<'k> FnMut(K::SelfType<'k>),
-) -> Result<(), TxError> {
-    let mut step = |entry: Result<
-        (redb::AccessGuard<'_, K>, redb::AccessGuard<'_, V>),
-        redb::StorageError,
-    >| {
-        visit(entry?.0.value());
-        Ok::<(), TxError>(())
-    };
-    if descending {
-        range.rev().skip(skip).take(take).try_for_each(&mut step)
-    } else {
-        range.skip(skip).take(take).try_for_each(&mut step)
-    }
-}
-
-/// The first `offset + limit` matches in a sort order, picked from matches that
-/// stream past in another order: a heap that keeps the best `k` and counts the
-/// rest, so a common term costs a walk, not a sort of everything it matches.
-struct TopK {
-    k: usize,
-    sort: PhotoSort,
-    seen: u64,
-    heap: BinaryHeap<Ranked>,
-}
-
-/// A match's place: `key` then `id` ascending, or both descending.
-struct Ranked {
-    key: (u64, u64, u64),
-    id: String,
-    descending: bool,
-}
-
-impl Ranked {
-    fn order(&self, key: (u64, u64, u64), id: &str) -> Ordering {
-        let o = (self.key, self.id.as_str()).cmp(&(key, id));
-        if self.descending {
-            o.reverse()
-        } else {
-            o
+    // Slots follow upload order, as each term's postings do: pushes append.
+    let (mut term, mut slots) = (String::new(), RoaringBitmap::new());
+    for entry in postings.iter()? {
+        let (key, _) = entry?;
+        let (t, _, id) = key.value();
+        if t != term {
+            index.post(&term, std::mem::take(&mut slots));
+            term = t.to_owned();
         }
-    }
-}
-
-impl PartialEq for Ranked {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Ranked {}
-impl PartialOrd for Ranked {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Ranked {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.order(other.key, &other.id)
-    }
-}
-
-impl TopK {
-    fn new(q: &PhotoQuery) -> Self {
-        let k = usize::try_from(q.offset)
-            .unwrap_or(usize::MAX)
-            .saturating_add(q.limit as usize);
-        TopK {
-            k,
-            sort: q.sort,
-            seen: 0,
-            heap: BinaryHeap::new(),
-        }
-    }
-
-    /// Offers a match by its rating, upload time and `taken_at` keys.
-    fn offer(&mut self, rating: u64, time: u64, taken: u64, id: &str) {
-        self.seen += 1;
-        let key = match self.sort {
-            PhotoSort::BestRated | PhotoSort::WorstRated => (rating, time, 0),
-            PhotoSort::NewestFirst | PhotoSort::OldestFirst => (time, 0, 0),
-            // Photos without `taken_at` (key 0) go last in both directions.
-            PhotoSort::LatestTaken => (u64::from(taken != 0), taken, time),
-            PhotoSort::EarliestTaken => (u64::from(taken == 0), taken, time),
-        };
-        if self.heap.len() == self.k {
-            // Full: only a match that sorts before the last one kept gets in.
-            match self.heap.peek() {
-                Some(last) if last.order(key, id) == Ordering::Greater => {
-                    self.heap.pop();
-                }
-                _ => return,
+        if let Some(slot) = index.slot(id) {
+            if slots.try_push(slot).is_err() {
+                slots.insert(slot);
             }
         }
-        let descending = self.sort.descending();
-        let id = id.to_owned();
-        self.heap.push(Ranked {
-            key,
-            id,
-            descending,
-        });
     }
-
-    /// The page: `[offset, offset + limit)` of the matches in order, and their count.
-    fn into_pager(self, q: &PhotoQuery) -> Pager {
-        let mut pager = Pager::new(q);
-        let skip = usize::try_from(q.offset).unwrap_or(usize::MAX);
-        let sorted = self.heap.into_sorted_vec();
-        pager.page = sorted.into_iter().skip(skip).map(|r| r.id).collect();
-        pager.seen = self.seen;
-        pager
-    }
+    index.post(&term, slots);
+    let index = index.finish();
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "search index loaded"
+    );
+    Ok(index)
 }
 
-/// A query's range checks, as index keys.
-struct Bounds {
-    /// On the upload time; the full range when neither `from` nor `to` is given.
-    time: RangeInclusive<u64>,
-    dated_upload: bool,
-    /// Set when either rating bound is given: unrated photos (key 0) fail it.
-    rating: Option<RangeInclusive<u64>>,
-    /// Set when either `taken_at` bound is given: undated photos (key 0) fail it.
-    taken: Option<RangeInclusive<u64>>,
-}
-
-impl Bounds {
-    fn of(q: &PhotoQuery) -> Self {
-        let rated = q.min_rating.is_some() || q.max_rating.is_some();
-        let dated = q.taken_from.is_some() || q.taken_to.is_some();
-        Bounds {
-            time: q.from.map_or(0, time_key)..=q.to.map_or(u64::MAX, time_key),
-            dated_upload: q.from.is_some() || q.to.is_some(),
-            rating: rated.then(|| {
-                q.min_rating.map_or(1, |r| rating_key(Some(r)))
-                    ..=q.max_rating.map_or(u64::MAX, |r| rating_key(Some(r)))
-            }),
-            taken: dated
-                .then(|| q.taken_from.map_or(1, time_key)..=q.taken_to.map_or(u64::MAX, time_key)),
+/// Applies the snapshot's changes after the index's; false when they are not
+/// all there (trimmed, or a rebuild), and the index must be built again.
+fn catch_up(index: &mut Index, txn: &ReadTransaction, head: u64) -> Result<bool, TxError> {
+    let log = txn.open_table(SEARCH_LOG)?;
+    for entry in log.range(index.applied + 1..=head)? {
+        let (seq, change) = entry?;
+        let change: Change = decode(change.value())?;
+        if seq.value() != index.applied + 1 || matches!(change, Change::Reset) {
+            return Ok(false);
         }
+        index.apply(change);
+        index.applied += 1;
     }
-
-    /// No bound at all: every photo of a term matches.
-    fn is_open(&self) -> bool {
-        !self.dated_upload && self.rating.is_none() && self.taken.is_none()
-    }
-
-    /// The rating and `taken_at` bounds hold (the time is the walk's range).
-    fn keeps(&self, rating: u64, taken: u64) -> bool {
-        self.rating.as_ref().is_none_or(|r| r.contains(&rating))
-            && self.taken.as_ref().is_none_or(|r| r.contains(&taken))
-    }
-}
-
-/// Takes the `[offset, offset + limit)` slice of matches as they stream past, in
-/// order, while counting all of them.
-struct Pager {
-    offset: u64,
-    limit: usize,
-    seen: u64,
-    page: Vec<String>,
-}
-
-impl Pager {
-    fn new(query: &PhotoQuery) -> Self {
-        Pager {
-            offset: query.offset,
-            limit: query.limit as usize,
-            seen: 0,
-            page: Vec::with_capacity(query.limit as usize),
-        }
-    }
-
-    fn push(&mut self, id: &str) {
-        if self.seen >= self.offset && self.page.len() < self.limit {
-            self.page.push(id.to_owned());
-        }
-        self.seen += 1;
-    }
+    Ok(index.applied == head)
 }
 
 impl EmbeddedStore {
-    /// Plan: with a term, walk the postings of the rarest one inside the upload time
-    /// bounds (already in upload order) and check each candidate against the other
-    /// terms with point lookups, and against the rating and `taken_at` bounds with
-    /// the keys its posting carries; another order then sorts the matches, which
-    /// are few because the rarest term bounds them. Without a term, a `taken_at`
-    /// bound or sort walks the `taken_at` index, a rating order the rating index,
-    /// and the rest every photo's postings.
+    /// Loads the search index now rather than on the first search.
+    pub fn prepare_search(&self) -> Result<(), crate::store::StoreError> {
+        let q = PhotoQuery {
+            limit: 1,
+            ..PhotoQuery::default()
+        };
+        self.search_now(&q).map(drop).map_err(Into::into)
+    }
+
+    /// Answers from the in-memory index at this read snapshot (catching it up
+    /// first), then reads the page's records in the same snapshot.
     pub(super) fn search_now(&self, q: &PhotoQuery) -> Result<(Vec<PhotoRecord>, u64), TxError> {
-        let txn = self.db.begin_read()?;
-        let postings = txn.open_table(POSTINGS)?;
-        let counts = txn.open_table(TERM_COUNTS)?;
-        let count =
-            |term: &str| -> Result<u64, TxError> { Ok(counts.get(term)?.map_or(0, |c| c.value())) };
-        let mut terms: Vec<(u64, String)> = Vec::new();
-        let named = q.keywords.iter().map(|k| format!("k:{k}"));
-        let named = named.chain(q.tags.iter().map(|t| format!("t:{t}")));
-        let named = named.chain(q.camera.iter().map(|w| format!("c:{w}")));
-        for term in named.chain(q.owner_id.iter().map(|o| format!("o:{o}"))) {
-            let n = count(&term)?;
-            if n == 0 {
-                return Ok((Vec::new(), 0));
+        let (terms, bounds) = (query_terms(q), bounds(q));
+        loop {
+            let txn = self.db.begin_read()?;
+            let head = log_head(&txn)?;
+            let current = self.search.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(index) = current.as_ref().filter(|i| i.applied == head) {
+                let (ids, total) = index.search(q, &terms, &bounds, (ALL, UNDATED));
+                drop(current);
+                return Ok((page_in(&txn, &ids)?, total));
             }
-            terms.push((n, term));
-        }
-        terms.sort();
-        terms.dedup_by(|a, b| a.1 == b.1);
-        let bounds = Bounds::of(q);
-        let mut pager = Pager::new(q);
-
-        if terms.is_empty() && (bounds.taken.is_some() || q.sort.by_taken()) {
-            let (all, undated) = (count(ALL)?, count(UNDATED)?);
-            let counts = (all.saturating_sub(undated), undated);
-            return self.search_by_taken(&txn, q, &bounds, counts);
-        }
-        if terms.is_empty() && q.sort.by_rating() {
-            let by_rating = txn.open_table(BY_RATING)?;
-            let (lo, hi) = bounds
-                .rating
-                .clone()
-                .map_or((0, u64::MAX), |r| r.into_inner());
-            let range = by_rating.range((lo, 0, "")..=(hi, u64::MAX, ID_MAX))?;
-            walk(range, q.sort.descending(), |(_, time, id), ()| {
-                if bounds.time.contains(&time) {
-                    pager.push(id);
-                }
-                Ok(())
-            })?;
-            return self.page_in(&txn, pager);
-        }
-
-        let driver = terms.first().map_or(ALL, |t| t.1.as_str());
-        let others: Vec<&str> = terms.iter().skip(1).map(|t| t.1.as_str()).collect();
-        let (lo, hi) = (*bounds.time.start(), *bounds.time.end());
-        let range = postings.range((driver, lo, "")..=(driver, hi, ID_MAX))?;
-        let upload_order = !q.sort.by_rating() && !q.sort.by_taken();
-        if others.is_empty() && upload_order && bounds.is_open() {
-            // One term, nothing to check: its count is the total, and the page is a
-            // slice of its postings.
-            pager.seen = terms.first().map_or(count(ALL)?, |t| t.0);
-            let skip = usize::try_from(q.offset).unwrap_or(usize::MAX);
-            let page = &mut pager.page;
-            slice(
-                range,
-                q.sort.descending(),
-                skip,
-                q.limit as usize,
-                |(_, _, id)| page.push(id.to_owned()),
-            )?;
-            return self.page_in(&txn, pager);
-        }
-        let mut top = TopK::new(q);
-        walk(
-            range,
-            q.sort.descending(),
-            |(_, time, id), (rating, taken)| {
-                // The rating and date ride along in the posting: cheap checks first.
-                if !bounds.keeps(rating, taken) {
-                    return Ok(());
-                }
-                for term in &others {
-                    if postings.get((*term, time, id))?.is_none() {
-                        return Ok(());
+            drop(current);
+            let mut slot = self.search.write().unwrap_or_else(|poisoned| {
+                let mut slot = poisoned.into_inner();
+                *slot = None;
+                slot
+            });
+            self.search.clear_poison();
+            match slot.as_mut() {
+                // Another search brought it past this snapshot: take a newer one.
+                Some(index) if index.applied > head => continue,
+                Some(index) => {
+                    let caught_up = catch_up(index, &txn, head);
+                    if !matches!(caught_up, Ok(true)) {
+                        *slot = None;
+                        caught_up?;
                     }
                 }
-                if upload_order {
-                    pager.push(id);
-                } else {
-                    top.offer(rating, time, taken, id);
-                }
-                Ok(())
-            },
-        )?;
-        if !upload_order {
-            pager = top.into_pager(q);
+                None => {}
+            }
+            if slot.is_none() {
+                *slot = Some(build(&txn, head)?);
+            }
+            let index = slot.as_ref().expect("just built");
+            let (ids, total) = index.search(q, &terms, &bounds, (ALL, UNDATED));
+            drop(slot);
+            return Ok((page_in(&txn, &ids)?, total));
         }
-        self.page_in(&txn, pager)
     }
+}
 
-    /// No term to start from, and a `taken_at` bound or sort: walk the dated photos
-    /// in `taken_at` order. Sorted by it without a `taken_at` bound, the undated
-    /// photos follow in upload order; with no bound at all the page is a slice of
-    /// those two walks, and the total is known.
-    fn search_by_taken(
-        &self,
-        txn: &ReadTransaction,
-        q: &PhotoQuery,
-        bounds: &Bounds,
-        (dated_count, undated_count): (u64, u64),
-    ) -> Result<(Vec<PhotoRecord>, u64), TxError> {
-        let by_taken = txn.open_table(BY_TAKEN)?;
-        let postings = txn.open_table(POSTINGS)?;
-        let (lo, hi) = bounds
-            .taken
-            .clone()
-            .map_or((1, u64::MAX), |r| r.into_inner());
-        let dated = by_taken.range((lo, 0, "")..=(hi, u64::MAX, ID_MAX))?;
-        let (from, to) = (*bounds.time.start(), *bounds.time.end());
-        let undated = postings.range((UNDATED, from, "")..=(UNDATED, to, ID_MAX))?;
-        let (in_order, descending) = (q.sort.by_taken(), q.sort.descending());
-        let mut pager = Pager::new(q);
-        if in_order && bounds.is_open() {
-            let (offset, limit) = (q.offset, q.limit as usize);
-            let page = &mut pager.page;
-            if offset < dated_count {
-                slice(dated, descending, offset as usize, limit, |(_, _, id)| {
-                    page.push(id.to_owned())
-                })?;
-            }
-            if page.len() < limit {
-                let skip = usize::try_from(offset.saturating_sub(dated_count)).unwrap_or(0);
-                slice(
-                    undated,
-                    descending,
-                    skip,
-                    limit - page.len(),
-                    |(_, _, id)| page.push(id.to_owned()),
-                )?;
-            }
-            pager.seen = dated_count + undated_count;
-            return self.page_in(txn, pager);
+/// The page's records, in order.
+fn page_in(
+    txn: &ReadTransaction,
+    ids: &[std::sync::Arc<str>],
+) -> Result<Vec<PhotoRecord>, TxError> {
+    let photos = txn.open_table(PHOTOS)?;
+    let mut page = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(bytes) = photos.get(&**id)? {
+            page.push(decode(bytes.value())?);
         }
-        let mut top = TopK::new(q);
-        walk(dated, descending, |(taken, time, id), rating| {
-            if bounds.time.contains(&time) && bounds.keeps(rating, taken) {
-                if in_order {
-                    pager.push(id);
-                } else {
-                    top.offer(rating, time, taken, id);
-                }
-            }
-            Ok(())
-        })?;
-        if in_order && bounds.taken.is_none() {
-            walk(undated, descending, |(_, _, id), (rating, taken)| {
-                if bounds.keeps(rating, taken) {
-                    pager.push(id);
-                }
-                Ok(())
-            })?;
-        }
-        if !in_order {
-            pager = top.into_pager(q);
-        }
-        self.page_in(txn, pager)
     }
-
-    fn page_in(
-        &self,
-        txn: &ReadTransaction,
-        pager: Pager,
-    ) -> Result<(Vec<PhotoRecord>, u64), TxError> {
-        let photos = txn.open_table(PHOTOS)?;
-        let mut page = Vec::with_capacity(pager.page.len());
-        for id in &pager.page {
-            if let Some(bytes) = photos.get(id.as_str())? {
-                page.push(decode(bytes.value())?);
-            }
-        }
-        Ok((page, pager.seen))
-    }
+    Ok(page)
 }

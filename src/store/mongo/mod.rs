@@ -12,6 +12,7 @@ mod feedback;
 mod fsck;
 mod links;
 mod photos;
+pub mod search;
 mod social;
 mod users;
 

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::domain::{Camera, Exposure, Location, PhotoMetadata, Placeholder};
 use crate::store::{
-    PhotoDeletion, PhotoQuery, PhotoRecord, PhotoRepo, PhotoSort, StoreError, TagCount,
+    PhotoDeletion, PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount,
 };
 
 /// A deleted photo's tombstone (`photo_deletions`), keyed by the photo's id.
@@ -487,63 +487,7 @@ impl PhotoRepo for MongoStore {
     }
 
     async fn search(&self, q: &PhotoQuery) -> Result<(Vec<PhotoRecord>, u64), StoreError> {
-        let mut filter = Document::new();
-        if !q.keywords.is_empty() {
-            filter.insert("keywords", doc! { "$all": &q.keywords });
-        }
-        if !q.tags.is_empty() {
-            filter.insert("tags", doc! { "$all": &q.tags });
-        }
-        if !q.camera.is_empty() {
-            filter.insert("camera_words", doc! { "$all": &q.camera });
-        }
-        let mut taken = Document::new();
-        if let Some(from) = q.taken_from {
-            taken.insert("$gte", to_bson_dt(from));
-        }
-        if let Some(to) = q.taken_to {
-            taken.insert("$lte", to_bson_dt(to));
-        }
-        if !taken.is_empty() {
-            filter.insert("taken_at", taken);
-        }
-        if let Some(owner) = &q.owner_id {
-            filter.insert("owner_id", owner);
-        }
-        let mut rating = Document::new();
-        if let Some(min) = q.min_rating {
-            rating.insert("$gte", min);
-        }
-        if let Some(max) = q.max_rating {
-            rating.insert("$lte", max);
-        }
-        if !rating.is_empty() {
-            filter.insert("rating_average", rating);
-        }
-        let mut created = Document::new();
-        if let Some(from) = q.from {
-            created.insert("$gte", to_bson_dt(from));
-        }
-        if let Some(to) = q.to {
-            created.insert("$lte", to_bson_dt(to));
-        }
-        if !created.is_empty() {
-            filter.insert("created_at", created);
-        }
-        let dir = if q.sort.descending() { -1 } else { 1 };
-        let sort = match q.sort {
-            PhotoSort::BestRated | PhotoSort::WorstRated => {
-                doc! { "rating_average": dir, "created_at": dir, "_id": dir }
-            }
-            PhotoSort::NewestFirst | PhotoSort::OldestFirst => {
-                doc! { "created_at": dir, "_id": dir }
-            }
-            // Missing dates sort below every date: last when descending as they are.
-            PhotoSort::LatestTaken => doc! { "taken_at": -1, "created_at": -1, "_id": -1 },
-            PhotoSort::EarliestTaken => {
-                doc! { "taken_missing": 1, "taken_at": 1, "created_at": 1, "_id": 1 }
-            }
-        };
+        let (filter, sort) = super::search::query(q);
         find_page(&self.photos, filter, sort, q.limit, q.offset).await
     }
 
