@@ -13,7 +13,8 @@ PHOTOSHARE__DATA_DIR="$dir" PHOTOSHARE__SERVER__PORT="$port" PHOTOSHARE__RATE_LI
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+# Up to 60 s: a large store loads its search index before serving.
+for _ in $(seq 1 600); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
 sleep 0.5
 
 rss() { awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' /proc/$pid/status; }

@@ -4,19 +4,25 @@
 # connection (latency of one query at a time: p50, p99), then the keyword query at
 # 32 connections (throughput). Prints the server's RSS and the database size.
 # usage: benches/search.sh [seconds per query, default 5] [photos, default 100000]
-# (MONGODB_URI=mongodb://... runs it on MongoDB, in a database of its own, and
+# (SEEDED=DIR serves a copy of a store seeded before instead;
+# MONGODB_URI=mongodb://... runs it on MongoDB, in a database of its own, and
 # prints each shape's plan: the index its find and its count walk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
 photos=${2:-100000}
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --example seed --example search_explain --bin photoshare
-BENCH_DATA_DIR=$(mktemp -d)
-if [ -n "${MONGODB_URI:-}" ]; then
+if [ -n "${SEEDED:-}" ]; then
+  # A store seeded before (`seed DIR N`), copied so the run leaves it as it was.
+  BENCH_DATA_DIR=$(mktemp -d)
+  cp "$SEEDED/photoshare.redb" "$BENCH_DATA_DIR/"
+elif [ -n "${MONGODB_URI:-}" ]; then
+  BENCH_DATA_DIR=$(mktemp -d)
   db="search_bench_$RANDOM$RANDOM"
   ./target/release/examples/seed "$BENCH_DATA_DIR" "$photos" "$MONGODB_URI" "$db"
   export PHOTOSHARE__DATABASE__URI="$MONGODB_URI" PHOTOSHARE__DATABASE__NAME="$db"
 else
+  BENCH_DATA_DIR=$(mktemp -d)
   ./target/release/examples/seed "$BENCH_DATA_DIR" "$photos"
   echo "database: $(du -m "$BENCH_DATA_DIR/photoshare.redb" | cut -f1) MiB"
 fi

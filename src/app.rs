@@ -33,6 +33,7 @@ use crate::http::{self, metrics::Metrics, rate_limit::RateLimiter, AppState};
 use crate::media::cloudinary::{Cloudinary, CloudinaryConfig};
 use crate::media::engine;
 use crate::media::local::LocalMedia;
+use crate::media::s3::S3Media;
 use crate::media::MediaStore;
 use crate::queue::bus::EventBus;
 use crate::queue::inprocess::InProcessQueue;
@@ -137,7 +138,9 @@ impl Application {
         .context("cannot open the partial uploads folder")?;
         uploads.spawn_sweeper(Duration::from_secs(60));
         let variants_made = photos.variants_made();
-        let monitor = Monitor::new(QueueMonitor::new(store.clone(), queue, job_metrics).start());
+        let monitor = Monitor::new(
+            QueueMonitor::new(store.clone(), queue, media.clone(), job_metrics).start(),
+        );
         let stream_monitor = monitor.clone();
         let comments = Comments::new(store.clone());
         let ratings = Ratings::new(store.clone());
@@ -504,6 +507,19 @@ async fn open_media(settings: &Settings) -> anyhow::Result<Arc<dyn MediaStore>> 
         let cloudinary = Cloudinary::new(config);
         cloudinary.ping().await?;
         return Ok(Arc::new(cloudinary));
+    }
+    if settings.uses_s3() {
+        let s3 = S3Media::new(&settings.media.s3)
+            .map_err(|e| anyhow::anyhow!("bad S3 settings ({})", crate::errors::error_chain(&e)))?;
+        s3.ping().await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot reach the S3 bucket {} ({})",
+                s3.location(),
+                crate::errors::error_chain(&e)
+            )
+        })?;
+        tracing::info!(bucket = %s3.location(), "media on S3");
+        return Ok(Arc::new(s3));
     }
     let dir = settings.data_dir.join("media");
     let local = LocalMedia::open(&dir)

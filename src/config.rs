@@ -129,6 +129,25 @@ pub struct MediaSettings {
     /// ...and the bytes they may hold together (more: 413).
     #[serde(default = "default_max_unfinished_bytes")]
     pub max_unfinished_upload_bytes: u64,
+    pub s3: S3Settings,
+}
+
+/// S3-compatible object storage for media; an empty `endpoint` leaves it off.
+#[derive(Debug, Clone, Deserialize)]
+pub struct S3Settings {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    /// Never printed (`Debug` shows it redacted).
+    pub secret_access_key: SecretString,
+    /// `{endpoint}/{bucket}/{key}` rather than `{bucket}.{host}/{key}`.
+    pub path_style: bool,
+    /// Prepended to every key (`photoshare/` keeps a shared bucket tidy).
+    pub prefix: String,
+    /// Media routes answer 302 to a presigned URL instead of the bytes.
+    pub redirect: bool,
+    pub presign_seconds: u64,
 }
 
 fn default_upload_ttl() -> u64 {
@@ -299,6 +318,10 @@ impl Settings {
                 }
             })
             .collect()
+    }
+
+    pub fn uses_s3(&self) -> bool {
+        !self.media.s3.endpoint.trim().is_empty()
     }
 
     pub fn uses_mongodb(&self) -> bool {

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::actors::transform_worker::jobs::JobMetrics;
 use crate::domain::LinkCounts;
+use crate::media::MediaStore;
 use crate::queue::{JobQueue, QueueBackend, QueueError, QueueStats};
 use crate::store::{Store, StoreError};
 
@@ -116,6 +117,7 @@ struct Sample {
 pub struct QueueMonitor {
     store: Store,
     queue: Arc<dyn JobQueue>,
+    media: Arc<dyn MediaStore>,
     jobs: Arc<JobMetrics>,
     latest: Option<(Instant, QueueReport)>,
     /// Askers waiting for the refresh under way, if one is.
@@ -135,10 +137,16 @@ fn minute_of(t: DateTime<Utc>) -> i64 {
 }
 
 impl QueueMonitor {
-    pub fn new(store: Store, queue: Arc<dyn JobQueue>, jobs: Arc<JobMetrics>) -> Self {
+    pub fn new(
+        store: Store,
+        queue: Arc<dyn JobQueue>,
+        media: Arc<dyn MediaStore>,
+        jobs: Arc<JobMetrics>,
+    ) -> Self {
         QueueMonitor {
             store,
             queue,
+            media,
             jobs,
             latest: None,
             refreshing: None,
@@ -340,31 +348,30 @@ impl Handler<Readiness> for QueueMonitor {
     type Result = ResponseFuture<Result<(), MonitorError>>;
 
     fn handle(&mut self, _: Readiness, _: &mut Context<Self>) -> Self::Result {
-        let (store, queue) = (self.store.clone(), self.queue.clone());
+        let (store, queue, media) = (self.store.clone(), self.queue.clone(), self.media.clone());
         Box::pin(async move {
-            match tokio::time::timeout(READY_TIMEOUT, store.health.ping()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %crate::errors::error_chain(&e), "readiness: database down");
-                    return Err(MonitorError::Down("database"));
-                }
-                Err(_) => {
-                    tracing::warn!("readiness: database ping timed out");
-                    return Err(MonitorError::Down("database"));
-                }
-            }
-            match tokio::time::timeout(READY_TIMEOUT, queue.stats()).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %crate::errors::error_chain(&e), "readiness: job queue down");
-                    Err(MonitorError::Down("job queue"))
-                }
-                Err(_) => {
-                    tracing::warn!("readiness: job queue timed out");
-                    Err(MonitorError::Down("job queue"))
-                }
-            }
+            ready("database", store.health.ping()).await?;
+            ready("job queue", async { queue.stats().await.map(drop) }).await?;
+            ready("media storage", media.health()).await
         })
+    }
+}
+
+/// A dependency's check within `READY_TIMEOUT`; down (and logged) otherwise.
+async fn ready<E: std::error::Error + 'static>(
+    name: &'static str,
+    check: impl std::future::Future<Output = Result<(), E>>,
+) -> Result<(), MonitorError> {
+    match tokio::time::timeout(READY_TIMEOUT, check).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            tracing::warn!(dependency = name, error = %crate::errors::error_chain(&e), "readiness: down");
+            Err(MonitorError::Down(name))
+        }
+        Err(_) => {
+            tracing::warn!(dependency = name, "readiness: check timed out");
+            Err(MonitorError::Down(name))
+        }
     }
 }
 

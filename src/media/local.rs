@@ -21,22 +21,44 @@ impl LocalMedia {
         })
     }
 
-    /// Keys are `[a-z0-9/._-]` made by us; anything else is refused outright.
     fn path(&self, key: &str) -> Result<PathBuf, MediaError> {
-        let safe = !key.is_empty()
-            && !key.contains("..")
-            && !key.starts_with('/')
-            && key
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"/._-".contains(&b));
-        if !safe {
-            return Err(MediaError::unavailable(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "invalid media key",
-            )));
-        }
+        check_key(key)?;
         Ok(self.root.join(key))
     }
+}
+
+fn invalid(what: &str) -> MediaError {
+    MediaError::unavailable(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        what.to_owned(),
+    ))
+}
+
+/// Keys are `[a-z0-9/._-]` made by us; anything else is refused outright.
+pub(super) fn check_key(key: &str) -> Result<(), MediaError> {
+    let safe = !key.is_empty()
+        && !key.contains("..")
+        && !key.starts_with('/')
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"/._-".contains(&b));
+    if safe {
+        Ok(())
+    } else {
+        Err(invalid("invalid media key"))
+    }
+}
+
+/// A folder of a photo's own (`x/{id}/`): never `.`, never the root. Answers it
+/// without the trailing `/`.
+pub(super) fn check_folder(prefix: &str) -> Result<&str, MediaError> {
+    let folder = prefix.strip_suffix('/').unwrap_or_default();
+    let segments: Vec<&str> = folder.split('/').collect();
+    if segments.len() < 2 || segments.iter().any(|s| s.is_empty() || *s == ".") {
+        return Err(invalid("invalid media folder"));
+    }
+    check_key(folder)?;
+    Ok(folder)
 }
 
 fn write_atomically(root: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -90,15 +112,7 @@ impl MediaStore for LocalMedia {
     }
 
     async fn delete_prefix(&self, prefix: &str) -> Result<(), MediaError> {
-        // A folder of a photo's own (`x/{id}/`): never `.`, never the root.
-        let folder = prefix.strip_suffix('/').unwrap_or_default();
-        let segments: Vec<&str> = folder.split('/').collect();
-        if segments.len() < 2 || segments.iter().any(|s| s.is_empty() || *s == ".") {
-            return Err(MediaError::unavailable(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "invalid media folder",
-            )));
-        }
+        let folder = check_folder(prefix)?;
         let dir = self.path(folder)?;
         match tokio::fs::remove_dir_all(dir).await {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(MediaError::unavailable(e)),

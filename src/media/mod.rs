@@ -1,5 +1,5 @@
 //! Media: what an upload becomes (`ingest`), where the bytes live (`MediaStore`:
-//! local files or Cloudinary), the local transformation `engine` and link QR codes.
+//! local files, S3-compatible object storage or Cloudinary), the local transformation `engine` and link QR codes.
 
 pub mod cloudinary;
 pub mod engine;
@@ -10,6 +10,7 @@ pub mod libjpeg;
 pub mod local;
 pub mod placeholder;
 pub mod qr;
+pub mod s3;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -41,6 +42,19 @@ pub trait MediaStore: Send + Sync {
     async fn delete_prefix(&self, prefix: &str) -> Result<(), MediaError>;
     /// A public URL to redirect clients to (a CDN), when the backend has one.
     fn public_url(&self, key: &str) -> Option<String>;
+    /// Where media routes send clients instead of serving the bytes: the public
+    /// URL, or a presigned one (S3 with `redirect`); `None` serves the bytes.
+    async fn redirect_url(&self, key: &str) -> Result<Option<String>, MediaError> {
+        Ok(self.public_url(key))
+    }
+    /// Whether the object exists (without reading it where the backend can).
+    async fn exists(&self, key: &str) -> Result<bool, MediaError> {
+        Ok(self.get(key).await?.is_some())
+    }
+    /// Whether the backend answers now (for /readyz).
+    async fn health(&self) -> Result<(), MediaError> {
+        Ok(())
+    }
     /// A URL at which the backend itself serves `key` transformed (Cloudinary's
     /// delivery URLs), so nothing needs to be made or kept here; `None` when the
     /// local engine makes it.

@@ -59,7 +59,27 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     if let Some(url) = amqp_url() {
         use_rabbitmq(&mut s, &url);
     }
+    if let Some(s3) = s3_settings() {
+        s.media.s3 = s3;
+    }
     s
+}
+
+/// `PHOTOSHARE_TEST_S3_ENDPOINT` (with `_BUCKET`, `_ACCESS_KEY_ID`,
+/// `_SECRET_ACCESS_KEY`, `_REGION`): with it, every test app keeps its media in
+/// that bucket, under a prefix of its own.
+pub fn s3_settings() -> Option<photoshare::config::S3Settings> {
+    let var = |name: &str| std::env::var(format!("PHOTOSHARE_TEST_S3_{name}")).ok();
+    let mut s3 = Settings::defaults().media.s3;
+    s3.endpoint = var("ENDPOINT")?;
+    s3.bucket = var("BUCKET").expect("PHOTOSHARE_TEST_S3_BUCKET");
+    s3.access_key_id = var("ACCESS_KEY_ID").expect("PHOTOSHARE_TEST_S3_ACCESS_KEY_ID");
+    s3.secret_access_key = var("SECRET_ACCESS_KEY")
+        .expect("PHOTOSHARE_TEST_S3_SECRET_ACCESS_KEY")
+        .into();
+    s3.region = var("REGION").unwrap_or(s3.region);
+    s3.prefix = format!("test-{}/", random_hex(6));
+    Some(s3)
 }
 
 /// `PHOTOSHARE_TEST_AMQP_URL`: with it, every test app's jobs go through RabbitMQ.
@@ -133,6 +153,19 @@ async fn spawn(customize: impl FnOnce(&mut Settings), run_worker: bool) -> TestA
                 .unwrap_or_else(|_| settings.database.uri.expose_secret().to_owned());
             env += &format!("PHOTOSHARE__DATABASE__URI='{uri}'\n");
             env += &format!("PHOTOSHARE__DATABASE__NAME='{}'\n", settings.database.name);
+        }
+        if settings.uses_s3() {
+            let s3 = &settings.media.s3;
+            env += &format!("PHOTOSHARE__MEDIA__S3__ENDPOINT='{}'\n", s3.endpoint);
+            env += &format!("PHOTOSHARE__MEDIA__S3__BUCKET='{}'\n", s3.bucket);
+            env += &format!("PHOTOSHARE__MEDIA__S3__REGION='{}'\n", s3.region);
+            env += &format!("PHOTOSHARE__MEDIA__S3__PREFIX='{}'\n", s3.prefix);
+            env += &format!(
+                "PHOTOSHARE__MEDIA__S3__ACCESS_KEY_ID='{}'\n",
+                s3.access_key_id
+            );
+            let secret = s3.secret_access_key.expose_secret();
+            env += &format!("PHOTOSHARE__MEDIA__S3__SECRET_ACCESS_KEY='{secret}'\n");
         }
         std::fs::write(dir.path().join("fsck.env"), env).unwrap();
         if settings.uses_cloudinary() {

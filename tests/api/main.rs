@@ -30,6 +30,7 @@ mod principals;
 mod proxy;
 mod rabbit;
 mod ratings;
+mod s3;
 mod search;
 mod security;
 mod shares;

@@ -296,7 +296,7 @@ impl Photos {
         if let Some(url) = output.url.clone() {
             return Ok(LinkImage::Redirect(url));
         }
-        if let Some(url) = self.media.public_url(&output.media_key) {
+        if let Some(url) = self.media.redirect_url(&output.media_key).await? {
             return Ok(LinkImage::Redirect(url));
         }
         let bytes = self

@@ -504,7 +504,7 @@ impl Photos {
 
     async fn open(self, msg: OpenImage) -> Result<Image, PhotoError> {
         let photo = self.photo_by_slug(&msg.slug).await?;
-        if let Some(url) = self.media.public_url(&photo.media_key) {
+        if let Some(url) = self.media.redirect_url(&photo.media_key).await? {
             return Ok(Image::Redirect(url));
         }
         let bytes = self

@@ -93,6 +93,13 @@ impl Photos {
         photo: &PhotoRecord,
         kept: Kept,
     ) -> Result<Image, PhotoError> {
+        if let Some(url) = self.media.redirect_url(&kept.key).await? {
+            // Clients fetch it from the media store: make it first if need be.
+            if !self.media.exists(&kept.key).await? {
+                self.make_kept(photo, &kept).await?;
+            }
+            return Ok(Image::Redirect(url));
+        }
         let bytes = match self.stored(&kept.key).await? {
             Some(bytes) => bytes,
             None => self.make_kept(photo, &kept).await?,

@@ -8,8 +8,8 @@ use std::sync::{PoisonError, RwLock};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use roaring::RoaringBitmap;
 use redb::{ReadTransaction, ReadableDatabase, ReadableTable, WriteTransaction};
+use roaring::RoaringBitmap;
 
 use super::search_index::{Bounds, Change, Index};
 use super::{
@@ -191,7 +191,6 @@ pub(super) fn rebuild_search_index(txn: &WriteTransaction) -> Result<(), TxError
 /// Above every photo id (ids are hex), to close a range over a key prefix.
 pub(super) const ID_MAX: &str = "\u{10FFFF}";
 
-
 /// The query's terms, as posted.
 fn query_terms(q: &PhotoQuery) -> Vec<String> {
     let named = q.keywords.iter().map(|k| format!("k:{k}"));
@@ -217,14 +216,21 @@ fn bounds(q: &PhotoQuery) -> Bounds {
             let min = q.min_rating.map_or(1, |r| rating_key(Some(r)));
             (min, q.max_rating.map_or(u64::MAX, |r| rating_key(Some(r))))
         }),
-        taken: dated
-            .then(|| (q.taken_from.map_or(1, time_key), q.taken_to.map_or(u64::MAX, time_key))),
+        taken: dated.then(|| {
+            (
+                q.taken_from.map_or(1, time_key),
+                q.taken_to.map_or(u64::MAX, time_key),
+            )
+        }),
     }
 }
 
 /// The last change the snapshot's log holds.
 fn log_head(txn: &ReadTransaction) -> Result<u64, TxError> {
-    Ok(txn.open_table(META)?.get(LOG_HEAD)?.map_or(0, |v| v.value()))
+    Ok(txn
+        .open_table(META)?
+        .get(LOG_HEAD)?
+        .map_or(0, |v| v.value()))
 }
 
 /// Builds the index from the snapshot's postings: every photo from the `ALL`

@@ -389,7 +389,11 @@ impl Index {
     ) -> (Vec<Arc<str>>, u64) {
         // Every photo is posted under `all`: it is the term only when none is named.
         let mut named = Vec::with_capacity(terms.len().max(1));
-        for term in terms.iter().map(String::as_str).chain(terms.is_empty().then_some(all)) {
+        for term in terms
+            .iter()
+            .map(String::as_str)
+            .chain(terms.is_empty().then_some(all))
+        {
             match self.terms.get(term) {
                 Some(bitmap) => named.push(bitmap),
                 None => return (Vec::new(), 0),
@@ -455,7 +459,9 @@ impl Index {
                 page
             }
         };
-        let ids = page.into_iter().filter_map(|s| self.cols.ids[s as usize].clone());
+        let ids = page
+            .into_iter()
+            .filter_map(|s| self.cols.ids[s as usize].clone());
         (ids.collect(), total)
     }
 }

@@ -14,9 +14,7 @@ use super::{
     find_one_as, find_page, from_bson_dt, is_duplicate, parse_oid, to_bson_dt, MongoStore,
 };
 use crate::domain::{Camera, Exposure, Location, PhotoMetadata, Placeholder};
-use crate::store::{
-    PhotoDeletion, PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount,
-};
+use crate::store::{PhotoDeletion, PhotoQuery, PhotoRecord, PhotoRepo, StoreError, TagCount};
 
 /// A deleted photo's tombstone (`photo_deletions`), keyed by the photo's id.
 #[derive(Debug, Clone, Serialize, Deserialize)]
