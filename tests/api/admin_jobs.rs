@@ -13,7 +13,7 @@ use crate::helpers::{
     amqp_url, assert_problem, error_fields, eventually, spawn_app, spawn_app_without_worker, Role,
     TestApp,
 };
-use crate::transformations::{created, finished, photo, walk};
+use crate::transformations::{created, finished, photo};
 
 /// An open `GET /api/admin/queues/stream`, read event by event.
 pub struct Events {
@@ -173,9 +173,10 @@ async fn a_failed_job_retried_by_an_admin_runs_again_from_its_first_attempt() {
     let admin = app.admin().await.access.clone();
     let user = app.signup_and_login(Role::User).await;
     let id = photo(&app, &user, 40, 40).await;
-    let files = walk(&app.data_dir().join("media").join("p"));
-    let (file, original) = (&files[0], std::fs::read(&files[0]).unwrap());
-    std::fs::remove_file(file).unwrap();
+    let (media, files) = (app.media(), app.media_keys("p/").await);
+    let file = &files[0];
+    let original = media.get(file).await.unwrap().expect("the original");
+    media.delete(file).await.unwrap();
     let link = created(&app, &user.access, &id, "w_10").await;
     let link_id = link["id"].as_str().unwrap().to_owned();
     let failed = finished(&app, &link_id).await;
@@ -202,7 +203,7 @@ async fn a_failed_job_retried_by_an_admin_runs_again_from_its_first_attempt() {
     }
 
     // The cause is fixed; the admin retries.
-    std::fs::write(file, original).unwrap();
+    media.put(file, original, "image/png").await.unwrap();
     let retry = format!("/api/admin/jobs/{link_id}/retry");
     let res = app.post(&retry, Some(&admin)).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);

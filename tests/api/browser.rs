@@ -20,7 +20,7 @@ use thirtyfour::prelude::*;
 use thirtyfour::session::http::{Body, HttpClient};
 
 use crate::helpers::{spawn_app_with, Role, TestApp, PASSWORD};
-use crate::transformations::{create, created, finished, photo, walk};
+use crate::transformations::{create, created, finished, photo};
 
 /// thirtyfour's HTTP client trait over the reqwest the tests already build.
 #[derive(Clone)]
@@ -343,9 +343,10 @@ async fn an_admin_runs_the_queues_jobs_and_users_from_the_console_in_chromium() 
     b.shot("admin-queues").await;
 
     // A job fails for good (its original is gone) and shows up with its reason.
-    let files = walk(&app.data_dir().join("media").join("p"));
-    let (file, original) = (&files[0], std::fs::read(&files[0]).unwrap());
-    std::fs::remove_file(file).unwrap();
+    let (media, files) = (app.media(), app.media_keys("p/").await);
+    let file = &files[0];
+    let original = media.get(file).await.unwrap().expect("the original");
+    media.delete(file).await.unwrap();
     let link = created(&app, &user.access, &id, "c_fill,w_33,h_33").await;
     let link_id = link["id"].as_str().unwrap().to_owned();
     assert_eq!(finished(&app, &link_id).await["status"], "failed");
@@ -359,7 +360,7 @@ async fn an_admin_runs_the_queues_jobs_and_users_from_the_console_in_chromium() 
     b.shot("admin-jobs").await;
 
     // The cause is fixed; Retry on the page runs it again.
-    std::fs::write(file, original).unwrap();
+    media.put(file, original, "image/png").await.unwrap();
     b.el(&format!("{row} button.retry"))
         .await
         .click()

@@ -200,6 +200,31 @@ impl TestApp {
         }
     }
 
+    /// The app's media store, opened beside it (local files, or its S3 prefix).
+    pub fn media(&self) -> std::sync::Arc<dyn photoshare::media::MediaStore> {
+        if self.settings.uses_s3() {
+            let s3 = photoshare::media::s3::S3Media::new(&self.settings.media.s3);
+            std::sync::Arc::new(s3.expect("S3 settings"))
+        } else {
+            let local = photoshare::media::local::LocalMedia::open(&self.data_dir().join("media"));
+            std::sync::Arc::new(local.expect("media folder"))
+        }
+    }
+
+    /// The keys of the app's stored media under `prefix` (`p/`: originals, `t/`:
+    /// transformation outputs, `v/{id}/`: display sizes), sorted.
+    pub async fn media_keys(&self, prefix: &str) -> Vec<String> {
+        let listed = self.media().list().await.expect("media lists");
+        let mut keys: Vec<String> = listed
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(key, _)| key)
+            .filter(|key| key.starts_with(prefix))
+            .collect();
+        keys.sort();
+        keys
+    }
+
     pub fn data_dir(&self) -> std::path::PathBuf {
         self._data_dir.path().to_path_buf()
     }

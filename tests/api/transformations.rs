@@ -209,7 +209,7 @@ async fn only_the_owner_or_an_admin_creates_and_deletes_links() {
     assert_problem(app.get(&path, None).await, StatusCode::NOT_FOUND).await;
     let gone = app.fetch(link["url"].as_str().unwrap()).await;
     assert_problem(gone, StatusCode::NOT_FOUND).await;
-    let media: Vec<_> = walk(&app.data_dir().join("media").join("t"));
+    let media = app.media_keys("t/").await;
     assert!(media.is_empty(), "the link's files are removed: {media:?}");
 }
 
@@ -288,8 +288,8 @@ async fn a_job_that_keeps_failing_ends_failed_with_a_reason_and_the_worker_goes_
     let broken = photo(&app, &user, 40, 40).await;
     app.damaged_on_purpose("originals removed by the test");
     // The original disappears from storage: every attempt fails.
-    for file in walk(&app.data_dir().join("media").join("p")) {
-        std::fs::remove_file(file).unwrap();
+    for key in app.media_keys("p/").await {
+        app.media().delete(&key).await.unwrap();
     }
     let link: Value = created(&app, &user.access, &broken, "w_10").await;
     let healthy = photo(&app, &user, 30, 30).await;
@@ -349,10 +349,8 @@ async fn deleting_the_photo_deletes_its_links() {
     assert_problem(app.get(&path, None).await, StatusCode::NOT_FOUND).await;
     let public = app.fetch(link["url"].as_str().unwrap()).await;
     assert_problem(public, StatusCode::NOT_FOUND).await;
-    let outputs = app.data_dir().join("media").join("t");
-    eventually("the purge removes the link's files", || {
-        let outputs = outputs.clone();
-        async move { walk(&outputs).is_empty() }
+    eventually("the purge removes the link's files", || async {
+        app.media_keys("t/").await.is_empty()
     })
     .await;
 }

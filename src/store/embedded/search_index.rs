@@ -40,14 +40,17 @@ pub(super) enum Change {
 const BUCKET: u64 = 4096;
 #[cfg(test)]
 const BUCKET: u64 = 4;
-/// At most this many matches are sorted whole rather than walked bucket by bucket.
+/// At most this many matches have their page selected directly (a partial sort
+/// of their keys) rather than found by walking the order's buckets: a bucket
+/// costs an intersection whether or not it holds matches, so sparse matches are
+/// cheaper picked out than looked for.
 #[cfg(not(test))]
-const FEW: u64 = 2048;
+const FEW: u64 = 16_384;
 #[cfg(test)]
 const FEW: u64 = 3;
 /// At most this many candidates have a range checked key by key rather than
 /// intersected with the order's bitmap of that range.
-const SCAN: u64 = FEW * 8;
+const SCAN: u64 = FEW;
 
 /// The three sort orders; `Taken` holds only the photos with a `taken_at`.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -114,16 +117,40 @@ impl Columns {
         self.ids[slot as usize].as_deref().unwrap_or_default()
     }
 
+    /// Orders two slots by key, then photo id; the reverse when `descending`.
+    fn order(&self, axis: Axis, descending: bool, a: u32, b: u32) -> std::cmp::Ordering {
+        let o = (self.key(axis, a), self.id(a)).cmp(&(self.key(axis, b), self.id(b)));
+        if descending {
+            o.reverse()
+        } else {
+            o
+        }
+    }
+
     /// Sorts slots by key, then photo id; the reverse when `descending`.
     fn sort(&self, slots: &mut [u32], axis: Axis, descending: bool) {
-        slots.sort_unstable_by(|&a, &b| {
-            let o = (self.key(axis, a), self.id(a)).cmp(&(self.key(axis, b), self.id(b)));
-            if descending {
-                o.reverse()
-            } else {
-                o
-            }
-        });
+        slots.sort_unstable_by(|&a, &b| self.order(axis, descending, a, b));
+    }
+
+    /// `[skip, skip + take)` of `slots` in order: the first `skip + take` are
+    /// selected, and only they sorted.
+    fn select(
+        &self,
+        mut slots: Vec<u32>,
+        axis: Axis,
+        descending: bool,
+        skip: u64,
+        take: usize,
+    ) -> Vec<u32> {
+        let end = usize::try_from(skip)
+            .unwrap_or(usize::MAX)
+            .saturating_add(take);
+        if end < slots.len() {
+            slots.select_nth_unstable_by(end, |&a, &b| self.order(axis, descending, a, b));
+            slots.truncate(end);
+        }
+        self.sort(&mut slots, axis, descending);
+        slots.into_iter().skip(skip as usize).take(take).collect()
     }
 }
 
@@ -224,27 +251,34 @@ impl Order {
         }
     }
 
-    /// `[skip, skip + take)` of `matches` in this order: buckets wholly before
-    /// the page are only counted.
+    /// `[skip, skip + take)` of `matches` in this order: few matches are
+    /// selected directly; otherwise buckets wholly before the page are only
+    /// counted, and those outside `within` (the query's bound on this order's
+    /// key, which every match meets) are skipped.
     fn page(
         &self,
         matches: &RoaringBitmap,
         descending: bool,
-        mut skip: u64,
-        take: usize,
+        (mut skip, take): (u64, usize),
+        within: Option<(Key, Key)>,
         cols: &Columns,
     ) -> Vec<u32> {
-        let mut page = Vec::with_capacity(take);
         if matches.len() <= FEW {
-            let mut slots: Vec<u32> = matches.iter().collect();
-            cols.sort(&mut slots, self.axis, descending);
-            page.extend(slots.into_iter().skip(skip as usize).take(take));
-            return page;
+            let slots: Vec<u32> = matches.iter().collect();
+            return cols.select(slots, self.axis, descending, skip, take);
         }
+        let mut page = Vec::with_capacity(take);
+        let (lo, hi) = within.unwrap_or(((0, 0), MAX_KEY));
+        let lower = self
+            .buckets
+            .range(..=lo)
+            .next_back()
+            .map_or((0, 0), |(k, _)| *k);
+        let buckets = self.buckets.range(lower..=hi).map(|(_, b)| b);
         let buckets: Box<dyn Iterator<Item = &RoaringBitmap>> = if descending {
-            Box::new(self.buckets.values().rev())
+            Box::new(buckets.rev())
         } else {
-            Box::new(self.buckets.values())
+            Box::new(buckets)
         };
         for bucket in buckets {
             if page.len() >= take {
@@ -255,10 +289,9 @@ impl Order {
                 skip -= n;
                 continue;
             }
-            let mut slots: Vec<u32> = (bucket & matches).iter().collect();
-            cols.sort(&mut slots, self.axis, descending);
+            let slots: Vec<u32> = (bucket & matches).iter().collect();
             let rest = take - page.len();
-            page.extend(slots.into_iter().skip(skip as usize).take(rest));
+            page.extend(cols.select(slots, self.axis, descending, skip, rest));
             skip = 0;
         }
         page
@@ -435,28 +468,33 @@ impl Index {
         }
         let total = matches.len();
         let (skip, take, descending) = (q.offset, q.limit as usize, q.sort.descending());
-        let order = |axis: Axis| &self.orders[axis as usize];
+        let cols = &self.cols;
+        let page = |axis: Axis, matches: &RoaringBitmap, skip: u64, take: usize| {
+            let within = ranges[axis as usize]
+                .1
+                .map(|(lo, hi)| ((lo, 0), (hi, u64::MAX)));
+            self.orders[axis as usize].page(matches, descending, (skip, take), within, cols)
+        };
         let page = match q.sort {
             PhotoSort::NewestFirst | PhotoSort::OldestFirst => {
-                order(Axis::Time).page(&matches, descending, skip, take, &self.cols)
+                page(Axis::Time, &matches, skip, take)
             }
             PhotoSort::BestRated | PhotoSort::WorstRated => {
-                order(Axis::Rating).page(&matches, descending, skip, take, &self.cols)
+                page(Axis::Rating, &matches, skip, take)
             }
             // The dated photos by `taken_at`, then the undated by upload time.
             PhotoSort::LatestTaken | PhotoSort::EarliestTaken => {
                 let dated = &matches - undated;
-                let mut page = Vec::new();
+                let mut found = Vec::new();
                 if skip < dated.len() {
-                    page = order(Axis::Taken).page(&dated, descending, skip, take, &self.cols);
+                    found = page(Axis::Taken, &dated, skip, take);
                 }
-                if page.len() < take {
-                    let rest = (&matches & undated, skip.saturating_sub(dated.len()));
-                    let more = take - page.len();
-                    let time = order(Axis::Time);
-                    page.extend(time.page(&rest.0, descending, rest.1, more, &self.cols));
+                if found.len() < take {
+                    let rest = &matches & undated;
+                    let skip = skip.saturating_sub(dated.len());
+                    found.extend(page(Axis::Time, &rest, skip, take - found.len()));
                 }
-                page
+                found
             }
         };
         let ids = page
