@@ -65,6 +65,29 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
     s
 }
 
+/// The environment that gives another process (a worker, `photoshare fsck`) the
+/// app's S3 media; empty without.
+pub fn s3_env(settings: &Settings) -> Vec<(&'static str, String)> {
+    if !settings.uses_s3() {
+        return Vec::new();
+    }
+    let s3 = &settings.media.s3;
+    vec![
+        ("PHOTOSHARE__MEDIA__S3__ENDPOINT", s3.endpoint.clone()),
+        ("PHOTOSHARE__MEDIA__S3__BUCKET", s3.bucket.clone()),
+        ("PHOTOSHARE__MEDIA__S3__REGION", s3.region.clone()),
+        ("PHOTOSHARE__MEDIA__S3__PREFIX", s3.prefix.clone()),
+        (
+            "PHOTOSHARE__MEDIA__S3__ACCESS_KEY_ID",
+            s3.access_key_id.clone(),
+        ),
+        (
+            "PHOTOSHARE__MEDIA__S3__SECRET_ACCESS_KEY",
+            s3.secret_access_key.expose_secret().to_owned(),
+        ),
+    ]
+}
+
 /// `PHOTOSHARE_TEST_S3_ENDPOINT` (with `_BUCKET`, `_ACCESS_KEY_ID`,
 /// `_SECRET_ACCESS_KEY`, `_REGION`): with it, every test app keeps its media in
 /// that bucket, under a prefix of its own.
@@ -154,18 +177,12 @@ async fn spawn(customize: impl FnOnce(&mut Settings), run_worker: bool) -> TestA
             env += &format!("PHOTOSHARE__DATABASE__URI='{uri}'\n");
             env += &format!("PHOTOSHARE__DATABASE__NAME='{}'\n", settings.database.name);
         }
-        if settings.uses_s3() {
-            let s3 = &settings.media.s3;
-            env += &format!("PHOTOSHARE__MEDIA__S3__ENDPOINT='{}'\n", s3.endpoint);
-            env += &format!("PHOTOSHARE__MEDIA__S3__BUCKET='{}'\n", s3.bucket);
-            env += &format!("PHOTOSHARE__MEDIA__S3__REGION='{}'\n", s3.region);
-            env += &format!("PHOTOSHARE__MEDIA__S3__PREFIX='{}'\n", s3.prefix);
-            env += &format!(
-                "PHOTOSHARE__MEDIA__S3__ACCESS_KEY_ID='{}'\n",
-                s3.access_key_id
-            );
-            let secret = s3.secret_access_key.expose_secret();
-            env += &format!("PHOTOSHARE__MEDIA__S3__SECRET_ACCESS_KEY='{secret}'\n");
+        for (name, mut value) in s3_env(&settings) {
+            if name == "PHOTOSHARE__MEDIA__S3__ENDPOINT" {
+                // The server itself, also for a test that reached it through a proxy.
+                value = std::env::var("PHOTOSHARE_TEST_S3_ENDPOINT").unwrap_or(value);
+            }
+            env += &format!("{name}='{value}'\n");
         }
         std::fs::write(dir.path().join("fsck.env"), env).unwrap();
         if settings.uses_cloudinary() {

@@ -83,6 +83,7 @@ fn worker_process(app: &crate::helpers::TestApp) -> std::process::Child {
             "PHOTOSHARE__AUTH__JWT_SECRET",
             s.auth.jwt_secret.expose_secret(),
         )
+        .envs(crate::helpers::s3_env(s))
         .env("RUST_LOG", "warn")
         .spawn()
         .expect("worker starts")

@@ -8,13 +8,17 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
+use image::GenericImageView;
+use photoshare::config::Settings;
 use photoshare::media::s3::S3Media;
 use photoshare::media::MediaStore;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{amqp_url, assert_problem, random_hex, s3_settings, spawn_app_with, Role};
+use crate::helpers::{
+    amqp_url, assert_problem, random_hex, s3_env, s3_settings, spawn_app_with, Role,
+};
 use crate::proxy::{host_port, Proxy};
 use crate::startup::{signup_and_login, start_serve_on};
 
@@ -132,8 +136,7 @@ async fn redirect_mode_answers_with_presigned_urls_that_serve_the_bytes() {
     let user = app.signup_and_login(Role::User).await;
     let png = crate::fixtures::png(64, 48);
     let photo = app.upload_ok(&user.access, png, &[]).await;
-    let slug = photo["slug"].as_str().unwrap();
-    let res = app.get(&format!("/i/{slug}"), None).await;
+    let res = app.fetch(photo["url"].as_str().unwrap()).await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     assert!(location.contains("X-Amz-Signature="), "{location}");
@@ -143,7 +146,9 @@ async fn redirect_mode_answers_with_presigned_urls_that_serve_the_bytes() {
     let original = image::load_from_memory(&direct.bytes().await.unwrap()).unwrap();
     assert_eq!((original.width(), original.height()), (64, 48));
     // A display size is made before the client is sent to it.
-    let res = app.get(&format!("/v/{slug}/thumb"), None).await;
+    let res = app
+        .fetch(photo["variants"]["thumb"].as_str().unwrap())
+        .await;
     assert_eq!(res.status(), StatusCode::FOUND);
     let location = res.headers()["location"].to_str().unwrap().to_owned();
     let thumb = reqwest::get(&location)
@@ -153,7 +158,7 @@ async fn redirect_mode_answers_with_presigned_urls_that_serve_the_bytes() {
         .await
         .unwrap();
     let decoded = image::load_from_memory(&thumb).expect("a real image");
-    assert!(decoded.width() <= 64 && decoded.height() <= 48);
+    assert_eq!(decoded.dimensions(), (256, 256), "the thumb's square");
 }
 
 /// S3 through a proxy that goes down: media routes answer 503 problem+json,
@@ -171,16 +176,14 @@ async fn s3_outage_is_503_on_media_and_json_routes_keep_working() {
     let photo = app
         .upload_ok(&user.access, crate::fixtures::png(32, 32), &[])
         .await;
-    let (id, slug) = (
-        photo["id"].as_str().unwrap(),
-        photo["slug"].as_str().unwrap(),
-    );
+    let id = photo["id"].as_str().unwrap();
+    let (url, thumb) = (photo["url"].as_str().unwrap(), &photo["variants"]["thumb"]);
 
     proxy.down();
-    let res = app.get(&format!("/i/{slug}"), None).await;
+    let res = app.fetch(url).await;
     let problem = assert_problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
     assert!(!problem.to_string().contains(&s3_secret()), "{problem}");
-    let res = app.get(&format!("/v/{slug}/thumb"), None).await;
+    let res = app.fetch(thumb.as_str().unwrap()).await;
     assert_problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
     let res = app.get("/readyz", None).await;
     let problem = assert_problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
@@ -214,8 +217,7 @@ async fn s3_outage_is_503_on_media_and_json_routes_keep_working() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let res = app.get(&format!("/i/{slug}"), None).await;
-    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(app.fetch(url).await.status(), StatusCode::OK);
 }
 
 /// Two API processes and two workers on MongoDB + RabbitMQ + S3, each with a data
@@ -231,7 +233,9 @@ async fn two_api_nodes_and_two_workers_share_only_database_broker_and_bucket() {
         return;
     };
     let secret = random_hex(32);
-    let env = vec![
+    let mut settings = Settings::defaults();
+    settings.media.s3 = s3;
+    let mut env = vec![
         ("PHOTOSHARE__DATABASE__URI", mongo),
         (
             "PHOTOSHARE__DATABASE__NAME",
@@ -243,19 +247,8 @@ async fn two_api_nodes_and_two_workers_share_only_database_broker_and_bucket() {
             format!("test_{}", random_hex(6)),
         ),
         ("PHOTOSHARE__QUEUE__IDLE_EXPIRY_SECONDS", "600".to_owned()),
-        ("PHOTOSHARE__MEDIA__S3__ENDPOINT", s3.endpoint.clone()),
-        ("PHOTOSHARE__MEDIA__S3__BUCKET", s3.bucket.clone()),
-        ("PHOTOSHARE__MEDIA__S3__REGION", s3.region.clone()),
-        ("PHOTOSHARE__MEDIA__S3__PREFIX", s3.prefix.clone()),
-        (
-            "PHOTOSHARE__MEDIA__S3__ACCESS_KEY_ID",
-            s3.access_key_id.clone(),
-        ),
-        (
-            "PHOTOSHARE__MEDIA__S3__SECRET_ACCESS_KEY",
-            secrecy::ExposeSecret::expose_secret(&s3.secret_access_key).to_owned(),
-        ),
     ];
+    env.extend(s3_env(&settings));
     let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
     let api = ["serve", "--no-worker"];
     let (a, at_a, _) = start_serve_on(dirs[0].path(), &secret, &api, &env);
@@ -282,13 +275,11 @@ async fn two_api_nodes_and_two_workers_share_only_database_broker_and_bucket() {
         .json()
         .await
         .unwrap();
-    let (id, slug) = (
-        photo["id"].as_str().unwrap(),
-        photo["slug"].as_str().unwrap(),
-    );
+    let id = photo["id"].as_str().unwrap();
+    let path = photo["url"].as_str().unwrap().trim_start_matches(&at_a);
     let mut served = Vec::new();
     for node in [&at_b, &at_a] {
-        let res = client.get(format!("{node}/i/{slug}")).send().await.unwrap();
+        let res = client.get(format!("{node}{path}")).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{node}");
         served.push(res.bytes().await.unwrap());
     }
@@ -333,10 +324,20 @@ async fn two_api_nodes_and_two_workers_share_only_database_broker_and_bucket() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(status, "done", "{link}");
-        let slug = link["slug"].as_str().unwrap();
+        let done: Value = client
+            .get(format!("{at_a}{path}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let url = done["url"].as_str().unwrap();
+        // The path of the link's URL (whichever node's address it carries).
+        let public = url.splitn(4, '/').nth(3).unwrap();
         let mut bodies = Vec::new();
         for node in [&at_a, &at_b] {
-            let res = client.get(format!("{node}/t/{slug}")).send().await.unwrap();
+            let res = client.get(format!("{node}/{public}")).send().await.unwrap();
             assert_eq!(res.status(), StatusCode::OK, "{node}");
             bodies.push(res.bytes().await.unwrap());
         }
