@@ -24,7 +24,7 @@ use futures_util::future::BoxFuture;
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc, oid::ObjectId, Document};
 use mongodb::error::{Error as MongoError, ErrorKind, WriteFailure};
-use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::options::{ClientOptions, Hint, IndexOptions};
 use mongodb::{Client, ClientSession, Collection, Database, IndexModel};
 
 use super::{Health, StoreError};
@@ -312,10 +312,12 @@ where
     D: serde::de::DeserializeOwned + Send + Sync,
     R: From<D>,
 {
-    let total = coll
-        .count_documents(filter.clone())
-        .await
-        .map_err(StoreError::unavailable)?;
+    let mut count = coll.count_documents(filter.clone());
+    if filter.is_empty() {
+        // Counting everything would scan the collection: count the `_id` index.
+        count = count.hint(Hint::Keys(doc! { "_id": 1 }));
+    }
+    let total = count.await.map_err(StoreError::unavailable)?;
     let docs: Vec<D> = coll
         .find(filter)
         .sort(sort)

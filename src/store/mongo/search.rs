@@ -120,7 +120,11 @@ impl MongoStore {
             "find": "photos", "filter": filter.clone(), "sort": sort,
             "skip": q.offset as i64, "limit": i64::from(q.limit),
         };
-        let count = doc! { "count": "photos", "query": filter };
+        let mut count = doc! { "count": "photos", "query": filter.clone() };
+        if filter.is_empty() {
+            // As `find_page` counts: on the `_id` index.
+            count.insert("hint", doc! { "_id": 1 });
+        }
         let mut plans = Vec::with_capacity(2);
         for command in [find, count] {
             let explained = self
