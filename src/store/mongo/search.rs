@@ -145,3 +145,46 @@ impl MongoStore {
         Ok([find, count])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance::photo;
+    use crate::store::PhotoRepo;
+
+    /// What the search benchmark reports: a single keyword walks its multikey
+    /// index for the page and the total, and a page with no filter counts on the
+    /// `_id` index, never by scanning the collection. Needs
+    /// `PHOTOSHARE_TEST_MONGODB_URI`.
+    #[tokio::test]
+    async fn a_keyword_walks_its_index_and_an_unfiltered_total_counts_on_id() {
+        let Ok(uri) = std::env::var("PHOTOSHARE_TEST_MONGODB_URI") else {
+            return;
+        };
+        let name = format!("explain_{}", crate::auth::jwt::random_id());
+        let store = MongoStore::connect(&uri, Some(&name)).await.unwrap();
+        for i in 0..5 {
+            let mut p = photo("owner", &["sea"]);
+            p.description = format!("harbour number {i}");
+            store.insert_photo(p).await.unwrap();
+        }
+        let keyword = PhotoQuery {
+            keywords: vec!["harbour".into()],
+            limit: 2,
+            ..PhotoQuery::default()
+        };
+        let [find, count] = store.explain_search(&keyword).await.unwrap();
+        for plan in [&find, &count] {
+            assert!(plan.stages.contains("IXSCAN(keywords_"), "{plan:?}");
+            assert!(!plan.stages.contains("COLLSCAN"), "{plan:?}");
+        }
+        let everything = PhotoQuery {
+            limit: 2,
+            ..PhotoQuery::default()
+        };
+        let [_, count] = store.explain_search(&everything).await.unwrap();
+        assert!(count.stages.contains("IXSCAN(_id_)"), "{count:?}");
+        let (page, total) = store.search(&everything).await.unwrap();
+        assert_eq!((page.len(), total), (2, 5));
+    }
+}
