@@ -24,6 +24,8 @@ pub(crate) mod conformance;
 #[cfg(test)]
 mod conformance_account;
 #[cfg(test)]
+mod conformance_search;
+#[cfg(test)]
 mod conformance_social;
 #[cfg(test)]
 mod races;
