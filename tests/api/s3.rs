@@ -13,14 +13,14 @@ use photoshare::config::Settings;
 use photoshare::media::s3::S3Media;
 use photoshare::media::MediaStore;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::helpers::{
     amqp_url, assert_problem, random_hex, s3_env, s3_settings, spawn_app_with, Role,
 };
 use crate::proxy::{host_port, Proxy};
-use crate::startup::{signup_and_login, start_serve_on};
+use crate::startup::{create_link, settled_link, signup_and_login, start_serve_on, upload_png};
 
 /// Stops the child when the test ends, however it ends.
 struct Node(Child);
@@ -263,18 +263,7 @@ async fn two_api_nodes_and_two_workers_share_only_database_broker_and_bucket() {
 
     // Signed up on A, signed in on B: one account.
     let token = signup_and_login(&client, &at_a, "multinode").await;
-    let png = crate::fixtures::png(120, 80);
-    let part = reqwest::multipart::Part::bytes(png.clone()).file_name("a.png");
-    let photo: Value = client
-        .post(format!("{at_a}/api/photos"))
-        .bearer_auth(&token)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let photo = upload_png(&client, &at_a, &token, crate::fixtures::png(120, 80)).await;
     let id = photo["id"].as_str().unwrap();
     let path = photo["url"].as_str().unwrap().trim_start_matches(&at_a);
     let mut served = Vec::new();
@@ -290,48 +279,15 @@ async fn two_api_nodes_and_two_workers_share_only_database_broker_and_bucket() {
     // Jobs published on B; the first worker is killed while they run.
     let mut links = Vec::new();
     for width in [20, 30, 40, 50, 60, 70] {
-        let link: Value = client
-            .post(format!("{at_b}/api/photos/{id}/transformations"))
-            .bearer_auth(&token)
-            .json(&json!({ "transformation": format!("w_{width}/e_grayscale") }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        links.push(link);
+        let transformation = format!("w_{width}/e_grayscale");
+        links.push(create_link(&client, &at_b, &token, id, &transformation).await);
         if width == 40 {
             drop(first_worker.take());
         }
     }
     for link in &links {
-        let path = format!("/api/transformations/{}", link["id"].as_str().unwrap());
-        let mut status = Value::Null;
-        for _ in 0..600 {
-            let now: Value = client
-                .get(format!("{at_a}{path}"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            status = now["status"].clone();
-            if status != "pending" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(status, "done", "{link}");
-        let done: Value = client
-            .get(format!("{at_a}{path}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let done = settled_link(&client, &at_a, link["id"].as_str().unwrap(), 600).await;
+        assert_eq!(done["status"], "done", "{link}");
         let url = done["url"].as_str().unwrap();
         // The path of the link's URL (whichever node's address it carries).
         let public = url.splitn(4, '/').nth(3).unwrap();

@@ -123,6 +123,73 @@ pub fn start_serve_on(
     (child, address, rx)
 }
 
+/// Uploads a PNG to a running binary and returns the photo.
+pub async fn upload_png(
+    client: &reqwest::Client,
+    address: &str,
+    token: &str,
+    png: Vec<u8>,
+) -> Value {
+    let part = reqwest::multipart::Part::bytes(png).file_name("a.png");
+    client
+        .post(format!("{address}/api/photos"))
+        .bearer_auth(token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Asks a running binary for a transformation link of a photo; returns the link.
+pub async fn create_link(
+    client: &reqwest::Client,
+    address: &str,
+    token: &str,
+    photo_id: &str,
+    transformation: &str,
+) -> Value {
+    client
+        .post(format!("{address}/api/photos/{photo_id}/transformations"))
+        .bearer_auth(token)
+        .json(&json!({ "transformation": transformation }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The link as a running binary reports it once it is no longer pending, or
+/// after `attempts` polls 50 ms apart.
+pub async fn settled_link(
+    client: &reqwest::Client,
+    address: &str,
+    link_id: &str,
+    attempts: u32,
+) -> Value {
+    let path = format!("{address}/api/transformations/{link_id}");
+    let mut link = Value::Null;
+    for _ in 0..attempts {
+        link = client
+            .get(&path)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if link["status"] != "pending" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    link
+}
+
 /// Signs up `username` (password `PASSWORD`) on a running binary and returns an
 /// access token.
 pub async fn signup_and_login(client: &reqwest::Client, address: &str, username: &str) -> String {
@@ -259,55 +326,16 @@ async fn a_pending_job_survives_a_killed_process_and_runs_after_restart() {
     let client = reqwest::Client::new();
     let (mut first, address) = start_binary(dir.path(), &secret);
     let token = signup_and_login(&client, &address, "resumer").await;
-    let part = reqwest::multipart::Part::bytes(crate::fixtures::png(40, 20)).file_name("a.png");
-    let photo: Value = client
-        .post(format!("{address}/api/photos"))
-        .bearer_auth(&token)
-        .multipart(reqwest::multipart::Form::new().part("file", part))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let link: Value = client
-        .post(format!(
-            "{address}/api/photos/{}/transformations",
-            photo["id"].as_str().unwrap()
-        ))
-        .bearer_auth(&token)
-        .json(&json!({"transformation": "w_10"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let photo = upload_png(&client, &address, &token, crate::fixtures::png(40, 20)).await;
+    let id = photo["id"].as_str().unwrap();
+    let link = create_link(&client, &address, &token, id, "w_10").await;
     assert_eq!(link["status"], "pending", "no worker in the first process");
     first.kill().unwrap();
     first.wait().unwrap();
 
     let (mut second, address) = start_serve(dir.path(), &secret, &["serve"]);
-    let path = format!(
-        "{address}/api/transformations/{}",
-        link["id"].as_str().unwrap()
-    );
-    let mut status = Value::Null;
-    for _ in 0..300 {
-        let now: Value = client
-            .get(&path)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        status = now["status"].clone();
-        if status != "pending" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let link_id = link["id"].as_str().unwrap();
+    let status = settled_link(&client, &address, link_id, 300).await["status"].clone();
     second.kill().unwrap();
     second.wait().unwrap();
     assert_eq!(status, "done", "the restarted process ran the job");
