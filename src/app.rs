@@ -125,8 +125,11 @@ impl Application {
         let uploads = Uploads::open(
             UploadSettings {
                 // Beside the media folder (or, with Cloudinary, a local spool): it
-                // outlives restarts, unlike the request spool above.
+                // outlives restarts, unlike the request spool above. With media on
+                // S3 the uploads are in the bucket, for every node, and this is
+                // only where a PATCH's bytes wait to become a chunk.
                 dir: settings.data_dir.join("partial-uploads"),
+                bucket: settings.uses_s3().then(|| media.clone()),
                 ttl: Duration::from_secs(settings.media.upload_ttl_seconds.max(1)),
                 max_bytes: settings.media.max_upload_bytes,
                 max_per_account: settings.media.max_unfinished_uploads.max(1),

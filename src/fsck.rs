@@ -208,8 +208,12 @@ impl Fsck {
                 .match_indices('/')
                 .nth(1)
                 .is_some_and(|(i, _)| render_folders.contains(&key[..=i]));
+            // Unfinished resumable uploads (media on S3) are the upload desk's:
+            // its sweep removes them when they expire.
+            let unfinished_upload = key.starts_with("partial-uploads/");
             if !wanted.contains(key)
                 && !known.contains(key)
+                && !unfinished_upload
                 && !rendered
                 && !of_unfinished_link
                 && *modified <= cutoff

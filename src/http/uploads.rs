@@ -75,8 +75,9 @@ pub async fn options(state: web::Data<AppState>) -> HttpResponse {
 /// and optionally `description` and `tags` (comma-separated), each base64 as tus
 /// has it. Each account may have `media.max_unfinished_uploads` unfinished uploads
 /// holding `media.max_unfinished_upload_bytes` at most; they expire after
-/// `media.upload_ttl_seconds`. The bytes live on the node that took them: route an
-/// upload's requests to one node.
+/// `media.upload_ttl_seconds`. With local or Cloudinary media the bytes live on the
+/// node that took them (route an upload's requests to one node); with media on S3
+/// they live in the bucket and any node takes the next request.
 #[utoipa::path(
     post,
     path = "/api/uploads",
@@ -463,6 +464,7 @@ impl From<UploadError> for ApiError {
             UploadError::TooLarge(message) => ApiError::PayloadTooLarge(message),
             UploadError::Photo(e) => e.into(),
             UploadError::Io(e) => ApiError::Internal(Box::new(e)),
+            UploadError::Media(e) => ApiError::Unavailable(Box::new(e)),
             UploadError::Mailbox(e) => ApiError::Unavailable(Box::new(e)),
         }
     }

@@ -66,6 +66,14 @@ pub trait MediaStore: Send + Sync {
     async fn list(&self) -> Result<Option<Vec<(String, std::time::SystemTime)>>, MediaError> {
         Ok(None)
     }
+    /// The keys under a folder (`prefix` ends with `/`) and when each was last
+    /// written; `None` when the backend does not list by folder.
+    async fn list_folder(
+        &self,
+        _prefix: &str,
+    ) -> Result<Option<Vec<(String, std::time::SystemTime)>>, MediaError> {
+        Ok(None)
+    }
     /// Has the backend make a transformed copy of `key` itself (Cloudinary's eager
     /// transformations) and returns the URL that serves it; `None` when the backend
     /// cannot, and the local engine renders it instead.

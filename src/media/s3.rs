@@ -92,6 +92,23 @@ impl S3Media {
         Ok(Path::from(format!("{}{key}", self.prefix)))
     }
 
+    /// Every key under `folder` (the whole prefix when `None`), relative to the
+    /// prefix, sorted.
+    async fn list_under(
+        &self,
+        folder: Option<Path>,
+    ) -> Result<Vec<(String, SystemTime)>, MediaError> {
+        let mut found = self.store.list(folder.as_ref());
+        let mut out = Vec::new();
+        while let Some(meta) = found.try_next().await.map_err(unavailable)? {
+            let key = meta.location.as_ref();
+            let key = key.strip_prefix(self.prefix.as_str()).unwrap_or(key);
+            out.push((key.to_owned(), SystemTime::from(meta.last_modified)));
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Checks the endpoint, bucket and keys: a HEAD of a key that need not exist.
     pub async fn ping(&self) -> Result<(), MediaError> {
         match self.store.head(&self.path("ping/check")?).await {
@@ -189,15 +206,16 @@ impl MediaStore for S3Media {
 
     async fn list(&self) -> Result<Option<Vec<(String, SystemTime)>>, MediaError> {
         let prefix = (!self.prefix.is_empty()).then(|| Path::from(self.prefix.as_str()));
-        let mut found = self.store.list(prefix.as_ref());
-        let mut out = Vec::new();
-        while let Some(meta) = found.try_next().await.map_err(unavailable)? {
-            let key = meta.location.as_ref();
-            let key = key.strip_prefix(self.prefix.as_str()).unwrap_or(key);
-            out.push((key.to_owned(), SystemTime::from(meta.last_modified)));
-        }
-        out.sort();
-        Ok(Some(out))
+        self.list_under(prefix).await.map(Some)
+    }
+
+    async fn list_folder(
+        &self,
+        prefix: &str,
+    ) -> Result<Option<Vec<(String, SystemTime)>>, MediaError> {
+        let folder = prefix.strip_suffix('/').unwrap_or(prefix);
+        let folder = self.path(folder)?;
+        self.list_under(Some(folder)).await.map(Some)
     }
 
     async fn health(&self) -> Result<(), MediaError> {

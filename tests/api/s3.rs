@@ -178,8 +178,32 @@ async fn s3_outage_is_503_on_media_and_json_routes_keep_working() {
         .await;
     let id = photo["id"].as_str().unwrap();
     let (url, thumb) = (photo["url"].as_str().unwrap(), &photo["variants"]["thumb"]);
+    // A resumable upload half in.
+    let file = crate::fixtures::noise_png(40, 40);
+    let half = file.len() / 2;
+    let res = tus(
+        &app.client,
+        reqwest::Method::POST,
+        &app.url("/api/uploads"),
+        &user.access,
+    )
+    .header("Upload-Length", file.len().to_string())
+    .header("Upload-Metadata", "filename dHVzLnBuZw==")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let upload = res.headers()["location"].to_str().unwrap().to_owned();
+    let upload = app.url(&format!(
+        "/api/uploads/{}",
+        upload.rsplit('/').next().unwrap()
+    ));
+    let res = tus_patch(&app.client, &upload, &user.access, 0, &file[..half]).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
     proxy.down();
+    let res = tus_patch(&app.client, &upload, &user.access, half, &file[half..]).await;
+    assert_problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
     let res = app.fetch(url).await;
     let problem = assert_problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
     assert!(!problem.to_string().contains(&s3_secret()), "{problem}");
@@ -218,6 +242,15 @@ async fn s3_outage_is_503_on_media_and_json_routes_keep_working() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(app.fetch(url).await.status(), StatusCode::OK);
+    // The upload resumes where it was before the outage.
+    let res = tus(&app.client, reqwest::Method::HEAD, &upload, &user.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["upload-offset"], half.to_string().as_str());
+    let res = tus_patch(&app.client, &upload, &user.access, half, &file[half..]).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(res.headers().contains_key("photoshare-photo-id"));
 }
 
 /// Two API processes and two workers on MongoDB + RabbitMQ + S3, each with a data
@@ -301,12 +334,107 @@ async fn two_api_nodes_and_two_workers_share_only_database_broker_and_bucket() {
         let image = image::load_from_memory(&bodies[0]).expect("a real image");
         assert!(image.width() <= 70);
     }
+    // A resumable upload begun on A goes on on B once A is gone.
+    let file = crate::fixtures::noise_png(90, 60);
+    let half = file.len() / 2;
+    let res = tus(
+        &client,
+        reqwest::Method::POST,
+        &format!("{at_a}/api/uploads"),
+        &token,
+    )
+    .header("Upload-Length", file.len().to_string())
+    .header("Upload-Metadata", "filename dHVzLnBuZw==")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let upload = location.rsplit('/').next().unwrap().to_owned();
+    let on = |node: &str| format!("{node}/api/uploads/{upload}");
+    let res = tus_patch(&client, &on(&at_a), &token, 0, &file[..half]).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    drop(_a);
+    let res = tus(&client, reqwest::Method::HEAD, &on(&at_b), &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["upload-offset"], half.to_string().as_str());
+    // A stale retry of the first chunk is refused: B knows the offset.
+    let res = tus_patch(&client, &on(&at_b), &token, 0, &file[..half]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let res = tus_patch(&client, &on(&at_b), &token, half, &file[half..]).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let photo_id = res.headers()["photoshare-photo-id"].to_str().unwrap();
+    let photo: Value = client
+        .get(format!("{at_b}/api/photos/{photo_id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let path = photo["url"]
+        .as_str()
+        .unwrap()
+        .splitn(4, '/')
+        .nth(3)
+        .unwrap();
+    let stored = client.get(format!("{at_b}/{path}")).send().await.unwrap();
+    let stored = image::load_from_memory(&stored.bytes().await.unwrap()).expect("an image");
+    let sent = image::load_from_memory(&file).unwrap();
+    assert_eq!(
+        stored.to_rgba8(),
+        sent.to_rgba8(),
+        "the two halves make the photo"
+    );
+
     // Nothing was kept on any node's disk.
     for dir in &dirs {
-        let media = dir.path().join("media");
-        let files = walk(&media);
-        assert!(files.is_empty(), "{files:?}");
+        for folder in ["media", "partial-uploads"] {
+            let files = walk(&dir.path().join(folder));
+            assert!(files.is_empty(), "{files:?}");
+        }
     }
+    let media = S3Media::new(&settings.media.s3).unwrap();
+    let left = media.list_folder("partial-uploads/").await.unwrap();
+    let chunks: Vec<_> = left
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !k.ends_with(".json"))
+        .collect();
+    assert!(
+        chunks.is_empty(),
+        "the chunks go once the photo is stored: {chunks:?}"
+    );
+}
+
+/// A tus request as a client sends it.
+fn tus(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+) -> reqwest::RequestBuilder {
+    let req = client.request(method, url).bearer_auth(token);
+    req.header("Tus-Resumable", "1.0.0")
+}
+
+async fn tus_patch(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    offset: usize,
+    body: &[u8],
+) -> reqwest::Response {
+    tus(client, reqwest::Method::PATCH, url, token)
+        .header("Upload-Offset", offset.to_string())
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -77,13 +77,27 @@ fn header(res: &reqwest::Response, name: &str) -> String {
         .to_owned()
 }
 
-/// Files in the partial-upload folder, by extension.
-fn partial_files(app: &TestApp, extension: &str) -> usize {
+/// Unfinished uploads: their records (`json`), or those holding bytes (`part`),
+/// in the partial-upload folder or, with media on S3, in the bucket.
+async fn partial_files(app: &TestApp, kind: &str) -> usize {
+    if app.settings.uses_s3() {
+        let mut uploads = std::collections::BTreeSet::new();
+        for key in app.media_keys("partial-uploads/").await {
+            let segments: Vec<&str> = key.split('/').collect();
+            match (kind, segments.len()) {
+                ("json", 3) => uploads.insert(key.clone()),
+                ("part", 4) => uploads.insert(segments[..3].join("/")),
+                _ => false,
+            };
+        }
+        return uploads.len();
+    }
     let dir = app.data_dir().join("partial-uploads");
     std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(Result::ok)
-                .filter(|e| e.path().extension().is_some_and(|x| x == extension))
+                .filter(|e| e.path().extension().is_some_and(|x| x == kind))
+                .filter(|e| kind != "part" || e.metadata().is_ok_and(|m| m.len() > 0))
                 .count()
         })
         .unwrap_or(0)
@@ -141,7 +155,11 @@ async fn the_tus_protocol_end_to_end_with_every_check_of_an_upload() {
         .await
         .unwrap();
     assert_problem(res, StatusCode::BAD_REQUEST).await;
-    assert_eq!(partial_files(&app, "json"), 0, "nothing kept for refusals");
+    assert_eq!(
+        partial_files(&app, "json").await,
+        0,
+        "nothing kept for refusals"
+    );
 
     // A camera file in three chunks, one with a checksum.
     let file = std::fs::read(concat!(
@@ -247,7 +265,7 @@ async fn the_tus_protocol_end_to_end_with_every_check_of_an_upload() {
     assert_eq!(photo["taken_at"], "2019-07-04T18:30:00-04:00");
     assert!(photo["location"]["lat"].is_number());
     assert_eq!(
-        partial_files(&app, "part"),
+        partial_files(&app, "part").await,
         0,
         "the bytes are gone once stored"
     );
@@ -293,7 +311,7 @@ async fn the_tus_protocol_end_to_end_with_every_check_of_an_upload() {
         head(&app, &gone, &ada.access).await.status(),
         StatusCode::NOT_FOUND
     );
-    assert_eq!(partial_files(&app, "part"), 0);
+    assert_eq!(partial_files(&app, "part").await, 0);
 }
 
 #[actix_web::test]
@@ -307,6 +325,9 @@ async fn unfinished_uploads_are_bounded_per_account_and_expire() {
     let ada = app.signup_and_login(Role::User).await;
     let bob = app.signup_and_login(Role::User).await;
     let first = created(&app, &ada.access, 1000).await;
+    let res = patch(&app, &first, &ada.access, 0, &[7; 10]).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(partial_files(&app, "part").await, 1);
     let second = created(&app, &ada.access, 1000).await;
     let res = create(&app, &ada.access, 10, "").await;
     let problem = assert_problem(res, StatusCode::TOO_MANY_REQUESTS).await;
@@ -331,11 +352,15 @@ async fn unfinished_uploads_are_bounded_per_account_and_expire() {
     .await;
     created(&app, &ada.access, 1000).await;
     assert_eq!(
-        partial_files(&app, "json"),
+        partial_files(&app, "json").await,
         1,
         "only the new upload is left"
     );
-    assert_eq!(partial_files(&app, "part"), 1);
+    assert_eq!(
+        partial_files(&app, "part").await,
+        0,
+        "the expired bytes are gone"
+    );
 }
 
 /// A bad network in front of the app: it cuts, once, the connection that carries
@@ -501,7 +526,7 @@ async fn upload_through_a_cut(
         .await;
     let existing: Value = res.json().await.unwrap();
     assert_eq!(existing["existing"][0]["photo_id"], photo_id, "{client}");
-    assert_eq!(partial_files(&app, "part"), 0);
+    assert_eq!(partial_files(&app, "part").await, 0);
     Some((app, answer, bytes))
 }
 
@@ -557,7 +582,7 @@ async fn the_last_chunk_during_a_database_outage_is_503_and_nothing_is_lost() {
     proxy.down();
     let res = patch(&app, &url, &ada.access, half, &file[half..]).await;
     assert_problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
-    assert_eq!(partial_files(&app, "part"), 1, "the bytes are kept");
+    assert_eq!(partial_files(&app, "part").await, 1, "the bytes are kept");
 
     proxy.up();
     crate::helpers::eventually("the database is back", || async {
@@ -570,5 +595,5 @@ async fn the_last_chunk_during_a_database_outage_is_503_and_nothing_is_lost() {
     let photo_id = header(&res, "photoshare-photo-id");
     let photo = app.get(&format!("/api/photos/{photo_id}"), None).await;
     assert_eq!(photo.status(), StatusCode::OK);
-    assert_eq!(partial_files(&app, "part"), 0);
+    assert_eq!(partial_files(&app, "part").await, 0);
 }

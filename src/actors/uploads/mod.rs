@@ -1,19 +1,22 @@
-//! Resumable uploads (tus 1.0.0). `UploadDesk` owns this node's unfinished uploads:
-//! their bytes and records in the partial-upload folder, each account's bounds
-//! (count and bytes), one writer at a time per upload, expiry, and the hand-over to
+//! Resumable uploads (tus 1.0.0). `UploadDesk` owns the unfinished uploads: their
+//! bytes and records (in this node's partial-upload folder, or with media on S3 in
+//! the bucket, shared by every node: see `parts`), each account's bounds (count
+//! and bytes), one writer at a time per upload, expiry, and the hand-over to
 //! `Photos::upload` when the last byte is in, which runs the same checks as a
 //! multipart upload.
 //!
-//! On disk, per upload: `{id}.json` (who, how long, what it will be called) and
-//! `{id}.part` (the bytes so far: its length is the offset, so a crash loses
-//! nothing that was acknowledged, and nothing needs rewriting per chunk). Once the
-//! photo is stored the bytes go and the record stays, with the photo's id, until
-//! it expires: a client whose last answer was lost asks again and learns the id.
-//! An upload whose bytes are all in but whose photo could not be stored (the
-//! database was down) is finished by the sweep, which also drops expired uploads.
+//! A record says who, how long and what the photo will be called; the bytes are
+//! kept as they are acknowledged, so a crash loses nothing a client was told is
+//! in. Once the photo is stored the bytes go and the record stays, with the
+//! photo's id, until it expires: a client whose last answer was lost asks again
+//! and learns the id. An upload whose bytes are all in but whose photo could not
+//! be stored (the database was down) is finished by the sweep, which also drops
+//! expired uploads.
+
+mod parts;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,9 +25,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
+use parts::{Parts, Sink};
+
 use super::photo_store::{PhotoError, Photos, Upload};
 use crate::auth::Caller;
 use crate::domain::{Description, Role, Tags};
+use crate::media::{MediaError, MediaStore};
 use crate::store::Store;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,13 +53,18 @@ pub enum UploadError {
     #[error("partial upload storage failed")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
+    Media(#[from] MediaError),
+    #[error(transparent)]
     Mailbox(#[from] MailboxError),
 }
 
 /// Bounds and places; see `[media]` in the configuration.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct UploadSettings {
+    /// The partial-upload folder, or with `bucket` this node's spool.
     pub dir: PathBuf,
+    /// Keeps the uploads in the media store (S3) instead, shared by every node.
+    pub bucket: Option<Arc<dyn MediaStore>>,
     pub ttl: Duration,
     /// Largest upload (the multipart limit).
     pub max_bytes: u64,
@@ -93,7 +104,10 @@ impl Entry {
 
 struct Shared {
     settings: UploadSettings,
+    parts: Parts,
     table: Mutex<HashMap<String, Entry>>,
+    /// One creation at a time (the per-account bounds).
+    creating: tokio::sync::Mutex<()>,
     photos: Photos,
     /// Whose uploads may still become photos.
     store: Store,
@@ -210,18 +224,19 @@ impl Patch {
     }
 }
 
-/// Owns an upload's file during one PATCH (see [`Patch`]).
+/// Owns an upload's sink during one PATCH (see [`Patch`]).
 async fn write_patch(
     uploads: Uploads,
-    id: String,
-    mut file: tokio::fs::File,
+    record: UploadRecord,
+    mut sink: Sink,
     start: u64,
     mut rx: tokio::sync::mpsc::Receiver<Write>,
 ) {
+    let parts = &uploads.shared.parts;
     let (mut keep_partial, mut failed, mut written) = (true, None, 0u64);
     while let Some(write) = rx.recv().await {
         match write {
-            Write::Bytes(chunk) if failed.is_none() => match file.write_all(&chunk).await {
+            Write::Bytes(chunk) if failed.is_none() => match sink.file.write_all(&chunk).await {
                 Ok(()) => written += chunk.len() as u64,
                 Err(e) => failed = Some(e),
             },
@@ -229,47 +244,31 @@ async fn write_patch(
             Write::AllOrNothing => keep_partial = false,
             Write::Commit(reply) => {
                 let done = match failed.take() {
-                    Some(e) => Err(e),
-                    None => {
-                        async {
-                            file.flush().await?;
-                            file.sync_data().await
-                        }
-                        .await
+                    Some(e) => {
+                        parts.settle(&record, sink, start, written, false).await;
+                        Err(e.into())
                     }
+                    None => parts.commit(&record, sink, start, written).await,
                 };
-                let answer = done.map(|()| start + written).map_err(UploadError::Io);
-                if answer.is_err() {
-                    let _ = file.set_len(start).await;
-                }
-                let _ = reply.send(answer);
-                uploads.release(&id);
+                let _ = reply.send(done.map(|()| start + written));
+                uploads.release(&record.id);
                 return;
             }
             Write::Abandon(reply) => {
-                settle(&id, &mut file, start, keep_partial).await;
-                uploads.release(&id);
+                parts
+                    .settle(&record, sink, start, written, keep_partial)
+                    .await;
+                uploads.release(&record.id);
                 let _ = reply.send(());
                 return;
             }
         }
     }
     // The handler went away before committing.
-    settle(&id, &mut file, start, keep_partial).await;
-    uploads.release(&id);
-}
-
-/// Keeps what arrived of an uncommitted chunk, or cuts the file back to `start`.
-async fn settle(id: &str, file: &mut tokio::fs::File, start: u64, keep_partial: bool) {
-    let _ = file.flush().await;
-    let ended = if keep_partial {
-        file.sync_data().await
-    } else {
-        file.set_len(start).await
-    };
-    if let Err(e) = ended {
-        tracing::error!(upload = %id, error = %e, "cannot settle an interrupted chunk");
-    }
+    parts
+        .settle(&record, sink, start, written, keep_partial)
+        .await;
+    uploads.release(&record.id);
 }
 
 /// An upload one request holds (busy): freed when this is dropped, unless it was
@@ -304,52 +303,41 @@ enum Claim {
 
 impl Uploads {
     /// Opens the folder, keeping the uploads that have not expired and removing
-    /// everything else in it (expired uploads, bytes without a record).
+    /// everything else in it (expired uploads, bytes without a record); with a
+    /// bucket, clears this node's spool.
     pub fn open(settings: UploadSettings, photos: Photos, store: Store) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&settings.dir)?;
-        let now = Utc::now();
-        let mut table = HashMap::new();
-        for entry in std::fs::read_dir(&settings.dir)? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "json") {
-                let record = std::fs::read(&path)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice::<UploadRecord>(&b).ok());
-                match record {
-                    Some(r) if r.expires_at > now => {
-                        let busy = false;
-                        table.insert(r.id.clone(), Entry { record: r, busy });
-                    }
-                    _ => remove(&path),
-                }
-            }
+        let parts = match &settings.bucket {
+            Some(media) => Parts::Bucket {
+                media: media.clone(),
+                spool: settings.dir.clone(),
+            },
+            None => Parts::Folder(settings.dir.clone()),
+        };
+        let kept = parts.open()?;
+        if !kept.is_empty() {
+            tracing::info!(uploads = kept.len(), "unfinished uploads kept");
         }
-        for entry in std::fs::read_dir(&settings.dir)? {
-            let path = entry?.path();
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-            if !table.contains_key(stem) {
-                remove(&path);
-            }
-        }
-        if !table.is_empty() {
-            tracing::info!(uploads = table.len(), "unfinished uploads kept");
-        }
+        let table = kept.into_iter().map(|record| {
+            let entry = Entry {
+                record,
+                busy: false,
+            };
+            (entry.record.id.clone(), entry)
+        });
         Ok(Uploads {
             shared: Arc::new(Shared {
                 settings,
-                table: Mutex::new(table),
+                parts,
+                table: Mutex::new(table.collect()),
+                creating: tokio::sync::Mutex::new(()),
                 photos,
                 store,
             }),
         })
     }
 
-    fn part(&self, id: &str) -> PathBuf {
-        self.shared.settings.dir.join(format!("{id}.part"))
-    }
-
-    fn record_path(&self, id: &str) -> PathBuf {
-        self.shared.settings.dir.join(format!("{id}.json"))
+    fn parts(&self) -> &Parts {
+        &self.shared.parts
     }
 
     fn table(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -362,9 +350,32 @@ impl Uploads {
         }
     }
 
+    /// With a bucket, reads the upload as it is now (another node may have taken
+    /// it further, finished or cancelled it) into this node's table.
+    async fn refresh(&self, id: &str, owner_id: &str) -> Result<(), UploadError> {
+        let Parts::Bucket { media, .. } = self.parts() else {
+            return Ok(());
+        };
+        let found = Parts::fetch(&**media, owner_id, id).await?;
+        let mut table = self.table();
+        match (found, table.get_mut(id)) {
+            (Some(record), Some(entry)) => entry.record = record,
+            (Some(record), None) => {
+                let busy = false;
+                table.insert(id.to_owned(), Entry { record, busy });
+            }
+            (None, Some(entry)) if !entry.busy => {
+                table.remove(id);
+            }
+            (None, _) => {}
+        }
+        Ok(())
+    }
+
     /// Takes the owner's upload for one request: others' are "not found", like
     /// missing and expired ones; one another request holds is locked.
-    fn claim(&self, id: &str, owner_id: &str) -> Result<Claim, UploadError> {
+    async fn claim(&self, id: &str, owner_id: &str) -> Result<Claim, UploadError> {
+        self.refresh(id, owner_id).await?;
         let mut table = self.table();
         let entry = match table.get_mut(id) {
             Some(e) if e.is_of(owner_id) => e,
@@ -386,30 +397,40 @@ impl Uploads {
     }
 
     /// The owner's upload; others' are "not found", like missing and expired ones.
-    fn record(&self, id: &str, owner_id: &str) -> Result<UploadRecord, UploadError> {
+    async fn record(&self, id: &str, owner_id: &str) -> Result<UploadRecord, UploadError> {
+        self.refresh(id, owner_id).await?;
         match self.table().get(id) {
             Some(e) if e.is_of(owner_id) => Ok(e.record.clone()),
             _ => Err(UploadError::NotFound),
         }
     }
 
-    async fn write_record(&self, record: &UploadRecord) -> Result<(), UploadError> {
-        let path = self.record_path(&record.id);
-        let tmp = path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec(record).map_err(std::io::Error::other)?;
-        let mut file = tokio::fs::File::create(&tmp).await?;
-        file.write_all(&bytes).await?;
-        file.sync_data().await?;
-        tokio::fs::rename(&tmp, &path).await?;
-        Ok(())
-    }
-
-    async fn offset(&self, id: &str) -> Result<u64, UploadError> {
-        match tokio::fs::metadata(self.part(id)).await {
-            Ok(m) => Ok(m.len()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
-            Err(e) => Err(e.into()),
+    /// An account's unfinished uploads (count, bytes): this node's table, and with
+    /// a bucket every node's.
+    async fn usage(&self, owner_id: &str) -> Result<(usize, u64), UploadError> {
+        let open = |r: &UploadRecord| {
+            r.owner_id == owner_id && r.photo_id.is_none() && r.expires_at > Utc::now()
+        };
+        let mut lengths: HashMap<String, u64> = {
+            let table = self.table();
+            let mine = table.values().filter(|e| open(&e.record));
+            mine.map(|e| (e.record.id.clone(), e.record.length))
+                .collect()
+        };
+        if let Parts::Bucket { media, .. } = self.parts() {
+            let listing = Parts::list(&**media, Some(owner_id)).await?;
+            for (owner, id) in listing.records {
+                if lengths.contains_key(&id) {
+                    continue;
+                }
+                if let Some(r) = Parts::fetch(&**media, &owner, &id).await? {
+                    if open(&r) {
+                        lengths.insert(id, r.length);
+                    }
+                }
+            }
         }
+        Ok((lengths.len(), lengths.values().sum()))
     }
 
     async fn create(self, msg: CreateUpload) -> Result<UploadRecord, UploadError> {
@@ -420,7 +441,7 @@ impl Uploads {
                 "uploads are limited to {max} bytes"
             )));
         }
-        self.drop_expired();
+        self.drop_expired().await;
         let now = crate::store::now_millis();
         let record = UploadRecord {
             id: crate::ids::random_id(),
@@ -434,37 +455,27 @@ impl Uploads {
             expires_at: now + chrono::Duration::from_std(s.ttl).unwrap_or_default(),
             photo_id: None,
         };
-        {
-            // Reserve the place first, so two creations at once cannot both pass.
-            let mut table = self.table();
-            let open = table
-                .values()
-                .filter(|e| e.record.owner_id == record.owner_id && e.record.photo_id.is_none());
-            let (count, bytes) = open.fold((0, 0), |(n, b), e| (n + 1, b + e.record.length));
-            if count >= s.max_per_account {
-                return Err(UploadError::TooMany(s.max_per_account));
-            }
-            if bytes + record.length > s.max_bytes_per_account {
-                return Err(UploadError::TooLarge(format!(
-                    "unfinished uploads may hold {} bytes per account; {bytes} are taken",
-                    s.max_bytes_per_account
-                )));
-            }
-            let busy = true;
-            let entry = Entry {
-                record: record.clone(),
-                busy,
-            };
-            table.insert(record.id.clone(), entry);
+        // One creation at a time per node, so two at once cannot both pass the
+        // bounds (across nodes, two at the same moment may: by one upload).
+        let _turn = self.shared.creating.lock().await;
+        let (count, bytes) = self.usage(&record.owner_id).await?;
+        if count >= s.max_per_account {
+            return Err(UploadError::TooMany(s.max_per_account));
         }
-        let written = async {
-            tokio::fs::File::create(self.part(&record.id)).await?;
-            self.write_record(&record).await
+        if bytes + record.length > s.max_bytes_per_account {
+            return Err(UploadError::TooLarge(format!(
+                "unfinished uploads may hold {} bytes per account; {bytes} are taken",
+                s.max_bytes_per_account
+            )));
         }
-        .await;
-        if let Err(e) = written {
+        let entry = Entry {
+            record: record.clone(),
+            busy: true,
+        };
+        self.table().insert(record.id.clone(), entry);
+        if let Err(e) = self.parts().create(&record).await {
             self.table().remove(&record.id);
-            remove(&self.part(&record.id));
+            self.parts().forget(&record).await;
             return Err(e);
         }
         self.release(&record.id);
@@ -472,31 +483,28 @@ impl Uploads {
     }
 
     async fn status(self, msg: UploadStatus) -> Result<(UploadRecord, u64), UploadError> {
-        let record = self.record(&msg.id, &msg.owner_id)?;
+        let record = self.record(&msg.id, &msg.owner_id).await?;
         let offset = if record.photo_id.is_some() {
             record.length
         } else {
-            self.offset(&msg.id).await?
+            self.parts().offset(&record).await?
         };
         Ok((record, offset))
     }
 
     async fn begin_patch(self, msg: BeginPatch) -> Result<Patch, UploadError> {
-        let (record, held) = match self.claim(&msg.id, &msg.owner_id)? {
+        let (record, held) = match self.claim(&msg.id, &msg.owner_id).await? {
             Claim::Held(record, held) => (*record, held),
             Claim::Done(_) => return Err(UploadError::Complete),
         };
-        let offset = self.offset(&msg.id).await?;
+        let offset = self.parts().offset(&record).await?;
         if offset != msg.offset {
             return Err(UploadError::OffsetMismatch(offset));
         }
-        let file = tokio::fs::OpenOptions::new()
-            .append(true)
-            .open(self.part(&msg.id))
-            .await?;
+        let sink = self.parts().sink(&record).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         held.hand_over();
-        tokio::spawn(write_patch(self.clone(), msg.id, file, offset, rx));
+        tokio::spawn(write_patch(self.clone(), record.clone(), sink, offset, rx));
         Ok(Patch {
             tx,
             start: offset,
@@ -506,7 +514,7 @@ impl Uploads {
     }
 
     async fn finish(self, msg: FinishUpload) -> Result<String, UploadError> {
-        let (record, _held) = match self.claim(&msg.id, &msg.owner_id)? {
+        let (record, _held) = match self.claim(&msg.id, &msg.owner_id).await? {
             Claim::Held(record, held) => (*record, held),
             Claim::Done(photo) => return Ok(photo),
         };
@@ -516,7 +524,7 @@ impl Uploads {
             Ok(Some(u)) if u.is_active && !u.deleting => {}
             Ok(Some(u)) if !u.deleting => return Err(UploadError::NotFound),
             Ok(_) => {
-                self.forget(&record.id);
+                self.forget(&record).await;
                 return Err(UploadError::NotFound);
             }
             Err(e) => return Err(UploadError::Photo(PhotoError::Store(e))),
@@ -525,39 +533,47 @@ impl Uploads {
             Ok(photo_id) => {
                 let mut done = record.clone();
                 done.photo_id = Some(photo_id.clone());
-                let saved = self.write_record(&done).await;
+                let saved = self.parts().save(&done).await;
                 if let Some(entry) = self.table().get_mut(&record.id) {
                     entry.record = done;
                 }
-                remove(&self.part(&record.id));
+                self.parts().drop_bytes(&record).await;
                 saved.map(|()| photo_id)
             }
             // The database or media is down: the bytes stay, and the sweep or the
             // client's next request tries again.
             Err(e @ UploadError::Photo(PhotoError::Store(_) | PhotoError::Media(_)))
-            | Err(e @ (UploadError::Io(_) | UploadError::Mailbox(_))) => Err(e),
+            | Err(e @ (UploadError::Io(_) | UploadError::Media(_) | UploadError::Mailbox(_))) => {
+                Err(e)
+            }
             // The file itself was refused (not an image, too many pixels, a
             // duplicate): it never will be accepted, so the upload goes.
             Err(e) => {
-                self.forget(&record.id);
+                if let UploadError::Photo(PhotoError::Duplicate(_)) = e {
+                    // Another node finished it meanwhile: its photo is the duplicate.
+                    if let Some(photo) = self.finished_elsewhere(&record).await {
+                        return Ok(photo);
+                    }
+                }
+                self.forget(&record).await;
                 Err(e)
             }
         }
     }
 
-    /// Hands a copy of the bytes to `Photos::upload` (a hard link: no copy when
-    /// the spool is on the same disk), keeping the original until it succeeded.
+    /// The photo another node made of this upload, with a bucket.
+    async fn finished_elsewhere(&self, record: &UploadRecord) -> Option<String> {
+        let Parts::Bucket { media, .. } = self.parts() else {
+            return None;
+        };
+        let now = Parts::fetch(&**media, &record.owner_id, &record.id).await;
+        now.ok().flatten().and_then(|r| r.photo_id)
+    }
+
+    /// Hands a file of the bytes to `Photos::upload`, keeping the upload's own
+    /// until it succeeded.
     async fn store_photo(&self, record: &UploadRecord) -> Result<String, UploadError> {
-        let part = self.part(&record.id);
-        let handed = self.shared.settings.dir.join(format!(
-            "{}.{}.hand",
-            record.id,
-            crate::ids::random_id()
-        ));
-        if tokio::fs::hard_link(&part, &handed).await.is_err() {
-            tokio::fs::copy(&part, &handed).await?;
-        }
-        let file = tempfile::TempPath::try_from_path(handed)?;
+        let file = self.parts().assemble(record).await?;
         let (description, tags) = (
             Description::parse(&record.description).unwrap_or_default(),
             Tags::parse(&record.tags).unwrap_or_default(),
@@ -576,15 +592,17 @@ impl Uploads {
         Ok(photo.id)
     }
 
-    fn forget(&self, id: &str) {
-        self.table().remove(id);
-        remove(&self.part(id));
-        remove(&self.record_path(id));
+    async fn forget(&self, record: &UploadRecord) {
+        self.table().remove(&record.id);
+        self.parts().forget(record).await;
     }
 
     async fn cancel(self, msg: CancelUpload) -> Result<(), UploadError> {
-        let _held = self.claim(&msg.id, &msg.owner_id)?;
-        self.forget(&msg.id);
+        let (record, _held) = match self.claim(&msg.id, &msg.owner_id).await? {
+            Claim::Held(record, held) => (*record, Some(held)),
+            Claim::Done(_) => (self.record(&msg.id, &msg.owner_id).await?, None),
+        };
+        self.forget(&record).await;
         Ok(())
     }
 
@@ -603,17 +621,17 @@ impl Uploads {
     }
 
     /// Removes the expired uploads no request is using.
-    fn drop_expired(&self) {
+    async fn drop_expired(&self) {
         let now = Utc::now();
-        let expired: Vec<String> = {
+        let expired: Vec<UploadRecord> = {
             let table = self.table();
             let idle = table
                 .values()
                 .filter(|e| !e.busy && e.record.expires_at <= now);
-            idle.map(|e| e.record.id.clone()).collect()
+            idle.map(|e| e.record.clone()).collect()
         };
-        for id in &expired {
-            self.forget(id);
+        for record in &expired {
+            self.forget(record).await;
         }
         if !expired.is_empty() {
             tracing::info!(uploads = expired.len(), "expired uploads removed");
@@ -621,17 +639,25 @@ impl Uploads {
     }
 
     pub async fn sweep(&self) {
-        self.drop_expired();
+        self.drop_expired().await;
         let now = Utc::now();
-        let stalled: Vec<UploadRecord> = {
+        let mut stalled: Vec<UploadRecord> = {
             let table = self.table();
             let waiting = table
                 .values()
                 .filter(|e| !e.busy && e.record.photo_id.is_none() && e.record.expires_at > now);
             waiting.map(|e| e.record.clone()).collect()
         };
+        if let Parts::Bucket { media, .. } = self.parts() {
+            match self.sweep_bucket(&**media).await {
+                Ok(found) => stalled.extend(found),
+                Err(e) => tracing::warn!(error = %e, "cannot sweep the uploads in the bucket"),
+            }
+        }
+        stalled.sort_by(|a, b| a.id.cmp(&b.id));
+        stalled.dedup_by(|a, b| a.id == b.id);
         for record in stalled {
-            if self.offset(&record.id).await.ok() != Some(record.length) {
+            if self.parts().offset(&record).await.ok() != Some(record.length) {
                 continue;
             }
             let msg = FinishUpload {
@@ -649,19 +675,45 @@ impl Uploads {
         }
     }
 
+    /// Every node's uploads in the bucket: removes the expired ones and chunks
+    /// whose record is gone, and answers the unfinished ones no chunk was added
+    /// to for a while (a node may be finishing a fresher one right now).
+    async fn sweep_bucket(&self, media: &dyn MediaStore) -> Result<Vec<UploadRecord>, UploadError> {
+        const QUIET: Duration = Duration::from_secs(120);
+        let listing = Parts::list(media, None).await?;
+        let now = std::time::SystemTime::now();
+        let mut quiet = Vec::new();
+        for (owner, id) in &listing.records {
+            let Some(record) = Parts::fetch(media, owner, id).await? else {
+                continue;
+            };
+            if record.expires_at <= Utc::now() {
+                if !self.table().get(id).is_some_and(|e| e.busy) {
+                    self.forget(&record).await;
+                }
+                continue;
+            }
+            let newest = listing.chunks.get(&(owner.clone(), id.clone()));
+            let idle = newest.is_some_and(|t| now.duration_since(*t).unwrap_or_default() > QUIET);
+            if record.photo_id.is_none() && idle {
+                quiet.push(record);
+            }
+        }
+        for ((owner, id), newest) in &listing.chunks {
+            let orphan = !listing.records.iter().any(|(o, i)| o == owner && i == id);
+            let old = now.duration_since(*newest).unwrap_or_default() > self.shared.settings.ttl;
+            if orphan && old {
+                Parts::drop_chunks(media, owner, id).await;
+            }
+        }
+        Ok(quiet)
+    }
+
     /// Unfinished uploads and the bytes they hold: the admin's gauge.
     pub fn in_progress(&self) -> (usize, u64) {
         let table = self.table();
         let open = table.values().filter(|e| e.record.photo_id.is_none());
         open.fold((0, 0), |(n, b), e| (n + 1, b + e.record.length))
-    }
-}
-
-fn remove(path: &Path) {
-    if let Err(e) = std::fs::remove_file(path) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::warn!(path = %path.display(), error = %e, "cannot remove a partial upload file");
-        }
     }
 }
 
