@@ -195,6 +195,7 @@ pub fn ingest(data: Vec<u8>, max_pixels: u64) -> Result<Ingested, IngestError> {
     // A JPEG was verified above; every other format is verified by decoding it.
     let upright = orientation == Orientation::NoTransforms;
     let image = if format == Format::Jpeg && upright {
+        drop(decoder);
         None
     } else {
         Some(DynamicImage::from_decoder(decoder).map_err(|_| IngestError::Corrupt)?)
@@ -215,8 +216,8 @@ pub fn ingest(data: Vec<u8>, max_pixels: u64) -> Result<Ingested, IngestError> {
             super::placeholder::of(&small)
         });
     let (bytes, width, height) = match image {
-        None => (strip_metadata(format, &data)?, width, height),
-        Some(_) if upright => (strip_metadata(format, &data)?, width, height),
+        None => (strip_metadata(format, data)?, width, height),
+        Some(_) if upright => (strip_metadata(format, data)?, width, height),
         Some(image) => {
             let mut upright = image;
             upright.apply_orientation(orientation);
@@ -265,15 +266,42 @@ fn encode(
     Ok(out)
 }
 
-/// Cuts metadata out of the encoded file without touching the image data.
-pub fn strip_metadata(format: Format, data: &[u8]) -> Result<Vec<u8>, IngestError> {
-    match format {
-        Format::Jpeg => strip_jpeg(data),
-        Format::Png => strip_png(data),
-        Format::Webp => strip_webp(data),
-        Format::Gif => strip_gif(data),
+/// Cuts metadata out of the encoded file without touching the image data, in the
+/// file's own buffer: a 20 MiB original is never held twice.
+pub fn strip_metadata(format: Format, mut data: Vec<u8>) -> Result<Vec<u8>, IngestError> {
+    let kept = match format {
+        Format::Jpeg => strip_jpeg(&data),
+        Format::Png => strip_png(&data),
+        Format::Webp => strip_webp(&data),
+        Format::Gif => strip_gif(&data),
     }
-    .ok_or(IngestError::Corrupt)
+    .ok_or(IngestError::Corrupt)?;
+    // Each kept span starts at or after where it goes, so moving them down in
+    // order overwrites only what was dropped or already moved.
+    let mut at = 0;
+    for span in kept.0 {
+        let len = span.len();
+        data.copy_within(span, at);
+        at += len;
+    }
+    data.truncate(at);
+    if format == Format::Webp {
+        fix_webp_header(&mut data).ok_or(IngestError::Corrupt)?;
+    }
+    Ok(data)
+}
+
+/// The spans of a file that stay, in order (adjacent ones joined).
+#[derive(Debug, Default)]
+struct Kept(Vec<std::ops::Range<usize>>);
+
+impl Kept {
+    fn keep(&mut self, span: std::ops::Range<usize>) {
+        match self.0.last_mut() {
+            Some(last) if last.end == span.start => last.end = span.end,
+            _ => self.0.push(span),
+        }
+    }
 }
 
 /// Keeps APP0 (JFIF), APP2 ICC profiles and APP14 (Adobe colour transform); drops
@@ -282,24 +310,24 @@ pub fn strip_metadata(format: Format, data: &[u8]) -> Result<Vec<u8>, IngestErro
 /// images with their own Exif, a motion photo's video). Scans are copied verbatim; a
 /// file whose data ends inside a scan keeps that scan, as decoders accept it; any
 /// other broken segment, after a scan too, makes the file unusable (None).
-fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
+fn strip_jpeg(data: &[u8]) -> Option<Kept> {
     let segments = jpeg::segments(data)?;
-    let mut out = Vec::with_capacity(data.len());
-    out.extend_from_slice(&data[..2]);
+    let mut out = Kept::default();
+    out.keep(0..2);
     // Where the scan being copied started: it runs up to the next segment.
     let mut scan_from = None;
     for segment in segments {
         let segment = match segment {
             Ok(segment) => segment,
             Err(jpeg::Malformed::EndsInScan) => {
-                out.extend_from_slice(&data[scan_from?..]);
+                out.keep(scan_from?..data.len());
                 return Some(out);
             }
             // Not "cut short": whatever follows could be metadata a reader finds.
             Err(jpeg::Malformed::Broken) => return None,
         };
         if let Some(from) = scan_from.take() {
-            out.extend_from_slice(&data[from..segment.offset]);
+            out.keep(from..segment.offset);
         }
         let keep = match segment.marker {
             jpeg::SOS => {
@@ -312,7 +340,7 @@ fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
             _ => true,
         };
         if keep {
-            out.extend_from_slice(segment.bytes);
+            out.keep(segment.offset..segment.offset + segment.bytes.len());
         }
         if segment.marker == jpeg::EOI {
             return Some(out);
@@ -322,17 +350,18 @@ fn strip_jpeg(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Drops eXIf, tEXt, zTXt, iTXt and tIME chunks.
-fn strip_png(data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(data.len());
-    out.extend_from_slice(data.get(..8)?);
+fn strip_png(data: &[u8]) -> Option<Kept> {
+    let mut out = Kept::default();
+    data.get(..8)?;
+    out.keep(0..8);
     let mut i = 8;
     while i < data.len() {
         let len = u32::from_be_bytes(data.get(i..i + 4)?.try_into().ok()?) as usize;
         let kind = data.get(i + 4..i + 8)?;
         let end = i.checked_add(12)?.checked_add(len)?;
-        let chunk = data.get(i..end)?;
+        data.get(i..end)?;
         if !matches!(kind, b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt" | b"tIME") {
-            out.extend_from_slice(chunk);
+            out.keep(i..end);
         }
         i = end;
         if kind == b"IEND" {
@@ -342,10 +371,12 @@ fn strip_png(data: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Drops EXIF and XMP chunks, clears their VP8X flags and fixes the RIFF size.
-fn strip_webp(data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(data.len());
-    out.extend_from_slice(data.get(..12)?);
+/// Drops EXIF and XMP chunks (`fix_webp_header` then clears their VP8X flags and
+/// fixes the RIFF size).
+fn strip_webp(data: &[u8]) -> Option<Kept> {
+    let mut out = Kept::default();
+    data.get(..12)?;
+    out.keep(0..12);
     let riff_end =
         (8 + u32::from_le_bytes(data.get(4..8)?.try_into().ok()?) as usize).min(data.len());
     let mut i = 12;
@@ -353,34 +384,42 @@ fn strip_webp(data: &[u8]) -> Option<Vec<u8>> {
         let kind = data.get(i..i + 4)?;
         let len = u32::from_le_bytes(data.get(i + 4..i + 8)?.try_into().ok()?) as usize;
         let end = (i + 8).checked_add(len + (len & 1))?.min(riff_end);
-        let chunk = data.get(i..end)?;
-        match kind {
-            b"EXIF" | b"XMP " => {}
-            b"VP8X" => {
-                let start = out.len();
-                out.extend_from_slice(chunk);
-                // Flags byte: bit 3 = EXIF present, bit 2 = XMP present.
-                *out.get_mut(start + 8)? &= !0b0000_1100;
-            }
-            _ => out.extend_from_slice(chunk),
+        if !matches!(kind, b"EXIF" | b"XMP ") {
+            out.keep(i..end);
         }
         i = end;
     }
+    Some(out)
+}
+
+/// After the cut: no VP8X flag names a chunk that is gone, and the RIFF size is
+/// the file's.
+fn fix_webp_header(out: &mut [u8]) -> Option<()> {
+    let mut i = 12;
+    while i + 8 <= out.len() {
+        let len = u32::from_le_bytes(out[i + 4..i + 8].try_into().ok()?) as usize;
+        if &out[i..i + 4] == b"VP8X" {
+            // Flags byte: bit 3 = EXIF present, bit 2 = XMP present.
+            *out.get_mut(i + 8)? &= !0b0000_1100;
+        }
+        i = (i + 8).checked_add(len + (len & 1))?;
+    }
     let size = u32::try_from(out.len() - 8).ok()?;
     out[4..8].copy_from_slice(&size.to_le_bytes());
-    Some(out)
+    Some(())
 }
 
 /// Drops comment extensions and application extensions other than the animation
 /// loop ones (NETSCAPE2.0, ANIMEXTS1.0) — XMP lives in the latter kind.
-fn strip_gif(data: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(data.len());
+fn strip_gif(data: &[u8]) -> Option<Kept> {
+    let mut out = Kept::default();
     let flags = *data.get(10)?;
     let mut i = 13;
     if flags & 0x80 != 0 {
         i += 3 << ((flags & 0x07) + 1);
     }
-    out.extend_from_slice(data.get(..i)?);
+    data.get(..i)?;
+    out.keep(0..i);
     // Length of a run of sub-blocks starting at `at`, through its 0 terminator.
     let sub_blocks = |mut at: usize| -> Option<usize> {
         let start = at;
@@ -406,8 +445,9 @@ fn strip_gif(data: &[u8]) -> Option<Vec<u8>> {
                     }
                     _ => true,
                 };
+                data.get(i..end)?;
                 if keep {
-                    out.extend_from_slice(data.get(i..end)?);
+                    out.keep(i..end);
                 }
                 i = end;
             }
@@ -419,11 +459,12 @@ fn strip_gif(data: &[u8]) -> Option<Vec<u8>> {
                 }
                 end += 1; // LZW minimum code size
                 end += sub_blocks(end)?;
-                out.extend_from_slice(data.get(i..end)?);
+                data.get(i..end)?;
+                out.keep(i..end);
                 i = end;
             }
             0x3B => {
-                out.push(0x3B);
+                out.keep(i..i + 1);
                 return Some(out);
             }
             _ => return None,
@@ -435,19 +476,39 @@ fn strip_gif(data: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    fn strip(format: Format, data: &[u8]) -> Option<Vec<u8>> {
+        strip_metadata(format, data.to_vec()).ok()
+    }
+
+    #[test]
+    fn a_webp_loses_its_exif_chunk_and_flag_and_keeps_a_true_riff_size() {
+        let data = include_bytes!("../../tests/fixtures/exif/fuji.webp");
+        assert!(data.windows(4).any(|w| w == b"EXIF"));
+        let cut = strip(Format::Webp, data).unwrap();
+        assert!(cut.len() < data.len());
+        assert!(!cut.windows(4).any(|w| w == b"EXIF"));
+        let size = u32::from_le_bytes(cut[4..8].try_into().unwrap()) as usize;
+        assert_eq!(size, cut.len() - 8);
+        assert_eq!(&cut[12..16], b"VP8X");
+        assert_eq!(cut[20] & 0b0000_1100, 0, "no EXIF or XMP flag");
+        let before = image::load_from_memory(data).unwrap().to_rgba8();
+        let after = image::load_from_memory(&cut).unwrap().to_rgba8();
+        assert_eq!(before, after, "the pixels are untouched");
+    }
+
     /// Found by the `ingest` fuzz target: a JPEG the decoder accepts, with a marker
     /// segment whose length is below 2; cutting its metadata panicked (slice out of
     /// range) instead of refusing it.
     #[test]
     fn a_segment_length_below_two_is_refused_not_a_panic() {
         let data = include_bytes!("../../fuzz/regressions/ingest/segment-length-below-2.jpg");
-        assert!(strip_jpeg(data).is_none());
+        assert!(strip(Format::Jpeg, data).is_none());
         assert!(ingest(data.to_vec(), 50_000_000).is_err());
         for len in [0u8, 1] {
             let mut tiny = vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, len, 0xFF, 0xD9];
-            assert!(strip_jpeg(&tiny).is_none(), "length {len}");
+            assert!(strip(Format::Jpeg, &tiny).is_none(), "length {len}");
             tiny.truncate(3);
-            assert!(strip_jpeg(&tiny).is_none());
+            assert!(strip(Format::Jpeg, &tiny).is_none());
         }
     }
 
@@ -471,7 +532,7 @@ mod tests {
         data.extend_from_slice(&exif);
         data.extend_from_slice(&original[second_scan..]);
         data.extend_from_slice(b"\xFF\xD8\xFF\xE1 trailing image with GPS-N4");
-        let cut = strip_jpeg(&data).unwrap();
+        let cut = strip(Format::Jpeg, &data).unwrap();
         let contains = |needle: &[u8]| cut.windows(needle.len()).any(|w| w == needle);
         assert!(
             !contains(b"secret-place") && !contains(b"GPS-N4"),
@@ -488,10 +549,10 @@ mod tests {
     #[test]
     fn a_broken_segment_after_a_scan_is_refused_a_cut_short_scan_is_kept() {
         let broken = b"\xFF\xD8\xFF\xDA\x00\x02\x12\x34\xFF\xE1\x00\x00GPS\xFF\xD9";
-        assert!(strip_jpeg(broken).is_none());
+        assert!(strip(Format::Jpeg, broken).is_none());
         let cut_short = b"\xFF\xD8\xFF\xFE\x00\x04hi\xFF\xDA\x00\x02\x12\xFF\x00\x34";
         assert_eq!(
-            strip_jpeg(cut_short).unwrap(),
+            strip(Format::Jpeg, cut_short).unwrap(),
             b"\xFF\xD8\xFF\xDA\x00\x02\x12\xFF\x00\x34",
             "the comment goes, the scan stays"
         );
@@ -542,7 +603,7 @@ mod tests {
         with_text.extend_from_slice(&text);
         with_text.extend_from_slice(&png[33..]);
 
-        let stripped = strip_metadata(Format::Png, &with_text).unwrap();
+        let stripped = strip(Format::Png, &with_text).unwrap();
 
         assert_eq!(stripped, png);
     }
@@ -561,7 +622,7 @@ mod tests {
         with_comment.extend_from_slice(&[0x21, 0xFE, 5, b'h', b'e', b'l', b'l', b'o', 0]);
         with_comment.extend_from_slice(&gif[header..]);
 
-        let stripped = strip_metadata(Format::Gif, &with_comment).unwrap();
+        let stripped = strip(Format::Gif, &with_comment).unwrap();
 
         assert_eq!(stripped, gif);
     }
