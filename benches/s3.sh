@@ -12,12 +12,7 @@ secs=${1:-10}
 [ -n "${NO_BUILD:-}" ] || cargo build --release --quiet --bin photoshare
 command -v wrk >/dev/null || apt-get install -y wrk >/dev/null
 work=$(mktemp -d)
-eval "$(scripts/garage.sh "$work/garage")"
-export PHOTOSHARE__MEDIA__S3__ENDPOINT=$PHOTOSHARE_TEST_S3_ENDPOINT
-export PHOTOSHARE__MEDIA__S3__REGION=$PHOTOSHARE_TEST_S3_REGION
-export PHOTOSHARE__MEDIA__S3__BUCKET=$PHOTOSHARE_TEST_S3_BUCKET
-export PHOTOSHARE__MEDIA__S3__ACCESS_KEY_ID=$PHOTOSHARE_TEST_S3_ACCESS_KEY_ID
-export PHOTOSHARE__MEDIA__S3__SECRET_ACCESS_KEY=$PHOTOSHARE_TEST_S3_SECRET_ACCESS_KEY
+source benches/garage-media.sh "$work/garage"
 export PHOTOSHARE__MEDIA__S3__PRESIGN_SECONDS=3600
 data=$work/data
 bin=./target/release/photoshare

@@ -6,7 +6,8 @@
 #  2. 16 tus uploads of 20 MiB at once, sampling the server's RSS every 20 ms;
 #  3. `photoshare upload` of 1,000 small photos (--jobs 8), then the same folder
 #     again, which skips all of them by sha256.
-# Needs .venv-clients with tuspy (as .ci/run makes it).
+# Needs .venv-clients with tuspy (as .ci/run makes it). With S3=1 the media (and
+# so the unfinished uploads) live on Garage, started by scripts/garage.sh.
 # usage: benches/uploads.sh          (FILES=N originals per way, default 8)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +15,13 @@ files=${FILES:-8}
 py=.venv-clients/bin/python
 "$py" -c 'import tusclient, requests' 2>/dev/null || .venv-clients/bin/pip install -q 'tuspy==1.1.0'
 work=$(mktemp -d)
+GARAGE_PID=
+if [ -n "${S3:-}" ]; then
+  source benches/garage-media.sh "$work/garage"
+  echo "media on Garage (S3)"
+fi
 source benches/common.sh
-trap 'kill $pid 2>/dev/null || true; kill $sampler 2>/dev/null || true; rm -rf "$dir" "$work"' EXIT
+trap 'kill $pid $GARAGE_PID 2>/dev/null || true; kill $sampler 2>/dev/null || true; rm -rf "$dir" "$work"' EXIT
 sampler=0
 
 # 20 MiB noise PNGs (deflate level 0: 20.0 MB that decode as 6.7 MP), all distinct.

@@ -104,6 +104,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(JSON_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(|e, _| query_error(e).into()))
         .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e).into()))
+        // The media routes first: the router tries each pattern in turn (a regex
+        // for each with a parameter), and these carry most requests. No pattern
+        // here overlaps another, so the order changes nothing else.
+        .configure(public::routes)
+        .configure(variants::routes)
+        .configure(delivery::routes)
         .configure(auth::routes)
         .configure(users::routes)
         .configure(admin::routes)
@@ -117,9 +123,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(moderation::routes)
         .configure(transformations::routes)
         .configure(uploads::routes)
-        .configure(variants::routes)
-        .configure(delivery::routes)
-        .configure(public::routes)
         .configure(ops::routes);
 }
 

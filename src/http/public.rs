@@ -31,6 +31,16 @@ pub fn immutable_bytes(
     content_type: &str,
     etag_value: &str,
 ) -> HttpResponse {
+    immutable(req, content_type, etag_value, |res| res.body(bytes))
+}
+
+/// Like `immutable_bytes`, for bytes that `send` puts in the answer.
+fn immutable(
+    req: &HttpRequest,
+    content_type: &str,
+    etag_value: &str,
+    send: impl FnOnce(&mut actix_web::HttpResponseBuilder) -> HttpResponse,
+) -> HttpResponse {
     let etag = format!("\"{etag_value}\"");
     let fresh = etag_matches(req, &etag);
     let mut res = if fresh {
@@ -45,8 +55,7 @@ pub fn immutable_bytes(
     }
     let content_type = HeaderValue::from_str(content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    res.insert_header((header::CONTENT_TYPE, content_type))
-        .body(bytes)
+    send(res.insert_header((header::CONTENT_TYPE, content_type)))
 }
 
 /// The photo behind its unique link.
@@ -89,5 +98,12 @@ pub fn image_response(req: &HttpRequest, answer: Image) -> HttpResponse {
             content_type,
             etag,
         } => immutable_bytes(req, bytes, content_type, &etag),
+        Image::Stream {
+            body,
+            content_type,
+            etag,
+        } => immutable(req, content_type, &etag, |res| {
+            res.no_chunking(body.len).streaming(body.chunks)
+        }),
     }
 }

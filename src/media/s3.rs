@@ -20,7 +20,7 @@ use object_store::{
 use reqwest::Method;
 use secrecy::ExposeSecret;
 
-use super::{MediaError, MediaStore};
+use super::{MediaBody, MediaError, MediaStore};
 use crate::config::S3Settings;
 
 /// Objects larger than this are uploaded in parts of this size (S3's least part
@@ -152,6 +152,18 @@ impl MediaStore for S3Media {
     async fn get(&self, key: &str) -> Result<Option<Bytes>, MediaError> {
         match self.store.get(&self.path(key)?).await {
             Ok(found) => Ok(Some(found.bytes().await.map_err(unavailable)?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn open(&self, key: &str) -> Result<Option<MediaBody>, MediaError> {
+        match self.store.get(&self.path(key)?).await {
+            Ok(found) => {
+                let len = found.meta.size;
+                let chunks = found.into_stream().map_err(unavailable).boxed();
+                Ok(Some(MediaBody { len, chunks }))
+            }
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(unavailable(e)),
         }

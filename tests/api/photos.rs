@@ -3,7 +3,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::fixtures::{self, assert_near, contains, BLUE, GREEN, RED, WHITE};
-use crate::helpers::{assert_problem, error_fields, eventually, spawn_app, spawn_app_with, Role};
+use crate::helpers::{
+    assert_problem, error_fields, eventually, spawn_app, spawn_app_with, Role, TestApp,
+};
 
 fn path_of(url: &str) -> String {
     let after_scheme = url.split_once("://").unwrap().1;
@@ -281,9 +283,15 @@ async fn upload_needs_a_token_and_multipart() {
     assert_problem(json, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
 }
 
+/// From the image cache, and streamed from the media store (the cache off: as an
+/// original too big for it would be).
 #[actix_web::test]
 async fn image_links_are_immutable_with_strong_etags_and_304() {
-    let app = spawn_app().await;
+    image_link_answers(spawn_app().await).await;
+    image_link_answers(spawn_app_with(|s| s.media.cache_mib = 0).await).await;
+}
+
+async fn image_link_answers(app: TestApp) {
     let user = app.signup_and_login(Role::User).await;
     let photo = app
         .upload_ok(&user.access, fixtures::png(20, 10), &[])
@@ -299,8 +307,11 @@ async fn image_links_are_immutable_with_strong_etags_and_304() {
         "public, max-age=31536000, immutable"
     );
     assert_eq!(res.headers()["content-type"], "image/png");
-    let len = res.bytes().await.unwrap().len() as u64;
+    let bytes = res.bytes().await.unwrap();
+    let len = bytes.len() as u64;
     assert_eq!(len, photo["size_bytes"].as_u64().unwrap());
+    let image = image::load_from_memory(&bytes).expect("the stored image");
+    assert_eq!((image.width(), image.height()), (20, 10));
 
     let cached = app
         .client

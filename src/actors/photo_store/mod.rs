@@ -142,6 +142,12 @@ pub enum Image {
         content_type: &'static str,
         etag: String,
     },
+    /// Too big for the image cache: streamed from the media store as it arrives.
+    Stream {
+        body: crate::media::MediaBody,
+        content_type: &'static str,
+        etag: String,
+    },
     Redirect(String),
 }
 
@@ -164,8 +170,13 @@ impl ImageCache {
         self.inner.lock().ok()?.map.get(key).cloned()
     }
 
+    /// Whether an object of `len` bytes would be kept.
+    fn keeps(&self, len: u64) -> bool {
+        len <= (self.capacity / 4) as u64
+    }
+
     fn put(&self, key: &str, bytes: Bytes) {
-        if bytes.len() > self.capacity / 4 {
+        if !self.keeps(bytes.len() as u64) {
             return;
         }
         let Ok(mut c) = self.inner.lock() else { return };
@@ -507,16 +518,33 @@ impl Photos {
         if let Some(url) = self.media.redirect_url(&photo.media_key).await? {
             return Ok(Image::Redirect(url));
         }
-        let bytes = self
-            .stored(&photo.media_key)
-            .await?
-            .ok_or(PhotoError::NotFound)?;
         let content_type =
             Format::parse(&photo.format).map_or("application/octet-stream", Format::mime);
+        let etag = photo.sha256;
+        if let Some(bytes) = self.cache.get(&photo.media_key) {
+            return Ok(Image::Bytes {
+                bytes,
+                content_type,
+                etag,
+            });
+        }
+        // An original the cache would not keep (most are, at 20 MiB) is passed on
+        // as it arrives, never held whole.
+        let body = self.media.open(&photo.media_key).await?;
+        let body = body.ok_or(PhotoError::NotFound)?;
+        if !self.cache.keeps(body.len) {
+            return Ok(Image::Stream {
+                body,
+                content_type,
+                etag,
+            });
+        }
+        let bytes = body.collect().await?;
+        self.cache.put(&photo.media_key, bytes.clone());
         Ok(Image::Bytes {
             bytes,
             content_type,
-            etag: photo.sha256,
+            etag,
         })
     }
 }
