@@ -210,7 +210,8 @@ impl Fsck {
                 .is_some_and(|(i, _)| render_folders.contains(&key[..=i]));
             // Unfinished resumable uploads (media on S3) are the upload desk's:
             // its sweep removes them when they expire.
-            let unfinished_upload = key.starts_with("partial-uploads/");
+            let unfinished_upload =
+                key.starts_with("partial-uploads/") || key.starts_with("finished-uploads/");
             if !wanted.contains(key)
                 && !known.contains(key)
                 && !unfinished_upload

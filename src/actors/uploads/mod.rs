@@ -405,32 +405,37 @@ impl Uploads {
         }
     }
 
-    /// An account's unfinished uploads (count, bytes): this node's table, and with
-    /// a bucket every node's.
+    /// An account's unfinished uploads (count, bytes): this node's table, or with
+    /// a bucket every node's (one creation at a time here, and each is in the
+    /// bucket before the next begins).
     async fn usage(&self, owner_id: &str) -> Result<(usize, u64), UploadError> {
         let open = |r: &UploadRecord| {
             r.owner_id == owner_id && r.photo_id.is_none() && r.expires_at > Utc::now()
         };
-        let mut lengths: HashMap<String, u64> = {
+        let Parts::Bucket { media, .. } = self.parts() else {
             let table = self.table();
             let mine = table.values().filter(|e| open(&e.record));
-            mine.map(|e| (e.record.id.clone(), e.record.length))
-                .collect()
+            return Ok(mine.fold((0, 0), |(n, b), e| (n + 1, b + e.record.length)));
         };
-        if let Parts::Bucket { media, .. } = self.parts() {
-            let listing = Parts::list(&**media, Some(owner_id)).await?;
-            for (owner, id) in listing.records {
-                if lengths.contains_key(&id) {
-                    continue;
-                }
-                if let Some(r) = Parts::fetch(&**media, &owner, &id).await? {
-                    if open(&r) {
-                        lengths.insert(id, r.length);
-                    }
+        let (mut count, mut bytes) = (0, 0);
+        let listing = Parts::list(&**media, Some(owner_id)).await?;
+        for ((owner, id), began) in listing.unfinished {
+            if self.expired_since(began) {
+                continue;
+            }
+            if let Some(r) = Parts::fetch(&**media, &owner, &id).await? {
+                if open(&r) {
+                    (count, bytes) = (count + 1, bytes + r.length);
                 }
             }
         }
-        Ok((lengths.len(), lengths.values().sum()))
+        Ok((count, bytes))
+    }
+
+    /// Whether an upload whose record was written at `written` has expired.
+    fn expired_since(&self, written: std::time::SystemTime) -> bool {
+        let age = written.elapsed().unwrap_or_default();
+        age > self.shared.settings.ttl
     }
 
     async fn create(self, msg: CreateUpload) -> Result<UploadRecord, UploadError> {
@@ -483,6 +488,17 @@ impl Uploads {
     }
 
     async fn status(self, msg: UploadStatus) -> Result<(UploadRecord, u64), UploadError> {
+        if matches!(self.parts(), Parts::Bucket { .. }) {
+            // In the bucket a PATCH's bytes count once it ends (they become a
+            // chunk): a client resuming right after its connection was cut asks
+            // while this node still keeps what arrived, so wait for that.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            while self.table().get(&msg.id).is_some_and(|e| e.busy)
+                && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
         let record = self.record(&msg.id, &msg.owner_id).await?;
         let offset = if record.photo_id.is_some() {
             record.length
@@ -675,35 +691,40 @@ impl Uploads {
         }
     }
 
-    /// Every node's uploads in the bucket: removes the expired ones and chunks
-    /// whose record is gone, and answers the unfinished ones no chunk was added
-    /// to for a while (a node may be finishing a fresher one right now).
+    /// Every node's uploads in the bucket: removes the expired ones (records
+    /// are written when an upload begins and when it finishes) and chunks whose
+    /// record is gone, and answers the unfinished ones no chunk was added to for a
+    /// while (a node may be finishing a fresher one right now).
     async fn sweep_bucket(&self, media: &dyn MediaStore) -> Result<Vec<UploadRecord>, UploadError> {
         const QUIET: Duration = Duration::from_secs(120);
         let listing = Parts::list(media, None).await?;
-        let now = std::time::SystemTime::now();
+        for ((owner, id), finished) in &listing.finished {
+            if self.expired_since(*finished) {
+                Parts::drop_finished(media, owner, id).await;
+            }
+        }
         let mut quiet = Vec::new();
-        for (owner, id) in &listing.records {
+        for ((owner, id), began) in &listing.unfinished {
+            let busy_here = self.table().get(id).is_some_and(|e| e.busy);
+            let newest = listing.chunks.get(&(owner.clone(), id.clone()));
+            let idle = newest.is_some_and(|t| t.elapsed().unwrap_or_default() > QUIET);
+            let expired = self.expired_since(*began);
+            if busy_here || !(expired || idle) {
+                continue;
+            }
             let Some(record) = Parts::fetch(media, owner, id).await? else {
                 continue;
             };
-            if record.expires_at <= Utc::now() {
-                if !self.table().get(id).is_some_and(|e| e.busy) {
-                    self.forget(&record).await;
-                }
-                continue;
-            }
-            let newest = listing.chunks.get(&(owner.clone(), id.clone()));
-            let idle = newest.is_some_and(|t| now.duration_since(*t).unwrap_or_default() > QUIET);
-            if record.photo_id.is_none() && idle {
+            if expired {
+                self.forget(&record).await;
+            } else if record.photo_id.is_none() {
                 quiet.push(record);
             }
         }
-        for ((owner, id), newest) in &listing.chunks {
-            let orphan = !listing.records.iter().any(|(o, i)| o == owner && i == id);
-            let old = now.duration_since(*newest).unwrap_or_default() > self.shared.settings.ttl;
-            if orphan && old {
-                Parts::drop_chunks(media, owner, id).await;
+        for (upload, newest) in &listing.chunks {
+            let orphan = !listing.unfinished.iter().any(|(u, _)| u == upload);
+            if orphan && self.expired_since(*newest) {
+                Parts::drop_chunks(media, &upload.0, &upload.1).await;
             }
         }
         Ok(quiet)

@@ -8,7 +8,9 @@
 //! `{id}/{start}-{end}` (zero-padded), written whole once its PATCH ended. The
 //! offset is how far the chunks reach from 0 without a gap; chunks may overlap
 //! (a retried PATCH that another node also took), and they agree where they do,
-//! since a tus upload's byte at an offset never changes.
+//! since a tus upload's byte at an offset never changes. A finished upload's
+//! record moves to `finished-uploads/{owner}/{id}.json`, so what an account has
+//! unfinished is one short listing, however many it finished.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,6 +23,8 @@ use crate::media::MediaStore;
 
 /// The bucket's folder of unfinished uploads.
 const PREFIX: &str = "partial-uploads/";
+/// The records of finished uploads (with their photo's id), until they expire.
+const FINISHED: &str = "finished-uploads/";
 
 #[derive(Clone)]
 pub(super) enum Parts {
@@ -38,13 +42,17 @@ pub(super) struct Sink {
     spool: Option<tempfile::TempPath>,
 }
 
-/// What the bucket holds under `partial-uploads/`, grouped by upload.
+/// An upload in a listing: its owner and id.
+pub(super) type Key = (String, String);
+
+/// What the bucket holds of uploads, grouped by upload, with when each object
+/// was written (a record when its upload began or finished).
 #[derive(Default)]
 pub(super) struct Listing {
-    /// (owner, id) of each record.
-    pub records: Vec<(String, String)>,
-    /// (owner, id) of each upload with chunks, and when the newest was written.
-    pub chunks: std::collections::BTreeMap<(String, String), SystemTime>,
+    pub unfinished: Vec<(Key, SystemTime)>,
+    pub finished: Vec<(Key, SystemTime)>,
+    /// Each upload with chunks, and when the newest was written.
+    pub chunks: std::collections::BTreeMap<Key, SystemTime>,
 }
 
 impl Parts {
@@ -97,6 +105,10 @@ impl Parts {
         format!("{PREFIX}{owner}/{id}.json")
     }
 
+    fn finished_key(owner: &str, id: &str) -> String {
+        format!("{FINISHED}{owner}/{id}.json")
+    }
+
     fn chunk_folder(owner: &str, id: &str) -> String {
         format!("{PREFIX}{owner}/{id}/")
     }
@@ -112,7 +124,10 @@ impl Parts {
         if !is_id(id) || !is_id(owner) || id.bytes().any(|b| b.is_ascii_uppercase()) {
             return Ok(None);
         }
-        let bytes = media.get(&Self::record_key(owner, id)).await?;
+        let mut bytes = media.get(&Self::record_key(owner, id)).await?;
+        if bytes.is_none() {
+            bytes = media.get(&Self::finished_key(owner, id)).await?;
+        }
         Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
@@ -129,8 +144,16 @@ impl Parts {
                 tokio::fs::rename(&tmp, &path).await?;
             }
             Parts::Bucket { media, .. } => {
-                let key = Self::record_key(&record.owner_id, &record.id);
-                media.put(&key, bytes.into(), "application/json").await?;
+                let (owner, id) = (&record.owner_id, &record.id);
+                if record.photo_id.is_none() {
+                    let key = Self::record_key(owner, id);
+                    media.put(&key, bytes.into(), "application/json").await?;
+                } else {
+                    // Finished first, then no longer unfinished: a reader finds one.
+                    let key = Self::finished_key(owner, id);
+                    media.put(&key, bytes.into(), "application/json").await?;
+                    media.delete(&Self::record_key(owner, id)).await?;
+                }
             }
         }
         Ok(())
@@ -315,44 +338,61 @@ impl Parts {
         match self {
             Parts::Folder(dir) => remove(&Self::record_path(dir, &record.id)),
             Parts::Bucket { media, .. } => {
-                let key = Self::record_key(&record.owner_id, &record.id);
-                if let Err(e) = media.delete(&key).await {
-                    tracing::warn!(upload = %record.id, error = %e, "cannot remove an upload's record");
+                let (owner, id) = (&record.owner_id, &record.id);
+                for key in [Self::record_key(owner, id), Self::finished_key(owner, id)] {
+                    if let Err(e) = media.delete(&key).await {
+                        tracing::warn!(upload = %id, error = %e, "cannot remove an upload's record");
+                    }
                 }
             }
         }
         self.drop_bytes(record).await;
     }
 
-    /// The bucket's unfinished uploads of one account, or of all (`None`).
+    /// The bucket's unfinished uploads of one account, or (`None`) every
+    /// account's uploads, finished ones too.
     pub async fn list(media: &dyn MediaStore, owner: Option<&str>) -> Result<Listing, UploadError> {
-        let folder = match owner {
-            Some(owner) => format!("{PREFIX}{owner}/"),
-            None => PREFIX.to_owned(),
-        };
         let mut listing = Listing::default();
+        let folder = format!(
+            "{PREFIX}{}",
+            owner.map(|o| format!("{o}/")).unwrap_or_default()
+        );
         for (key, modified) in media.list_folder(&folder).await?.unwrap_or_default() {
-            let Some(rest) = key.strip_prefix(PREFIX) else {
-                continue;
-            };
-            let segments: Vec<&str> = rest.split('/').collect();
-            match segments[..] {
+            let rest = key.strip_prefix(PREFIX).unwrap_or_default();
+            match rest.split('/').collect::<Vec<_>>()[..] {
                 [owner, file] => {
                     if let Some(id) = file.strip_suffix(".json") {
-                        listing.records.push((owner.to_owned(), id.to_owned()));
+                        let upload = (owner.to_owned(), id.to_owned());
+                        listing.unfinished.push((upload, modified));
                     }
                 }
                 [owner, id, _chunk] => {
-                    let newest = listing
-                        .chunks
-                        .entry((owner.to_owned(), id.to_owned()))
-                        .or_insert(modified);
+                    let upload = (owner.to_owned(), id.to_owned());
+                    let newest = listing.chunks.entry(upload).or_insert(modified);
                     *newest = (*newest).max(modified);
                 }
                 _ => {}
             }
         }
+        if owner.is_none() {
+            for (key, modified) in media.list_folder(FINISHED).await?.unwrap_or_default() {
+                let rest = key.strip_prefix(FINISHED).unwrap_or_default();
+                if let [owner, file] = rest.split('/').collect::<Vec<_>>()[..] {
+                    if let Some(id) = file.strip_suffix(".json") {
+                        let upload = (owner.to_owned(), id.to_owned());
+                        listing.finished.push((upload, modified));
+                    }
+                }
+            }
+        }
         Ok(listing)
+    }
+
+    /// Removes a finished upload's record.
+    pub async fn drop_finished(media: &dyn MediaStore, owner: &str, id: &str) {
+        if let Err(e) = media.delete(&Self::finished_key(owner, id)).await {
+            tracing::warn!(upload = %id, error = %e, "cannot remove a finished upload's record");
+        }
     }
 
     /// Removes chunks whose record is gone (a removal cut halfway).
