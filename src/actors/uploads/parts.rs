@@ -149,10 +149,18 @@ impl Parts {
                     let key = Self::record_key(owner, id);
                     media.put(&key, bytes.into(), "application/json").await?;
                 } else {
-                    // Finished first, then no longer unfinished: a reader finds one.
+                    // Where readers look first, then where it stays, then out of
+                    // the unfinished (a failed removal leaves a true record there).
+                    let (unfinished, bytes) =
+                        (Self::record_key(owner, id), bytes::Bytes::from(bytes));
+                    media
+                        .put(&unfinished, bytes.clone(), "application/json")
+                        .await?;
                     let key = Self::finished_key(owner, id);
-                    media.put(&key, bytes.into(), "application/json").await?;
-                    media.delete(&Self::record_key(owner, id)).await?;
+                    media.put(&key, bytes, "application/json").await?;
+                    if let Err(e) = media.delete(&unfinished).await {
+                        tracing::warn!(upload = %id, error = %e, "a finished upload's record stays among the unfinished until it expires");
+                    }
                 }
             }
         }
