@@ -154,14 +154,7 @@ async fn sigterm_finishes_the_request_in_flight_and_exits_0() {
 
     // The photo is there after a restart.
     let (mut again, address) = crate::startup::start_serve(dir.path(), &secret, &["serve"]);
-    let page: Value = client
-        .get(format!("{address}/api/photos?q=shutdown"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = crate::startup::get_json(&client, &format!("{address}/api/photos?q=shutdown")).await;
     sigterm(&again);
     let status = exit_within(&mut again, Duration::from_secs(15));
     assert_eq!(page["total"], 1, "{page}");

@@ -12,7 +12,7 @@ use image::GenericImageView;
 use photoshare::config::Settings;
 use photoshare::media::s3::S3Media;
 use photoshare::media::MediaStore;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -20,7 +20,10 @@ use crate::helpers::{
     amqp_url, assert_problem, random_hex, s3_env, s3_settings, spawn_app_with, Role,
 };
 use crate::proxy::{host_port, Proxy};
-use crate::startup::{create_link, settled_link, signup_and_login, start_serve_on, upload_png};
+use crate::startup::{
+    create_link, get_json, settled_link, signup_and_login, start_serve_on, upload_png,
+};
+use crate::tus::{create_on, patch_on, request as tus};
 
 /// Stops the child when the test ends, however it ends.
 struct Node(Child);
@@ -181,28 +184,13 @@ async fn s3_outage_is_503_on_media_and_json_routes_keep_working() {
     // A resumable upload half in.
     let file = crate::fixtures::noise_png(40, 40);
     let half = file.len() / 2;
-    let res = tus(
-        &app.client,
-        reqwest::Method::POST,
-        &app.url("/api/uploads"),
-        &user.access,
-    )
-    .header("Upload-Length", file.len().to_string())
-    .header("Upload-Metadata", "filename dHVzLnBuZw==")
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let upload = res.headers()["location"].to_str().unwrap().to_owned();
-    let upload = app.url(&format!(
-        "/api/uploads/{}",
-        upload.rsplit('/').next().unwrap()
-    ));
-    let res = tus_patch(&app.client, &upload, &user.access, 0, &file[..half]).await;
+    let upload = create_on(&app.client, &app.url(""), &user.access, file.len()).await;
+    let upload = app.url(&format!("/api/uploads/{upload}"));
+    let res = patch_on(&app.client, &upload, &user.access, 0, &file[..half]).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 
     proxy.down();
-    let res = tus_patch(&app.client, &upload, &user.access, half, &file[half..]).await;
+    let res = patch_on(&app.client, &upload, &user.access, half, &file[half..]).await;
     assert_problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
     let res = app.fetch(url).await;
     let problem = assert_problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
@@ -243,12 +231,12 @@ async fn s3_outage_is_503_on_media_and_json_routes_keep_working() {
     }
     assert_eq!(app.fetch(url).await.status(), StatusCode::OK);
     // The upload resumes where it was before the outage.
-    let res = tus(&app.client, reqwest::Method::HEAD, &upload, &user.access)
+    let res = tus(&app.client, Method::HEAD, &upload, &user.access)
         .send()
         .await
         .unwrap();
     assert_eq!(res.headers()["upload-offset"], half.to_string().as_str());
-    let res = tus_patch(&app.client, &upload, &user.access, half, &file[half..]).await;
+    let res = patch_on(&app.client, &upload, &user.access, half, &file[half..]).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert!(res.headers().contains_key("photoshare-photo-id"));
 }
@@ -337,44 +325,24 @@ async fn two_api_nodes_and_two_workers_share_only_database_broker_and_bucket() {
     // A resumable upload begun on A goes on on B once A is gone.
     let file = crate::fixtures::noise_png(90, 60);
     let half = file.len() / 2;
-    let res = tus(
-        &client,
-        reqwest::Method::POST,
-        &format!("{at_a}/api/uploads"),
-        &token,
-    )
-    .header("Upload-Length", file.len().to_string())
-    .header("Upload-Metadata", "filename dHVzLnBuZw==")
-    .send()
-    .await
-    .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let location = res.headers()["location"].to_str().unwrap().to_owned();
-    let upload = location.rsplit('/').next().unwrap().to_owned();
+    let upload = create_on(&client, &at_a, &token, file.len()).await;
     let on = |node: &str| format!("{node}/api/uploads/{upload}");
-    let res = tus_patch(&client, &on(&at_a), &token, 0, &file[..half]).await;
+    let res = patch_on(&client, &on(&at_a), &token, 0, &file[..half]).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     drop(_a);
-    let res = tus(&client, reqwest::Method::HEAD, &on(&at_b), &token)
+    let res = tus(&client, Method::HEAD, &on(&at_b), &token)
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["upload-offset"], half.to_string().as_str());
     // A stale retry of the first chunk is refused: B knows the offset.
-    let res = tus_patch(&client, &on(&at_b), &token, 0, &file[..half]).await;
+    let res = patch_on(&client, &on(&at_b), &token, 0, &file[..half]).await;
     assert_eq!(res.status(), StatusCode::CONFLICT);
-    let res = tus_patch(&client, &on(&at_b), &token, half, &file[half..]).await;
+    let res = patch_on(&client, &on(&at_b), &token, half, &file[half..]).await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     let photo_id = res.headers()["photoshare-photo-id"].to_str().unwrap();
-    let photo: Value = client
-        .get(format!("{at_b}/api/photos/{photo_id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let photo = get_json(&client, &format!("{at_b}/api/photos/{photo_id}")).await;
     let path = photo["url"]
         .as_str()
         .unwrap()
@@ -408,33 +376,6 @@ async fn two_api_nodes_and_two_workers_share_only_database_broker_and_bucket() {
         chunks.is_empty(),
         "the chunks go once the photo is stored: {chunks:?}"
     );
-}
-
-/// A tus request as a client sends it.
-fn tus(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: &str,
-    token: &str,
-) -> reqwest::RequestBuilder {
-    let req = client.request(method, url).bearer_auth(token);
-    req.header("Tus-Resumable", "1.0.0")
-}
-
-async fn tus_patch(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    offset: usize,
-    body: &[u8],
-) -> reqwest::Response {
-    tus(client, reqwest::Method::PATCH, url, token)
-        .header("Upload-Offset", offset.to_string())
-        .header("Content-Type", "application/offset+octet-stream")
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap()
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

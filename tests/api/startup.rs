@@ -143,6 +143,12 @@ pub async fn upload_png(
         .unwrap()
 }
 
+/// A GET's JSON answer.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    let res = client.get(url).send().await.unwrap();
+    res.json().await.unwrap()
+}
+
 /// Asks a running binary for a transformation link of a photo; returns the link.
 pub async fn create_link(
     client: &reqwest::Client,
@@ -174,14 +180,7 @@ pub async fn settled_link(
     let path = format!("{address}/api/transformations/{link_id}");
     let mut link = Value::Null;
     for _ in 0..attempts {
-        link = client
-            .get(&path)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        link = get_json(client, &path).await;
         if link["status"] != "pending" {
             break;
         }

@@ -19,17 +19,65 @@ fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
-/// A tus request as a client sends it.
-fn tus(app: &TestApp, method: Method, url: &str, token: &str) -> reqwest::RequestBuilder {
-    let url = if url.starts_with("http") {
-        url.to_owned()
-    } else {
-        app.url(url)
-    };
-    app.client
+/// A tus request as a client sends it, to any node.
+pub fn request(
+    client: &reqwest::Client,
+    method: Method,
+    url: &str,
+    token: &str,
+) -> reqwest::RequestBuilder {
+    client
         .request(method, url)
         .bearer_auth(token)
         .header("Tus-Resumable", "1.0.0")
+}
+
+/// A path of the app's, or a whole URL, as a whole URL.
+fn at(app: &TestApp, url: &str) -> String {
+    if url.starts_with("http") {
+        url.to_owned()
+    } else {
+        app.url(url)
+    }
+}
+
+/// A tus request to the app.
+fn tus(app: &TestApp, method: Method, url: &str, token: &str) -> reqwest::RequestBuilder {
+    request(&app.client, method, &at(app, url), token)
+}
+
+/// Creates an upload of `length` bytes on the node at `base`; its id.
+pub async fn create_on(client: &reqwest::Client, base: &str, token: &str, length: usize) -> String {
+    let metadata = format!("filename {}", b64("photo.png"));
+    let res = request(client, Method::POST, &format!("{base}/api/uploads"), token)
+        .header("Upload-Length", length.to_string())
+        .header("Upload-Metadata", metadata)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    header(&res, "location")
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Appends `body` at `offset` to the upload at `url`.
+pub async fn patch_on(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    offset: usize,
+    body: &[u8],
+) -> reqwest::Response {
+    request(client, Method::PATCH, url, token)
+        .header("Upload-Offset", offset.to_string())
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn create(app: &TestApp, token: &str, length: usize, metadata: &str) -> reqwest::Response {
@@ -55,13 +103,7 @@ async fn patch(
     offset: usize,
     body: &[u8],
 ) -> reqwest::Response {
-    tus(app, Method::PATCH, url, token)
-        .header("Upload-Offset", offset.to_string())
-        .header("Content-Type", "application/offset+octet-stream")
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap()
+    patch_on(&app.client, &at(app, url), token, offset, body).await
 }
 
 async fn head(app: &TestApp, url: &str, token: &str) -> reqwest::Response {

@@ -113,6 +113,12 @@ impl Parts {
         format!("{PREFIX}{owner}/{id}/")
     }
 
+    /// The chunk of bytes `start..end` (what `parse_chunk` reads back).
+    fn chunk_key(record: &UploadRecord, start: u64, end: u64) -> String {
+        let folder = Self::chunk_folder(&record.owner_id, &record.id);
+        format!("{folder}{start:020}-{end:020}")
+    }
+
     /// The upload as the bucket holds it now; `None` when it is not there (or the
     /// id could not be one: ids come from the URL).
     pub async fn fetch(
@@ -273,11 +279,7 @@ impl Parts {
                     return Ok(());
                 }
                 let bytes = tokio::fs::read(spool).await?;
-                let key = format!(
-                    "{}{start:020}-{:020}",
-                    Self::chunk_folder(&record.owner_id, &record.id),
-                    start + written
-                );
+                let key = Self::chunk_key(record, start, start + written);
                 media
                     .put(&key, bytes.into(), "application/octet-stream")
                     .await?;
@@ -303,7 +305,6 @@ impl Parts {
         };
         let joined = tempfile::TempPath::try_from_path(path.clone())?;
         let mut file = tokio::fs::File::create(&path).await?;
-        let folder = Self::chunk_folder(&record.owner_id, &record.id);
         let mut at = 0;
         for (start, end) in Self::chunks(&**media, record).await? {
             if start > at {
@@ -312,7 +313,7 @@ impl Parts {
             if end <= at {
                 continue;
             }
-            let key = format!("{folder}{start:020}-{end:020}");
+            let key = Self::chunk_key(record, start, end);
             let bytes = media.get(&key).await?.ok_or_else(|| {
                 std::io::Error::other(format!("chunk {start}-{end} of an upload vanished"))
             })?;
@@ -333,10 +334,7 @@ impl Parts {
         match self {
             Parts::Folder(dir) => remove(&Self::part(dir, &record.id)),
             Parts::Bucket { media, .. } => {
-                let folder = Self::chunk_folder(&record.owner_id, &record.id);
-                if let Err(e) = media.delete_prefix(&folder).await {
-                    tracing::warn!(upload = %record.id, error = %e, "cannot remove an upload's chunks");
-                }
+                Self::drop_chunks(&**media, &record.owner_id, &record.id).await
             }
         }
     }
@@ -403,10 +401,11 @@ impl Parts {
         }
     }
 
-    /// Removes chunks whose record is gone (a removal cut halfway).
+    /// Removes an upload's chunks (its photo is stored, it is gone, or its record
+    /// is: a removal cut halfway).
     pub async fn drop_chunks(media: &dyn MediaStore, owner: &str, id: &str) {
         if let Err(e) = media.delete_prefix(&Self::chunk_folder(owner, id)).await {
-            tracing::warn!(upload = %id, error = %e, "cannot remove stray upload chunks");
+            tracing::warn!(upload = %id, error = %e, "cannot remove an upload's chunks");
         }
     }
 }
