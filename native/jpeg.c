@@ -226,4 +226,61 @@ int ps_jpeg_encode(const unsigned char *pixels, int width, int height, int chann
   return 0;
 }
 
+/* The same coefficients written again as one baseline (sequential) scan with
+ * optimised Huffman tables: a lossless copy that decodes to the very same pixels,
+ * with no whole-image coefficient buffer and none of the progressive entropy
+ * decoder's cost. ICC profiles (APP2) go with it; the rest was stripped at upload.
+ * The output is malloc'ed; free it with ps_jpeg_free. */
+int ps_jpeg_baseline(const unsigned char *data, size_t len, unsigned char **out,
+                     size_t *out_len, char *msg) {
+  struct jpeg_decompress_struct src;
+  struct jpeg_compress_struct dst;
+  struct ps_error err;
+  struct ps_progress progress;
+  struct ps_dest dest;
+  memset(&src, 0, sizeof src);
+  memset(&dst, 0, sizeof dst);
+  ps_init_error(&err, msg);
+  src.err = &err.pub;
+  dst.err = &err.pub;
+  *out = NULL;
+  *out_len = 0;
+  dest.cap = 65536 + len;
+  dest.buf = malloc(dest.cap);
+  if (!dest.buf) return -1;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_compress(&dst);
+    jpeg_destroy_decompress(&src);
+    free(dest.buf);
+    return -1;
+  }
+  jpeg_create_decompress(&src);
+  jpeg_create_compress(&dst);
+  progress.pub.progress_monitor = ps_progress_monitor;
+  progress.cinfo = &src;
+  src.progress = &progress.pub;
+  jpeg_mem_src(&src, data, (unsigned long)len);
+  jpeg_save_markers(&src, JPEG_APP0 + 2, 0xFFFF);
+  jpeg_read_header(&src, TRUE);
+  jvirt_barray_ptr *coefficients = jpeg_read_coefficients(&src);
+  dest.pub.init_destination = ps_dest_init;
+  dest.pub.empty_output_buffer = ps_dest_grow;
+  dest.pub.term_destination = ps_dest_term;
+  dest.pub.next_output_byte = dest.buf;
+  dest.pub.free_in_buffer = dest.cap;
+  dst.dest = &dest.pub;
+  jpeg_copy_critical_parameters(&src, &dst);
+  dst.optimize_coding = TRUE;
+  jpeg_write_coefficients(&dst, coefficients);
+  for (jpeg_saved_marker_ptr m = src.marker_list; m; m = m->next)
+    jpeg_write_marker(&dst, m->marker, m->data, m->data_length);
+  jpeg_finish_compress(&dst);
+  jpeg_finish_decompress(&src);
+  *out_len = dest.cap - dest.pub.free_in_buffer;
+  *out = dest.buf;
+  jpeg_destroy_compress(&dst);
+  jpeg_destroy_decompress(&src);
+  return 0;
+}
+
 void ps_jpeg_free(unsigned char *p) { free(p); }

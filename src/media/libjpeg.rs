@@ -50,6 +50,13 @@ extern "C" {
         out_len: *mut usize,
         msg: *mut c_char,
     ) -> c_int;
+    fn ps_jpeg_baseline(
+        data: *const c_uchar,
+        len: usize,
+        out: *mut *mut c_uchar,
+        out_len: *mut usize,
+        msg: *mut c_char,
+    ) -> c_int;
     fn ps_jpeg_free(p: *mut c_uchar);
     fn ps_jsimd_active() -> c_int;
 }
@@ -265,6 +272,27 @@ pub fn encode(
     }
 }
 
+/// The same JPEG as one baseline scan: its coefficients copied, not decoded to
+/// pixels, so the copy decodes to exactly the same pixels at every scale, without
+/// the progressive entropy decoder's cost or its whole-image coefficient buffer.
+/// ICC profiles are kept.
+pub fn baseline(data: &[u8]) -> Result<Vec<u8>, JpegError> {
+    let mut out: *mut c_uchar = std::ptr::null_mut();
+    let mut len = 0usize;
+    let mut msg = [0 as c_char; MSG_LEN];
+    // SAFETY: `data` outlives the call; on success `out` is a malloc'ed buffer of
+    // `len` bytes that we copy and free.
+    unsafe {
+        let rc = ps_jpeg_baseline(data.as_ptr(), data.len(), &mut out, &mut len, msg.as_mut_ptr());
+        if rc != 0 || out.is_null() {
+            return Err(error(&msg));
+        }
+        let bytes = std::slice::from_raw_parts(out, len).to_vec();
+        ps_jpeg_free(out);
+        Ok(bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +301,41 @@ mod tests {
         (0..h)
             .flat_map(|y| (0..w).flat_map(move |x| [(x * 255 / w) as u8, (y * 255 / h) as u8, 128]))
             .collect()
+    }
+
+    #[test]
+    fn a_baseline_copy_decodes_to_the_same_pixels_at_every_scale() {
+        let (w, h) = (203, 141);
+        let noisy: Vec<u8> = gradient(w, h)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v.wrapping_add((i * 7919 % 61) as u8))
+            .collect();
+        let progressive = Encode {
+            progressive: true,
+            ..Encode::quality(85)
+        };
+        let original = encode(&noisy, w, h, 3, progressive).unwrap();
+        let copy = baseline(&original).unwrap();
+        assert!(info(&original).unwrap().progressive);
+        let i = info(&copy).unwrap();
+        assert_eq!((i.width, i.height, i.progressive), (w, h, false));
+        for eighths in 1..=8 {
+            for luma in [false, true] {
+                let opts = Decode {
+                    eighths,
+                    luma,
+                    fast_upsample: false,
+                    max_pixels: 1 << 20,
+                };
+                let a = decode(&original, opts).unwrap();
+                let b = decode(&copy, opts).unwrap();
+                assert_eq!((a.width, a.height), (b.width, b.height));
+                assert!(a.pixels == b.pixels, "{eighths}/8, luma {luma}");
+            }
+        }
+        assert!(baseline(b"not a jpeg").is_err());
+        assert!(baseline(&original[..original.len() / 2]).is_ok(), "cut short: grey, as decoding");
     }
 
     #[test]

@@ -258,3 +258,69 @@ async fn bob_photo_slug(app: &TestApp, token: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+#[actix_web::test]
+async fn a_progressive_original_is_rendered_from_a_lossless_baseline_copy() {
+    use photoshare::media::libjpeg::{self, Decode, Encode};
+    let app = spawn_app_with(|_| {}).await;
+    let ada = app.signup_and_login(Role::User).await;
+    let (w, h) = (1200u32, 900u32);
+    let pixels: Vec<u8> = (0..w * h * 3)
+        .map(|i| ((i % 251) as u8).wrapping_mul(7) ^ ((i / (w * 3)) as u8))
+        .collect();
+    let progressive = Encode {
+        progressive: true,
+        ..Encode::quality(85)
+    };
+    let jpeg = libjpeg::encode(&pixels, w, h, 3, progressive).unwrap();
+    let photo = app.upload_ok(&ada.access, jpeg, &[]).await;
+    let id = photo["id"].as_str().unwrap();
+    let copy_key = format!("x/{id}/baseline.jpg");
+    assert!(app.media_keys(&copy_key).await.is_empty(), "made by a render, not the upload");
+
+    // Two renders at different scales: one copy, made by the first.
+    for (t, want) in [("c_limit,h_400,w_400/q_80", (400, 300)), ("w_900", (900, 675))] {
+        let res = delivery_url(&app, &ada.access, id, t).await;
+        let url: Value = res.json().await.unwrap();
+        let res = app.fetch(url["url"].as_str().unwrap()).await;
+        assert_eq!(res.status(), StatusCode::OK, "{t}");
+        let img = image::load_from_memory(&res.bytes().await.unwrap()).unwrap();
+        assert_eq!(img.dimensions(), want, "{t}");
+        assert_eq!(app.media_keys(&copy_key).await, [copy_key.clone()], "{t}");
+    }
+    let slug = photo["url"].as_str().unwrap().rsplit('/').next().unwrap();
+    let small = app.fetch(&app.url(&format!("/v/{slug}/small"))).await;
+    assert_eq!(small.status(), StatusCode::OK);
+
+    // Baseline, and the very pixels of the original at every scale.
+    let copy = app.media().get(&copy_key).await.unwrap().unwrap();
+    let original = app
+        .fetch(photo["url"].as_str().unwrap())
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(libjpeg::info(&original).unwrap().progressive);
+    assert!(!libjpeg::info(&copy).unwrap().progressive);
+    for eighths in [1, 2, 3, 8] {
+        let opts = Decode {
+            eighths,
+            luma: false,
+            fast_upsample: false,
+            max_pixels: 1 << 24,
+        };
+        let a = libjpeg::decode(&original, opts).unwrap();
+        let b = libjpeg::decode(&copy, opts).unwrap();
+        assert!(a.pixels == b.pixels, "{eighths}/8");
+    }
+
+    // It goes with the photo.
+    let res = app
+        .delete(&format!("/api/photos/{id}"), Some(&ada.access))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    crate::helpers::eventually("the copy is gone", || async {
+        app.media_keys(&format!("x/{id}/")).await.is_empty()
+    })
+    .await;
+}

@@ -17,6 +17,7 @@ use super::{processing, Image, PhotoError, Photos};
 use crate::actors::transform_worker::Render;
 use crate::domain::{PhotoRecord, Transformation, Variant};
 use crate::media::ingest::Format;
+use crate::media::libjpeg;
 
 /// A display size of the photo behind `slug`, in `format` or its default one.
 #[derive(Message)]
@@ -49,6 +50,12 @@ pub fn default_format(photo: &PhotoRecord) -> Format {
 /// Where a variant is kept.
 pub fn variant_key(photo_id: &str, variant: Variant, format: Format) -> String {
     format!("v/{photo_id}/{}.{}", variant.name(), format.extension())
+}
+
+/// Where the baseline copy of a progressive JPEG original is kept: among the
+/// photo's delivery renders, which its purge removes as one folder.
+pub fn baseline_key(photo_id: &str) -> String {
+    format!("{}baseline.jpg", super::delivery_prefix(photo_id))
 }
 
 /// Every key a photo's variants may be kept under (for its purge).
@@ -116,26 +123,13 @@ impl Photos {
 
     async fn make_kept(&self, photo: &PhotoRecord, kept: &Kept) -> Result<Bytes, PhotoError> {
         let key = kept.key.as_str();
-        let gate = {
-            let mut gates = self
-                .variants
-                .gates
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            gates.entry(key.to_owned()).or_default().clone()
-        };
-        let made = async {
-            let _turn = gate.lock().await;
+        self.one_at_a_time(key, async {
             // Made while this request waited its turn?
             if let Some(bytes) = self.stored(key).await? {
                 return Ok(bytes);
             }
-            let original = self
-                .stored(&photo.media_key)
-                .await?
-                .ok_or(PhotoError::NotFound)?;
             let render = Render {
-                original,
+                original: self.render_source(photo).await?,
                 transformation: kept.transformation.clone(),
                 format: Some(kept.format),
                 qr_url: None,
@@ -148,6 +142,66 @@ impl Photos {
             self.cache.put(key, bytes.clone());
             self.variants.made.fetch_add(1, Ordering::Relaxed);
             Ok(bytes)
+        })
+        .await
+    }
+
+    /// What renders of `photo` read: its original or, for a progressive JPEG, a
+    /// lossless baseline copy of it (`libjpeg::baseline`: the same pixels at every
+    /// scale, decoded several times faster), made by the first render that needs
+    /// it and kept with the photo's delivery renders, so it goes with them.
+    async fn render_source(&self, photo: &PhotoRecord) -> Result<Bytes, PhotoError> {
+        let original = self
+            .stored(&photo.media_key)
+            .await?
+            .ok_or(PhotoError::NotFound)?;
+        let progressive = original.starts_with(&[0xFF, 0xD8])
+            && libjpeg::info(&original).is_ok_and(|i| i.progressive);
+        if !progressive {
+            return Ok(original);
+        }
+        let key = baseline_key(&photo.id);
+        if let Some(copy) = self.stored(&key).await? {
+            return Ok(copy);
+        }
+        self.one_at_a_time(&key, async {
+            if let Some(copy) = self.stored(&key).await? {
+                return Ok(copy);
+            }
+            match self.workers.baseline_copy(original.clone()).await {
+                Ok(copy) => {
+                    let copy = Bytes::from(copy);
+                    self.media.put(&key, copy.clone(), "image/jpeg").await?;
+                    self.cache.put(&key, copy.clone());
+                    Ok(copy)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, photo = %photo.id, "no baseline copy: rendering from the original");
+                    Ok(original.clone())
+                }
+            }
+        })
+        .await
+    }
+
+    /// Runs `make` for `key` while concurrent callers for the same key wait their
+    /// turn (each then finds what the one before it stored).
+    async fn one_at_a_time<T>(
+        &self,
+        key: &str,
+        make: impl std::future::Future<Output = Result<T, PhotoError>>,
+    ) -> Result<T, PhotoError> {
+        let gate = {
+            let mut gates = self
+                .variants
+                .gates
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            gates.entry(key.to_owned()).or_default().clone()
+        };
+        let made = async {
+            let _turn = gate.lock().await;
+            make.await
         }
         .await;
         let mut gates = self
@@ -155,7 +209,7 @@ impl Photos {
             .gates
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        // The last one out removes the gate; later requests find the variant kept.
+        // The last one out removes the gate; later requests find the result kept.
         if Arc::strong_count(&gate) <= 2 {
             gates.remove(key);
         }

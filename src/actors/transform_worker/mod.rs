@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 use crate::domain::Transformation;
 use crate::media::engine::{self, EngineError, Limits, Rendered};
 use crate::media::ingest::Format;
+use crate::media::libjpeg;
 use crate::media::qr::{self, QrError};
 
 pub mod jobs;
@@ -129,6 +130,26 @@ impl Handler<RenderQr> for Renderer {
     }
 }
 
+/// A progressive JPEG rewritten as one baseline scan (`libjpeg::baseline`): what
+/// renders of its photo read instead of the original.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<u8>, RenderError>")]
+pub struct BaselineCopy {
+    pub original: bytes::Bytes,
+}
+
+impl Handler<BaselineCopy> for Renderer {
+    type Result = Result<Vec<u8>, RenderError>;
+
+    fn handle(&mut self, msg: BaselineCopy, ctx: &mut SyncContext<Self>) -> Self::Result {
+        let stats = self.stats.clone();
+        guarded(ctx, &stats, move || {
+            libjpeg::baseline(&msg.original)
+                .map_err(|e| RenderError::Engine(EngineError::Codec(Box::new(e))))
+        })
+    }
+}
+
 /// Renders since start, for `/metrics`.
 #[derive(Debug, Default)]
 pub struct PoolStats {
@@ -195,6 +216,11 @@ impl TransformWorker {
 
     pub async fn render(&self, msg: Render) -> Result<Output, RenderError> {
         self.send(msg).await?
+    }
+
+    /// A lossless baseline copy of a progressive JPEG.
+    pub async fn baseline_copy(&self, original: bytes::Bytes) -> Result<Vec<u8>, RenderError> {
+        self.send(BaselineCopy { original }).await?
     }
 
     /// A QR code, PNG or SVG.

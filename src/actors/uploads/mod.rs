@@ -17,6 +17,7 @@ mod parts;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,6 +94,8 @@ struct Entry {
     record: UploadRecord,
     /// A PATCH or the hand-over holds it.
     busy: bool,
+    /// While a PATCH writes: the offset the upload would have if it ended now.
+    arrived: Option<Arc<AtomicU64>>,
 }
 
 impl Entry {
@@ -231,17 +234,26 @@ async fn write_patch(
     mut sink: Sink,
     start: u64,
     mut rx: tokio::sync::mpsc::Receiver<Write>,
+    arrived: Arc<AtomicU64>,
 ) {
     let parts = &uploads.shared.parts;
     let (mut keep_partial, mut failed, mut written) = (true, None, 0u64);
     while let Some(write) = rx.recv().await {
         match write {
             Write::Bytes(chunk) if failed.is_none() => match sink.file.write_all(&chunk).await {
-                Ok(()) => written += chunk.len() as u64,
+                Ok(()) => {
+                    written += chunk.len() as u64;
+                    if keep_partial {
+                        arrived.store(start + written, Ordering::Relaxed);
+                    }
+                }
                 Err(e) => failed = Some(e),
             },
             Write::Bytes(_) => {}
-            Write::AllOrNothing => keep_partial = false,
+            Write::AllOrNothing => {
+                keep_partial = false;
+                arrived.store(start, Ordering::Relaxed);
+            }
             Write::Commit(reply) => {
                 let done = match failed.take() {
                     Some(e) => {
@@ -321,6 +333,7 @@ impl Uploads {
             let entry = Entry {
                 record,
                 busy: false,
+                arrived: None,
             };
             (entry.record.id.clone(), entry)
         });
@@ -347,6 +360,7 @@ impl Uploads {
     fn release(&self, id: &str) {
         if let Some(entry) = self.table().get_mut(id) {
             entry.busy = false;
+            entry.arrived = None;
         }
     }
 
@@ -361,8 +375,8 @@ impl Uploads {
         match (found, table.get_mut(id)) {
             (Some(record), Some(entry)) => entry.record = record,
             (Some(record), None) => {
-                let busy = false;
-                table.insert(id.to_owned(), Entry { record, busy });
+                let (busy, arrived) = (false, None);
+                table.insert(id.to_owned(), Entry { record, busy, arrived });
             }
             (None, Some(entry)) if !entry.busy => {
                 table.remove(id);
@@ -476,6 +490,7 @@ impl Uploads {
         let entry = Entry {
             record: record.clone(),
             busy: true,
+            arrived: None,
         };
         self.table().insert(record.id.clone(), entry);
         if let Err(e) = self.parts().create(&record).await {
@@ -500,12 +515,16 @@ impl Uploads {
             }
         }
         let record = self.record(&msg.id, &msg.owner_id).await?;
-        let offset = if record.photo_id.is_some() {
-            record.length
-        } else {
-            self.parts().offset(&record).await?
-        };
-        Ok((record, offset))
+        if record.photo_id.is_some() {
+            let length = record.length;
+            return Ok((record, length));
+        }
+        let stored = self.parts().offset(&record).await?;
+        // A PATCH still writing (a slow link draining): what it has kept so far
+        // is where a client goes on once it ends.
+        let arriving = self.table().get(&msg.id).and_then(|e| e.arrived.clone());
+        let arrived = arriving.map_or(0, |a| a.load(Ordering::Relaxed));
+        Ok((record, stored.max(arrived)))
     }
 
     async fn begin_patch(self, msg: BeginPatch) -> Result<Patch, UploadError> {
@@ -519,8 +538,13 @@ impl Uploads {
         }
         let sink = self.parts().sink(&record).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let arrived = Arc::new(AtomicU64::new(offset));
+        if let Some(entry) = self.table().get_mut(&record.id) {
+            entry.arrived = Some(arrived.clone());
+        }
         held.hand_over();
-        tokio::spawn(write_patch(self.clone(), record.clone(), sink, offset, rx));
+        let writer = write_patch(self.clone(), record.clone(), sink, offset, rx, arrived);
+        tokio::spawn(writer);
         Ok(Patch {
             tx,
             start: offset,
