@@ -1,8 +1,9 @@
 """WebP against JPEG at the same SSIM, for the `medium` display size of every
 corpus photo: the server's lossless PNG of the size is the reference; the JPEG
-size (q80) sets the SSIM to meet; libwebp (through Pillow, the library our
-encoder wraps too) finds the lowest WebP quality that meets it. Also reports
-the WebP the server sends. SSIM is Wang et al.'s (luma, 11x11 Gaussian window,
+size (q80) sets the SSIM to meet; then the lowest WebP quality that meets it is
+found twice: with our encoder (the server's own WebP of the same transformation
+at `q_N`, through signed delivery URLs) and with libwebp's default settings
+(through Pillow). Also reports the WebP the server sends by default (q80). SSIM is Wang et al.'s (luma, 11x11 Gaussian window,
 sigma 1.5, K1 0.01, K2 0.03), written out here with NumPy.
 usage: webp_ssim.py BASE TOKEN PHOTO.jpg...
 """
@@ -69,36 +70,61 @@ def webp(img, quality):
     return out.getvalue()
 
 
+def post_json(url, token, body):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    req.add_header("Authorization", f"Bearer {token}")
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req) as res:
+        return json.load(res)
+
+
+def lowest_quality(meets):
+    lo, hi = 1, 100  # the lowest quality whose SSIM meets the JPEG's
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if meets(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
 def main():
     base, token, photos = sys.argv[1], sys.argv[2], sys.argv[3:]
-    ratios, served = [], []
-    print("| photo | JPEG q80 bytes | SSIM | WebP at that SSIM: q, bytes | WebP / JPEG | served WebP bytes, SSIM |")
-    print("|---|---|---|---|---|---|")
+    ratios, defaults, served = [], [], []
+    print("| photo | JPEG q80 bytes | its SSIM | our WebP at that SSIM | WebP / JPEG | libwebp defaults at that SSIM | WebP / JPEG | served WebP: bytes, SSIM |")
+    print("|---|---|---|---|---|---|---|---|")
     for path in photos:
-        medium = upload(base, token, path)["variants"]["medium"]
+        photo = upload(base, token, path)
+        medium = photo["variants"]["medium"]
         ref_img = Image.open(io.BytesIO(get(f"{medium}?format=png")))
         ref = luma(ref_img)
         jpeg = get(f"{medium}?format=jpeg")
         target = ssim(ref, luma(Image.open(io.BytesIO(jpeg))))
-        lo, hi = 1, 100  # the lowest quality whose SSIM meets the JPEG's
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if ssim(ref, luma(Image.open(io.BytesIO(webp(ref_img, mid))))) >= target:
-                hi = mid
-            else:
-                lo = mid + 1
-        matched = webp(ref_img, lo)
-        ours = get(f"{medium}?format=webp")
-        ours_ssim = ssim(ref, luma(Image.open(io.BytesIO(ours))))
-        ratio = len(matched) / len(jpeg)
-        ratios.append(ratio)
-        served.append(len(ours) / len(jpeg))
+
+        def ours(q):
+            t = {"transformation": f"c_limit,w_1280,h_1280/q_{q}"}
+            url = post_json(f"{base}/api/photos/{photo['id']}/delivery-urls", token, t)["url"]
+            return get(f"{url}?format=webp")
+
+        q_ours = lowest_quality(lambda q: ssim(ref, luma(Image.open(io.BytesIO(ours(q))))) >= target)
+        matched = ours(q_ours)
+        q_default = lowest_quality(
+            lambda q: ssim(ref, luma(Image.open(io.BytesIO(webp(ref_img, q))))) >= target)
+        default = webp(ref_img, q_default)
+        sent = get(f"{medium}?format=webp")
+        sent_ssim = ssim(ref, luma(Image.open(io.BytesIO(sent))))
+        ratios.append(len(matched) / len(jpeg))
+        defaults.append(len(default) / len(jpeg))
+        served.append(len(sent) / len(jpeg))
         print(
-            f"| {path.rsplit('/', 1)[-1]} | {len(jpeg)} | {target:.4f} | q{lo}, {len(matched)} "
-            f"| {ratio:.2f} | {len(ours)}, {ours_ssim:.4f} |"
+            f"| {path.rsplit('/', 1)[-1]} | {len(jpeg)} | {target:.4f} | q{q_ours}, {len(matched)} "
+            f"| {ratios[-1]:.2f} | q{q_default}, {len(default)} | {defaults[-1]:.2f} "
+            f"| {len(sent)}, {sent_ssim:.4f} |"
         )
-    print(f"median WebP / JPEG at equal SSIM: {statistics.median(ratios):.2f}; "
-          f"served WebP / JPEG: {statistics.median(served):.2f}")
+    print(f"median WebP / JPEG at equal SSIM: ours {statistics.median(ratios):.3f}, "
+          f"libwebp defaults {statistics.median(defaults):.3f}; "
+          f"served WebP / JPEG: {statistics.median(served):.3f}")
 
 
 main()

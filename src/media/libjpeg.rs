@@ -283,7 +283,13 @@ pub fn baseline(data: &[u8]) -> Result<Vec<u8>, JpegError> {
     // SAFETY: `data` outlives the call; on success `out` is a malloc'ed buffer of
     // `len` bytes that we copy and free.
     unsafe {
-        let rc = ps_jpeg_baseline(data.as_ptr(), data.len(), &mut out, &mut len, msg.as_mut_ptr());
+        let rc = ps_jpeg_baseline(
+            data.as_ptr(),
+            data.len(),
+            &mut out,
+            &mut len,
+            msg.as_mut_ptr(),
+        );
         if rc != 0 || out.is_null() {
             return Err(error(&msg));
         }
@@ -335,7 +341,10 @@ mod tests {
             }
         }
         assert!(baseline(b"not a jpeg").is_err());
-        assert!(baseline(&original[..original.len() / 2]).is_ok(), "cut short: grey, as decoding");
+        assert!(
+            baseline(&original[..original.len() / 2]).is_ok(),
+            "cut short: grey, as decoding"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::{processing, Image, PhotoError, Photos};
 use crate::actors::transform_worker::Render;
 use crate::domain::{PhotoRecord, Transformation, Variant};
 use crate::media::ingest::Format;
-use crate::media::libjpeg;
+use crate::media::{engine, libjpeg};
 
 /// A display size of the photo behind `slug`, in `format` or its default one.
 #[derive(Message)]
@@ -129,7 +129,7 @@ impl Photos {
                 return Ok(bytes);
             }
             let render = Render {
-                original: self.render_source(photo).await?,
+                original: self.render_source(photo, &kept.transformation).await?,
                 transformation: kept.transformation.clone(),
                 format: Some(kept.format),
                 qr_url: None,
@@ -146,18 +146,29 @@ impl Photos {
         .await
     }
 
-    /// What renders of `photo` read: its original or, for a progressive JPEG, a
-    /// lossless baseline copy of it (`libjpeg::baseline`: the same pixels at every
-    /// scale, decoded several times faster), made by the first render that needs
-    /// it and kept with the photo's delivery renders, so it goes with them.
-    async fn render_source(&self, photo: &PhotoRecord) -> Result<Bytes, PhotoError> {
+    /// What a render of `photo` by `t` reads: its original or, for a progressive
+    /// JPEG, a lossless baseline copy of it (`libjpeg::baseline`: the same pixels
+    /// at every scale), made by the first render that needs it and kept with the
+    /// photo's delivery renders, so it goes with them. Decodes at 1/8 keep the
+    /// original: they read only its DC scans (`engine::cut_scans`), less than the
+    /// copy's one scan holds.
+    async fn render_source(
+        &self,
+        photo: &PhotoRecord,
+        t: &Transformation,
+    ) -> Result<Bytes, PhotoError> {
         let original = self
             .stored(&photo.media_key)
             .await?
             .ok_or(PhotoError::NotFound)?;
-        let progressive = original.starts_with(&[0xFF, 0xD8])
-            && libjpeg::info(&original).is_ok_and(|i| i.progressive);
-        if !progressive {
+        let header = original
+            .starts_with(&[0xFF, 0xD8])
+            .then(|| libjpeg::info(&original));
+        let wants_copy = match header {
+            Some(Ok(i)) => i.progressive && engine::jpeg_scale(i.width, i.height, t) > 1,
+            _ => false,
+        };
+        if !wants_copy {
             return Ok(original);
         }
         let key = baseline_key(&photo.id);

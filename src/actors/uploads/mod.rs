@@ -376,7 +376,14 @@ impl Uploads {
             (Some(record), Some(entry)) => entry.record = record,
             (Some(record), None) => {
                 let (busy, arrived) = (false, None);
-                table.insert(id.to_owned(), Entry { record, busy, arrived });
+                table.insert(
+                    id.to_owned(),
+                    Entry {
+                        record,
+                        busy,
+                        arrived,
+                    },
+                );
             }
             (None, Some(entry)) if !entry.busy => {
                 table.remove(id);

@@ -32,11 +32,7 @@ pub(super) fn decode(
     t: &Transformation,
 ) -> Result<(Canvas, Format, f64), EngineError> {
     if format == Format::Jpeg {
-        let scale = t
-            .steps
-            .first()
-            .and_then(|s| plan_resize(s, w, h, None))
-            .map_or(8, |r| shrink_on_load(w, h, &r));
+        let scale = jpeg_scale(w, h, t);
         return decode_jpeg(data, scale, gray_from_the_start(t)).map(|(c, s)| (c, format, s));
     }
     let img = image::load_from_memory(data).map_err(|_| EngineError::Unsupported)?;
@@ -53,6 +49,15 @@ pub(super) fn decode(
         }
     };
     Ok((canvas, format, 1.0))
+}
+
+/// The scale, in eighths, a `w` x `h` JPEG is decoded at for `t` (see
+/// [`shrink_on_load`]).
+pub fn jpeg_scale(w: u32, h: u32, t: &Transformation) -> usize {
+    t.steps
+        .first()
+        .and_then(|s| plan_resize(s, w, h, None))
+        .map_or(8, |r| shrink_on_load(w, h, &r))
 }
 
 /// True when the first thing the transformation does to colour is `e_grayscale`, with

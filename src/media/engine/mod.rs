@@ -22,7 +22,7 @@ mod tests;
 use crate::domain::{Gravity, ParseError, Quality, Transformation};
 use crate::media::ingest::Format;
 
-pub use decode::{cut_scans, dc_scans_only};
+pub use decode::{cut_scans, dc_scans_only, jpeg_scale};
 use decode::{decode, inspect};
 use encode::{encode, output_format};
 use ops::{auto_gravity, border, effect, pad, resize, rotate, round_corners, WHITE};
