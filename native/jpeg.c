@@ -173,6 +173,16 @@ static boolean ps_dest_grow(j_compress_ptr cinfo) {
 
 static void ps_dest_term(j_compress_ptr cinfo) { (void)cinfo; }
 
+/* Makes `dest` (its buffer already malloc'ed) the encoder's destination. */
+static void ps_dest_attach(j_compress_ptr cinfo, struct ps_dest *dest) {
+  dest->pub.init_destination = ps_dest_init;
+  dest->pub.empty_output_buffer = ps_dest_grow;
+  dest->pub.term_destination = ps_dest_term;
+  dest->pub.next_output_byte = dest->buf;
+  dest->pub.free_in_buffer = dest->cap;
+  cinfo->dest = &dest->pub;
+}
+
 /* Baseline (or progressive) JPEG of `channels` 1 (grey) or 3 (RGB, with chroma
  * sampled 2x2 (4:2:0), 2x1 (4:2:2) or 1x1 (4:4:4) as `h_samp` x `v_samp` of luma).
  * The output is malloc'ed; free it with ps_jpeg_free. */
@@ -195,12 +205,7 @@ int ps_jpeg_encode(const unsigned char *pixels, int width, int height, int chann
     return -1;
   }
   jpeg_create_compress(&cinfo);
-  dest.pub.init_destination = ps_dest_init;
-  dest.pub.empty_output_buffer = ps_dest_grow;
-  dest.pub.term_destination = ps_dest_term;
-  dest.pub.next_output_byte = dest.buf;
-  dest.pub.free_in_buffer = dest.cap;
-  cinfo.dest = &dest.pub;
+  ps_dest_attach(&cinfo, &dest);
   cinfo.image_width = (JDIMENSION)width;
   cinfo.image_height = (JDIMENSION)height;
   cinfo.input_components = channels;
@@ -263,12 +268,7 @@ int ps_jpeg_baseline(const unsigned char *data, size_t len, unsigned char **out,
   jpeg_save_markers(&src, JPEG_APP0 + 2, 0xFFFF);
   jpeg_read_header(&src, TRUE);
   jvirt_barray_ptr *coefficients = jpeg_read_coefficients(&src);
-  dest.pub.init_destination = ps_dest_init;
-  dest.pub.empty_output_buffer = ps_dest_grow;
-  dest.pub.term_destination = ps_dest_term;
-  dest.pub.next_output_byte = dest.buf;
-  dest.pub.free_in_buffer = dest.cap;
-  dst.dest = &dest.pub;
+  ps_dest_attach(&dst, &dest);
   jpeg_copy_critical_parameters(&src, &dst);
   dst.optimize_coding = TRUE;
   jpeg_write_coefficients(&dst, coefficients);

@@ -263,13 +263,29 @@ pub fn encode(
             &mut len,
             msg.as_mut_ptr(),
         );
-        if rc != 0 || out.is_null() {
-            return Err(error(&msg));
-        }
-        let bytes = std::slice::from_raw_parts(out, len).to_vec();
-        ps_jpeg_free(out);
-        Ok(bytes)
+        take_output(rc, out, len, &msg)
     }
+}
+
+/// What an encoding call returned: its malloc'ed output copied and freed, or
+/// libjpeg's message.
+///
+/// # Safety
+/// On `rc == 0`, a non-null `out` must point to `len` bytes malloc'ed by native/jpeg.c.
+unsafe fn take_output(
+    rc: c_int,
+    out: *mut c_uchar,
+    len: usize,
+    msg: &[c_char; MSG_LEN],
+) -> Result<Vec<u8>, JpegError> {
+    if rc != 0 || out.is_null() {
+        return Err(error(msg));
+    }
+    // SAFETY: as the caller promises.
+    let bytes = unsafe { std::slice::from_raw_parts(out, len) }.to_vec();
+    // SAFETY: malloc'ed by native/jpeg.c and not used after this.
+    unsafe { ps_jpeg_free(out) };
+    Ok(bytes)
 }
 
 /// The same JPEG as one baseline scan: its coefficients copied, not decoded to
@@ -290,12 +306,7 @@ pub fn baseline(data: &[u8]) -> Result<Vec<u8>, JpegError> {
             &mut len,
             msg.as_mut_ptr(),
         );
-        if rc != 0 || out.is_null() {
-            return Err(error(&msg));
-        }
-        let bytes = std::slice::from_raw_parts(out, len).to_vec();
-        ps_jpeg_free(out);
-        Ok(bytes)
+        take_output(rc, out, len, &msg)
     }
 }
 
