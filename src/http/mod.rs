@@ -61,8 +61,8 @@ pub struct AppState {
     pub registry: Registry,
     pub photos: PhotoStoreHandle,
     pub uploads: crate::actors::uploads::UploadDeskHandle,
-    /// Display sizes this process made.
-    pub variants_made: Arc<std::sync::atomic::AtomicU64>,
+    /// Display sizes, delivery renders and baseline copies this process made.
+    pub variants_made: Arc<crate::actors::photo_store::Made>,
     pub comments: CommentBoardHandle,
     pub ratings: RatingLedgerHandle,
     pub social: crate::actors::social::SocialGraphHandle,

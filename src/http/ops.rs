@@ -93,7 +93,14 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let _ = writeln!(
         out,
         "photoshare_variant_renders_total {}",
-        state.variants_made.load(Relaxed)
+        state.variants_made.renders.load(Relaxed)
+    );
+    out.push_str("# HELP photoshare_baseline_copies_total Baseline copies of progressive JPEG originals made by this process (each once, read by later renders).\n");
+    out.push_str("# TYPE photoshare_baseline_copies_total counter\n");
+    let _ = writeln!(
+        out,
+        "photoshare_baseline_copies_total {}",
+        state.variants_made.baseline_copies.load(Relaxed)
     );
     out.push_str("# HELP photoshare_renderer_restarts_total Renderers replaced after a panic.\n");
     out.push_str("# TYPE photoshare_renderer_restarts_total counter\n");

@@ -13,7 +13,7 @@ use sha2::Sha256;
 
 use crate::fixtures::{self, encode};
 use crate::helpers::{assert_problem, error_fields, spawn_app_with, Role, TestApp};
-use crate::variants::variant_renders;
+use crate::variants::{counter, variant_renders};
 
 const NEW_KEY: &str = "new-delivery-key-0123456789abcdefghij";
 const OLD_KEY: &str = "old-delivery-key-0123456789abcdefghij";
@@ -259,12 +259,11 @@ async fn bob_photo_slug(app: &TestApp, token: &str) -> String {
         .to_owned()
 }
 
-#[actix_web::test]
-async fn a_progressive_original_is_rendered_from_a_lossless_baseline_copy() {
-    use photoshare::media::libjpeg::{self, Decode, Encode};
-    let app = spawn_app_with(|_| {}).await;
-    let ada = app.signup_and_login(Role::User).await;
-    let (w, h) = (1200u32, 900u32);
+const COPIES: &str = "photoshare_baseline_copies_total";
+
+/// A progressive JPEG of `w` x `h` noisy pixels (slow to render at every size).
+fn noisy_progressive(w: u32, h: u32) -> Vec<u8> {
+    use photoshare::media::libjpeg::{self, Encode};
     let pixels: Vec<u8> = (0..w * h * 3)
         .map(|i| ((i % 251) as u8).wrapping_mul(7) ^ ((i / (w * 3)) as u8))
         .collect();
@@ -272,7 +271,15 @@ async fn a_progressive_original_is_rendered_from_a_lossless_baseline_copy() {
         progressive: true,
         ..Encode::quality(85)
     };
-    let jpeg = libjpeg::encode(&pixels, w, h, 3, progressive).unwrap();
+    libjpeg::encode(&pixels, w, h, 3, progressive).unwrap()
+}
+
+#[actix_web::test]
+async fn a_progressive_original_is_rendered_from_a_lossless_baseline_copy() {
+    use photoshare::media::libjpeg::{self, Decode};
+    let app = spawn_app_with(|_| {}).await;
+    let ada = app.signup_and_login(Role::User).await;
+    let jpeg = noisy_progressive(1200, 900);
     let photo = app.upload_ok(&ada.access, jpeg, &[]).await;
     let id = photo["id"].as_str().unwrap();
     let copy_key = format!("x/{id}/baseline.jpg");
@@ -280,6 +287,7 @@ async fn a_progressive_original_is_rendered_from_a_lossless_baseline_copy() {
         app.media_keys(&copy_key).await.is_empty(),
         "made by a render, not the upload"
     );
+    let copies_before = counter(&app, COPIES).await;
 
     // A 1/8 decode reads the original's DC scans: no copy. Then two renders at
     // larger scales: one copy, made by the first.
@@ -301,6 +309,7 @@ async fn a_progressive_original_is_rendered_from_a_lossless_baseline_copy() {
     let slug = photo["url"].as_str().unwrap().rsplit('/').next().unwrap();
     let small = app.fetch(&app.url(&format!("/v/{slug}/small"))).await;
     assert_eq!(small.status(), StatusCode::OK);
+    assert_eq!(counter(&app, COPIES).await - copies_before, 1, "counted");
 
     // Baseline, and the very pixels of the original at every scale.
     let copy = app.media().get(&copy_key).await.unwrap().unwrap();
@@ -331,6 +340,55 @@ async fn a_progressive_original_is_rendered_from_a_lossless_baseline_copy() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     crate::helpers::eventually("the copy is gone", || async {
         app.media_keys(&format!("x/{id}/")).await.is_empty()
+    })
+    .await;
+}
+
+/// Deleting a photo while its display sizes are being made leaves no file behind:
+/// a render (or baseline copy) that lands after the purge is removed again, and
+/// its request answers 404.
+#[actix_web::test]
+async fn renders_finished_after_the_photos_purge_leave_no_file() {
+    let app = spawn_app_with(|_| {}).await;
+    let ada = app.signup_and_login(Role::User).await;
+    let photo = app
+        .upload_ok(&ada.access, noisy_progressive(3000, 2000), &[])
+        .await;
+    let id = photo["id"].as_str().unwrap();
+    let slug = photo["url"].as_str().unwrap().rsplit('/').next().unwrap();
+
+    // Nine renders queue on the render pool behind the baseline copy; the photo
+    // is deleted once the copy is there, while they are being made.
+    let urls: Vec<String> = ["large", "medium", "small"]
+        .iter()
+        .flat_map(|v| {
+            ["jpeg", "png", "webp"].map(|f| app.url(&format!("/v/{slug}/{v}?format={f}")))
+        })
+        .collect();
+    let renders = futures_util::future::join_all(urls.iter().map(|u| app.fetch(u)));
+    let delete = async {
+        crate::helpers::eventually("the copy is made", || async {
+            !app.media_keys(&format!("x/{id}/")).await.is_empty()
+        })
+        .await;
+        app.delete(&format!("/api/photos/{id}"), Some(&ada.access))
+            .await
+    };
+    let (answers, deleted) = futures_util::future::join(renders, delete).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    for (url, answer) in urls.iter().zip(&answers) {
+        let status = answer.status();
+        assert!(
+            [StatusCode::OK, StatusCode::NOT_FOUND].contains(&status),
+            "{url}: {status}"
+        );
+    }
+
+    // Every render has answered, so none can land any more: once the purge has
+    // run, nothing of the photo is left.
+    crate::helpers::eventually("the renders are gone", || async {
+        app.media_keys(&format!("v/{id}/")).await.is_empty()
+            && app.media_keys(&format!("x/{id}/")).await.is_empty()
     })
     .await;
 }

@@ -11,10 +11,15 @@ use crate::helpers::{assert_problem, spawn_app, Role, TestApp};
 
 /// Renders made on request (display sizes and delivery URLs), from `/metrics`.
 pub async fn variant_renders(app: &TestApp) -> u64 {
+    counter(app, "photoshare_variant_renders_total").await
+}
+
+/// A counter of `/metrics`, by name.
+pub async fn counter(app: &TestApp, name: &str) -> u64 {
     let text = app.get("/metrics", None).await.text().await.unwrap();
     text.lines()
-        .find_map(|l| l.strip_prefix("photoshare_variant_renders_total "))
-        .expect("the counter is exported")
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} is exported"))
         .parse()
         .unwrap()
 }

@@ -36,7 +36,7 @@ pub use delivery::{delivery_prefix, OpenDelivered, PlanDelivery};
 pub use export::{Export, ExportAccount, ExportStream, MAX_EXPORTS};
 pub use links::*;
 pub use purge::{PurgeError, Purger};
-pub use variants::{default_format, variant_keys, OpenVariant};
+pub use variants::{default_format, variant_keys, Made, OpenVariant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {

@@ -32,7 +32,16 @@ pub struct OpenVariant {
 #[derive(Default)]
 pub(super) struct VariantRenders {
     gates: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    made: Arc<AtomicU64>,
+    made: Arc<Made>,
+}
+
+/// What this process made and kept (for `/metrics`).
+#[derive(Default)]
+pub struct Made {
+    /// Display sizes and delivery renders.
+    pub renders: AtomicU64,
+    /// Baseline copies of progressive originals.
+    pub baseline_copies: AtomicU64,
 }
 
 /// The format a variant is kept in when the client names none: JPEG, unless
@@ -68,9 +77,9 @@ pub fn variant_keys(photo_id: &str) -> Vec<String> {
 }
 
 impl Photos {
-    /// The count of display sizes and delivery renders made by this process (for
-    /// `/metrics`).
-    pub fn variants_made(&self) -> Arc<AtomicU64> {
+    /// The counts of display sizes, delivery renders and baseline copies made by
+    /// this process (for `/metrics`).
+    pub fn variants_made(&self) -> Arc<Made> {
         self.variants.made.clone()
     }
 
@@ -136,11 +145,9 @@ impl Photos {
             };
             let out = self.workers.render(render).await.map_err(processing)?;
             let bytes = Bytes::from(out.image.bytes);
-            self.media
-                .put(key, bytes.clone(), kept.format.mime())
+            self.keep(photo, key, bytes.clone(), kept.format.mime())
                 .await?;
-            self.cache.put(key, bytes.clone());
-            self.variants.made.fetch_add(1, Ordering::Relaxed);
+            self.variants.made.renders.fetch_add(1, Ordering::Relaxed);
             Ok(bytes)
         })
         .await
@@ -182,8 +189,9 @@ impl Photos {
             match self.workers.baseline_copy(original.clone()).await {
                 Ok(copy) => {
                     let copy = Bytes::from(copy);
-                    self.media.put(&key, copy.clone(), "image/jpeg").await?;
-                    self.cache.put(&key, copy.clone());
+                    self.keep(photo, &key, copy.clone(), "image/jpeg").await?;
+                    let copies = &self.variants.made.baseline_copies;
+                    copies.fetch_add(1, Ordering::Relaxed);
                     Ok(copy)
                 }
                 Err(error) => {
@@ -193,6 +201,27 @@ impl Photos {
             }
         })
         .await
+    }
+
+    /// Stores `bytes`, made from `photo`, under `key`, unless the photo was deleted
+    /// while they were made: its purge may have run already and will not come back
+    /// for a file that lands after it, so such a file is removed here, and the
+    /// answer is that the photo is gone. (A purge that starts after the check
+    /// finds the file itself.)
+    async fn keep(
+        &self,
+        photo: &PhotoRecord,
+        key: &str,
+        bytes: Bytes,
+        mime: &str,
+    ) -> Result<(), PhotoError> {
+        self.media.put(key, bytes.clone(), mime).await?;
+        if self.store.photos.photo(&photo.id).await?.is_none() {
+            self.media.delete(key).await?;
+            return Err(PhotoError::NotFound);
+        }
+        self.cache.put(key, bytes);
+        Ok(())
     }
 
     /// Runs `make` for `key` while concurrent callers for the same key wait their
