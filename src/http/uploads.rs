@@ -230,7 +230,7 @@ pub async fn status(
         (status = 412, description = "Another tus version", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "More bytes than the upload's length, or the image's pixels over the limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not `application/offset+octet-stream`, or the file is not a JPEG, PNG, WebP or GIF", body = Problem, content_type = "application/problem+json"),
-        (status = 423, description = "Another request is writing to this upload", body = Problem, content_type = "application/problem+json"),
+        (status = 423, description = "Another request is still writing to this upload after 5 s", body = Problem, content_type = "application/problem+json"),
         (status = 460, description = "The chunk does not match `Upload-Checksum`; nothing was kept", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "All bytes are in; the photo cannot be stored yet (HEAD later stores it)", body = Problem, content_type = "application/problem+json"),
     )
@@ -351,7 +351,7 @@ fn appended(record: &UploadRecord, offset: u64, photo: Option<&str>) -> HttpResp
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such upload of yours", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Another tus version", body = Problem, content_type = "application/problem+json"),
-        (status = 423, description = "A PATCH is writing to it", body = Problem, content_type = "application/problem+json"),
+        (status = 423, description = "A PATCH is still writing to it after 5 s", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn cancel(

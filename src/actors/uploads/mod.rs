@@ -397,6 +397,10 @@ impl Uploads {
     /// missing and expired ones; one another request holds is locked.
     async fn claim(&self, id: &str, owner_id: &str) -> Result<Claim, UploadError> {
         self.refresh(id, owner_id).await?;
+        // The PATCH holding it may be one whose client just went away, still
+        // keeping what arrived: a client that resumes at once waits for that
+        // rather than being told "locked" and asking for the offset again.
+        self.settled(id, Duration::from_secs(5)).await;
         let mut table = self.table();
         let entry = match table.get_mut(id) {
             Some(e) if e.is_of(owner_id) => e,
@@ -415,6 +419,15 @@ impl Uploads {
             armed: true,
         };
         Ok(Claim::Held(Box::new(entry.record.clone()), held))
+    }
+
+    /// Returns once no request holds upload `id`, or after `within`.
+    async fn settled(&self, id: &str, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while self.table().get(id).is_some_and(|e| e.busy) && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// The owner's upload; others' are "not found", like missing and expired ones.
@@ -514,12 +527,7 @@ impl Uploads {
             // In the bucket a PATCH's bytes count once it ends (they become a
             // chunk): a client resuming right after its connection was cut asks
             // while this node still keeps what arrived, so wait for that.
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-            while self.table().get(&msg.id).is_some_and(|e| e.busy)
-                && tokio::time::Instant::now() < deadline
-            {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            self.settled(&msg.id, Duration::from_secs(10)).await;
         }
         let record = self.record(&msg.id, &msg.owner_id).await?;
         if record.photo_id.is_some() {
