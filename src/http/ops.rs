@@ -73,41 +73,43 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         ] {
             let _ = writeln!(out, "photoshare_jobs_total{{outcome=\"{outcome}\"}} {n}");
         }
-        out.push_str("# HELP photoshare_queue_queries_total Queue snapshots taken from the broker (or in-process queue) for reports.\n");
-        out.push_str("# TYPE photoshare_queue_queries_total counter\n");
-        let _ = writeln!(out, "photoshare_queue_queries_total {}", jobs.queue_queries);
-        out.push_str("# HELP photoshare_admin_streams Admin queue streams open on this process.\n");
-        out.push_str("# TYPE photoshare_admin_streams gauge\n");
-        let _ = writeln!(out, "photoshare_admin_streams {}", jobs.streams);
+        single(
+            &mut out,
+            "photoshare_queue_queries_total",
+            "counter",
+            "Queue snapshots taken from the broker (or in-process queue) for reports.",
+            jobs.queue_queries,
+        );
+        single(
+            &mut out,
+            "photoshare_admin_streams",
+            "gauge",
+            "Admin queue streams open on this process.",
+            jobs.streams,
+        );
     }
     let pool = state.workers.stats();
-    out.push_str("# HELP photoshare_renders_total Images and QR codes rendered by this process's render pool.\n");
-    out.push_str("# TYPE photoshare_renders_total counter\n");
-    let _ = writeln!(
-        out,
-        "photoshare_renders_total {}",
-        pool.renders.load(Relaxed)
+    single(
+        &mut out,
+        "photoshare_renders_total",
+        "counter",
+        "Images and QR codes rendered by this process's render pool.",
+        pool.renders.load(Relaxed),
     );
-    out.push_str("# HELP photoshare_variant_renders_total Display sizes made by this process (each once, however many asked at once).\n");
-    out.push_str("# TYPE photoshare_variant_renders_total counter\n");
-    let _ = writeln!(
-        out,
-        "photoshare_variant_renders_total {}",
-        state.variants_made.renders.load(Relaxed)
+    single(
+        &mut out,
+        "photoshare_variant_renders_total",
+        "counter",
+        "Display sizes made by this process (each once, however many asked at once).",
+        state.variants_made.renders.load(Relaxed),
     );
-    out.push_str("# HELP photoshare_baseline_copies_total Baseline copies of progressive JPEG originals made by this process (each once, read by later renders).\n");
-    out.push_str("# TYPE photoshare_baseline_copies_total counter\n");
-    let _ = writeln!(
-        out,
-        "photoshare_baseline_copies_total {}",
-        state.variants_made.baseline_copies.load(Relaxed)
-    );
-    out.push_str("# HELP photoshare_renderer_restarts_total Renderers replaced after a panic.\n");
-    out.push_str("# TYPE photoshare_renderer_restarts_total counter\n");
-    let _ = writeln!(
-        out,
-        "photoshare_renderer_restarts_total {}",
-        pool.restarts.load(Relaxed)
+    single(&mut out, "photoshare_baseline_copies_total", "counter", "Baseline copies of progressive JPEG originals made by this process (each once, read by later renders).", state.variants_made.baseline_copies.load(Relaxed));
+    single(
+        &mut out,
+        "photoshare_renderer_restarts_total",
+        "counter",
+        "Renderers replaced after a panic.",
+        pool.restarts.load(Relaxed),
     );
     if let Ok((hits, misses)) = state.registry.ask(CacheStats).await {
         out.push_str("# HELP photoshare_principal_cache_total Authenticated requests answered from this worker's principals cache, or read from the database.\n");
@@ -144,4 +146,13 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(out)
+}
+
+/// One metric with one value and no labels, with its `HELP` and `TYPE` lines.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    use std::fmt::Write;
+    let _ = write!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+    );
 }
